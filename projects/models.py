@@ -1,0 +1,195 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    labelers_per_image = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(2), MaxValueValidator(11)],
+        help_text="How many labelers label each image independently (2 to 11).",
+    )
+    match_iou = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0.05), MaxValueValidator(0.95)],
+        help_text="Two boxes of different labelers are the same object at or above this IoU.",
+    )
+    low_iou = models.FloatField(
+        default=0.75,
+        validators=[MinValueValidator(0.05), MaxValueValidator(0.99)],
+        help_text="A matched pair below this IoU is flagged as tight against loose boxes.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="created_projects"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    archived = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(labelers_per_image__gte=2, labelers_per_image__lte=11),
+                name="project_labelers_per_image_2_to_11",
+            ),
+            models.CheckConstraint(
+                condition=Q(match_iou__gt=0, match_iou__lt=1),
+                name="project_match_iou_in_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(low_iou__gt=0, low_iou__lt=1),
+                name="project_low_iou_in_0_1",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("projects:detail", args=[self.slug])
+
+    @property
+    def current_instructions(self):
+        return self.instruction_versions.order_by("-number").first()
+
+
+class LabelClass(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="classes")
+    name = models.CharField(max_length=100)
+    color = models.CharField(
+        max_length=7,
+        default="#e6194b",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a color like #1f77b4.")],
+    )
+    hotkey = models.CharField(
+        max_length=1,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9a-z]$", "A hotkey is one digit or lowercase letter.")],
+    )
+    guidance = models.TextField(blank=True, help_text="What counts as this class (Markdown).")
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="labelclass_unique_name"),
+            models.UniqueConstraint(
+                fields=["project", "hotkey"],
+                condition=~Q(hotkey=""),
+                name="labelclass_unique_hotkey",
+            ),
+        ]
+        verbose_name_plural = "label classes"
+
+    def __str__(self):
+        return self.name
+
+
+class InstructionVersion(models.Model):
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="instruction_versions"
+    )
+    number = models.PositiveIntegerField()
+    body = models.TextField(help_text="The instructions, in Markdown.")
+    summary = models.CharField(max_length=500, blank=True, help_text="What changed and why.")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "number"], name="instructions_unique_number"
+            ),
+            models.CheckConstraint(condition=Q(number__gte=1), name="instructions_number_from_1"),
+        ]
+
+    def __str__(self):
+        return f"{self.project} instructions v{self.number}"
+
+
+class InstructionAcknowledgement(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="acknowledgements"
+    )
+    version = models.ForeignKey(
+        InstructionVersion, on_delete=models.CASCADE, related_name="acknowledgements"
+    )
+    acknowledged_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "version"], name="ack_unique_user_version")
+        ]
+
+    def __str__(self):
+        return f"{self.user} acknowledged {self.version}"
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        LEAD = "lead", "Project lead"
+        LABELER = "labeler", "Labeler"
+        ENGINEER = "engineer", "ML engineer"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "role", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique_user"),
+            models.CheckConstraint(
+                condition=Q(role__in=["lead", "labeler", "engineer"]), name="membership_valid_role"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} is {self.get_role_display()} of {self.project}"
+
+
+def image_upload_to(instance, filename):
+    return f"projects/{instance.project_id}/images/{instance.sha256[:2]}/{instance.sha256}{_ext(filename)}"
+
+
+def _ext(filename: str) -> str:
+    dot = filename.rfind(".")
+    return filename[dot:].lower() if dot != -1 else ""
+
+
+class Image(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images")
+    file = models.ImageField(upload_to=image_upload_to, width_field=None, height_field=None)
+    original_name = models.CharField(max_length=500)
+    width = models.PositiveIntegerField(
+        help_text="Pixels, as displayed (EXIF orientation applied)."
+    )
+    height = models.PositiveIntegerField(
+        help_text="Pixels, as displayed (EXIF orientation applied)."
+    )
+    sha256 = models.CharField(max_length=64, help_text="Of the uploaded file's bytes.")
+    phash = models.BigIntegerField(
+        null=True, blank=True, help_text="64-bit perceptual hash (signed), for near-duplicates."
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "sha256"], name="image_unique_sha256"),
+            models.CheckConstraint(
+                condition=Q(width__gt=0, height__gt=0), name="image_positive_size"
+            ),
+        ]
+
+    def __str__(self):
+        return self.original_name

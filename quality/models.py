@@ -1,0 +1,233 @@
+"""Stored results of the agreement engine: what the report, the flag queue and exports read.
+
+Rows here are written only by quality.services, from engine results; pages never compute
+agreement per request.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from projects.models import Image, InstructionVersion, LabelClass, Project
+
+
+class ImageAgreement(models.Model):
+    image = models.OneToOneField(Image, on_delete=models.CASCADE, related_name="agreement")
+    score = models.FloatField(help_text="0 = nothing in common, 1 = identical label sets.")
+    labeler_count = models.PositiveSmallIntegerField()
+    object_count = models.PositiveIntegerField()
+    open_flag_count = models.PositiveIntegerField(default=0)
+    params = models.JSONField(default=dict, help_text="Engine parameters used.")
+    engine_version = models.CharField(max_length=32)
+    input_digest = models.CharField(
+        max_length=64, help_text="Digest of the label sets assessed; equal digest, nothing to redo."
+    )
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=0, score__lte=1), name="agreement_score_0_1"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.image}: agreement {self.score:.2f}"
+
+
+class ConsensusBox(models.Model):
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="consensus_boxes")
+    index = models.PositiveIntegerField(help_text="The object's index in the engine's result.")
+    label_class = models.ForeignKey(
+        LabelClass,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="consensus_boxes",
+        help_text="Empty when the labelers' classes tie.",
+    )
+    x = models.FloatField()
+    y = models.FloatField()
+    width = models.FloatField()
+    height = models.FloatField()
+    support = models.FloatField(help_text="Share of labelers who boxed this object.")
+    label_confidence = models.FloatField()
+    mean_iou = models.FloatField()
+
+    class Meta:
+        ordering = ["image", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["image", "index"], name="consensus_unique_index"),
+            models.CheckConstraint(
+                condition=Q(width__gt=0, height__gt=0), name="consensus_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"consensus {self.label_class or 'tie'} on image {self.image_id}"
+
+
+class Flag(models.Model):
+    class Kind(models.TextChoices):
+        LABEL_CONFLICT = "label_conflict", "Label conflict"
+        MISSING = "missing", "Missing"
+        LOW_OVERLAP = "low_overlap", "Low overlap"
+        GROUPING = "grouping", "Grouping"
+        DUPLICATE = "duplicate", "Duplicate"
+        NEAR_DUPLICATE_CONFLICT = "near_duplicate_conflict", "Near-duplicate conflict"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+        DISMISSED = "dismissed", "Dismissed"
+        SUPERSEDED = "superseded", "Superseded"
+
+    class Resolution(models.TextChoices):
+        ACCEPT_CONSENSUS = "accept_consensus", "Accepted the consensus"
+        ACCEPT_LABELER = "accept_labeler", "Accepted one labeler's version"
+        ADJUDICATED = "adjudicated", "Adjudicated"
+        DISMISSED = "dismissed", "Dismissed"
+        INSTRUCTIONS = "instructions", "Instructions clarified"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="flags")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="flags")
+    other_image = models.ForeignKey(
+        Image,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="For near-duplicate conflicts: the image that looks the same.",
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    key = models.CharField(
+        max_length=255,
+        help_text="Stable identity of this disagreement within the image: a recompute that "
+        "finds the same disagreement keeps the same flag.",
+    )
+    labelers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="flags", blank=True)
+    box_ids = models.JSONField(default=list, help_text="Ids of the labelers' boxes involved.")
+    label_class = models.ForeignKey(
+        LabelClass, on_delete=models.SET_NULL, null=True, blank=True, related_name="flags"
+    )
+    message = models.CharField(max_length=500)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    resolution = models.CharField(max_length=32, choices=Resolution.choices, blank=True)
+    resolution_note = models.TextField(blank=True)
+    accepted_labeler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    instruction_version = models.ForeignKey(
+        InstructionVersion,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="flags",
+        help_text="The instruction version the resolution rests on.",
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project", "image", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["image", "key"],
+                condition=~Q(status="superseded"),
+                name="flag_unique_live_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "superseded"]) | Q(resolved_at__isnull=False),
+                name="flag_resolved_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "status", "kind"]),
+            models.Index(fields=["image", "status"]),
+        ]
+
+    def __str__(self):
+        return self.message
+
+
+class LabelerAgreement(models.Model):
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="labeler_agreements"
+    )
+    labeler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agreements"
+    )
+    images_submitted = models.PositiveIntegerField(default=0)
+    agreement_with_peers = models.FloatField(null=True, blank=True)
+    agreement_with_adjudicated = models.FloatField(null=True, blank=True)
+    vitality = models.FloatField(null=True, blank=True)
+    boxes_per_image = models.FloatField(null=True, blank=True)
+    peer_boxes_per_image = models.FloatField(null=True, blank=True)
+    median_seconds = models.FloatField(null=True, blank=True)
+    flag_counts = models.JSONField(default=dict, help_text="Open and settled flags by kind.")
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["project", "labeler__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "labeler"], name="labeler_agreement_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.labeler} in {self.project}"
+
+
+class ProjectAgreement(models.Model):
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="agreement")
+    kalpha = models.FloatField(null=True, blank=True, help_text="Mean K-alpha over images.")
+    mean_score = models.FloatField(null=True, blank=True)
+    images_assessed = models.PositiveIntegerField(default=0)
+    threshold_sweep = models.JSONField(default=list, help_text="[[match_iou, K-alpha], ...]")
+    class_confusion = models.JSONField(
+        default=dict, help_text='{"labels": [...], "matrix": [[...]]}'
+    )
+    per_class = models.JSONField(default=dict, help_text="Agreement per class.")
+    score_histogram = models.JSONField(default=list)
+    by_instruction_version = models.JSONField(default=list)
+    params = models.JSONField(default=dict)
+    engine_version = models.CharField(max_length=32, blank=True)
+    computed_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"agreement of {self.project}"
+
+
+class AgreementRun(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="agreement_runs")
+    reason = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    total = models.PositiveIntegerField(default=0, help_text="Images to assess.")
+    done = models.PositiveIntegerField(default=0, help_text="Images assessed so far.")
+    params = models.JSONField(default=dict)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"run {self.pk} of {self.project}: {self.state} {self.done}/{self.total}"
+
+    @property
+    def progress(self) -> float:
+        return 1.0 if not self.total else self.done / self.total
