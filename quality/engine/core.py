@@ -1,0 +1,85 @@
+"""assess_batch: the whole engine over a BoxBatch, as a handful of numpy passes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .batch import BoxBatch
+from .clustering import cluster_objects, compact_objects, duplicate_extras
+from .consensus import build_objects, pair_agreement
+from .flags import build_flags, find_groupings
+from .geometry import canonical_order, overlapping_pairs, sweep_keys
+from .matching import match_edges
+from .results import BatchAssessment
+from .types import AgreementParams
+
+
+def assess_batch(batch: BoxBatch, params: AgreementParams | None = None) -> BatchAssessment:
+    """Match, cluster, score and flag every image of ``batch`` at once (columnar result).
+
+    There is no Python loop per image or per box pair: boxes are put in a canonical order
+    (image, x, y, w, h, labeler, class), overlapping pairs come from a sweep on x, matching is
+    direct where no candidates compete and Hungarian only on competing components, objects are
+    connected components of the matches. See the package docstring for the result's layout.
+    """
+    params = params or AgreementParams()
+    n = batch.n_boxes
+    n_images = batch.n_images
+    set_image, _set_labeler = batch.set_image, batch.set_labeler
+    n_sets = len(set_image)
+    n_labelers = np.bincount(set_image, minlength=n_images) if n_sets else np.zeros(n_images, int)
+    n_labelers = n_labelers.astype(np.int64)
+    set_start = np.searchsorted(set_image, np.arange(n_images))
+    set_local = np.arange(n_sets, dtype=np.int64) - set_start[set_image]
+    kmax = max(int(n_labelers.max()) if n_images else 1, 1)
+
+    # Canonical order: every later step works on boxes sorted by it.
+    image_of_row = set_image[batch.box_set]
+    key, end_key = sweep_keys(image_of_row, batch.xywh)
+    n_labels = max(len(batch.label_names), 1)
+    order = canonical_order(key, batch.xywh, batch.box_set * n_labels + batch.label)
+    key, end_key = key[order], end_key[order]
+    box_set = batch.box_set[order]
+    image = set_image[box_set]
+    lab = set_local[box_set]
+    label = batch.label[order]
+    xywh = batch.xywh[order]
+    xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+    area = xywh[:, 2] * xywh[:, 3]
+
+    ov = overlapping_pairs(key, end_key, xyxy, area)
+    same = box_set[ov.i] == box_set[ov.j]
+    close = ov.iou >= params.match_iou
+    cand = np.flatnonzero(close & ~same)
+    dup = np.flatnonzero(close & same)
+    ci, cj, ciou = ov.i[cand], ov.j[cand], ov.iou[cand]
+    chosen = match_edges(ci, cj, ciou, lab, kmax, n)
+    comp = cluster_objects(n, lab, kmax, ci[chosen], cj[chosen], ciou[chosen])
+    dup_i, dup_j = ov.i[dup], ov.j[dup]
+    extra = duplicate_extras(comp, dup_i, dup_j)
+    obj, n_obj = compact_objects(comp, extra)
+
+    objects, members = build_objects(
+        obj, n_obj, lab, kmax, label, xyxy, image, n_labelers,
+        params.quorum_for(n_labelers),
+    )  # fmt: skip
+    boxes_per_set = np.bincount(box_set, minlength=n_sets)
+    pairs, score = pair_agreement(n_labelers, set_start, boxes_per_set, members, image, lab, label)
+    grouping = find_groupings(
+        ov.i, ov.j, ov.inter, ~same, area, lab, kmax, obj, objects, params.group_cover
+    )
+    flags = build_flags(
+        objects, members, grouping, dup_i, dup_j, image, lab, label, kmax, n_labelers,
+        params.low_iou,
+    )  # fmt: skip
+    return BatchAssessment.build(
+        batch=batch,
+        params=params,
+        order=order,
+        obj=obj,
+        objects=objects,
+        pairs=pairs,
+        score=score,
+        flags=flags,
+        set_start=set_start,
+    )

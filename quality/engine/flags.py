@@ -1,0 +1,253 @@
+"""Columnar detection of the per-image flags (label_conflict, missing, low_overlap, ...)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .clustering import components
+from .consensus import MemberPairs, Objects
+from .types import DUPLICATE, GROUPING, LABEL_CONFLICT, LOW_OVERLAP, MISSING
+
+
+class FlagTable(NamedTuple):
+    """Flags sorted by image, kind, first box; boxes in CSR form (canonical box indices)."""
+
+    image: np.ndarray
+    kind: np.ndarray
+    labmask: np.ndarray  # image-local labelers involved, including whoever missed
+    value: np.ndarray  # lowest IoU (low_overlap), objects grouped (grouping), copies (duplicate)
+    box_ptr: np.ndarray
+    boxes: np.ndarray
+    roles: np.ndarray  # 1 for a grouping flag's big box(es), else 0
+
+
+class Grouping(NamedTuple):
+    flag_obj: np.ndarray  # object holding the big box(es), one per grouping flag
+    value: np.ndarray  # objects inside
+    entry_flag: np.ndarray
+    entry_box: np.ndarray
+    entry_role: np.ndarray
+    suppressed: np.ndarray  # per object: labelers not to report as missing
+    is_group: np.ndarray  # per box: the big box of a grouping flag
+
+
+def find_groupings(
+    overlaps_i: np.ndarray,
+    overlaps_j: np.ndarray,
+    inter: np.ndarray,
+    cross: np.ndarray,
+    area: np.ndarray,
+    lab: np.ndarray,
+    kmax: int,
+    obj: np.ndarray,
+    objects: Objects,
+    group_cover: float,
+) -> Grouping:
+    """One labeler's single box around two or more boxes of another labeler.
+
+    A small box s counts as inside a big box G (other labeler) when at least ``group_cover`` of
+    s lies in G, s is smaller, and s was not matched to a different box of G's labeler (else
+    it is a separate object G's labeler boxed too: a person holding a phone is not a group).
+    G qualifies when it holds two or more such boxes of one labeler; then every box inside it
+    joins one flag per object of G, and the misses this disagreement implies are suppressed.
+    """
+    n, n_obj = len(obj), len(objects.size)
+    i, j = overlaps_i[cross], overlaps_j[cross]
+    inter = inter[cross]
+    d1 = (inter >= group_cover * area[i]) & (area[i] < area[j])
+    d2 = (inter >= group_cover * area[j]) & (area[j] < area[i])
+    big = np.concatenate([j[d1], i[d2]])
+    small = np.concatenate([i[d1], j[d2]])
+    ok = (obj[big] >= 0) & (obj[small] >= 0)
+    big, small = big[ok], small[ok]
+    other_box_of_big_labeler = ((objects.labmask[obj[small]] >> lab[big]) & 1).astype(bool)
+    ok = (obj[small] == obj[big]) | ~other_box_of_big_labeler
+    big, small = big[ok], small[ok]
+    is_group = np.zeros(n, dtype=bool)
+    if len(big):
+        count = np.bincount(big * kmax + lab[small], minlength=n * kmax)
+        is_group[np.flatnonzero(count >= 2) // kmax] = True
+    keep = is_group[big]
+    big, small = big[keep], small[keep]
+    flag_obj, s_flag = np.unique(obj[big], return_inverse=True)
+    n_flags = len(flag_obj)
+    group_boxes, g_first = np.unique(big, return_index=True)
+    g_flag = s_flag[g_first]
+    pair_key = np.unique(s_flag * max(n, 1) + small)
+    c_flag, c_box = pair_key // max(n, 1), pair_key % max(n, 1)
+    inside = np.unique(c_flag * max(n_obj, 1) + obj[c_box])
+    value = np.bincount(inside // max(n_obj, 1), minlength=n_flags).astype(np.float64)
+    group_mask = np.zeros(n_flags, dtype=np.int64)
+    np.bitwise_or.at(group_mask, g_flag, np.left_shift(1, lab[group_boxes]))
+    covered_mask = np.zeros(n_flags, dtype=np.int64)
+    np.bitwise_or.at(covered_mask, c_flag, np.left_shift(1, lab[c_box]))
+    suppressed = np.zeros(n_obj, dtype=np.int64)
+    np.bitwise_or.at(suppressed, obj[c_box], group_mask[c_flag])
+    np.bitwise_or.at(suppressed, flag_obj, covered_mask)
+    # A box both big and small within one flag is listed once, as big.
+    small_only = ~is_group[c_box] | (obj[c_box] != flag_obj[c_flag])
+    entry_flag = np.concatenate([g_flag, c_flag[small_only]])
+    entry_box = np.concatenate([group_boxes, c_box[small_only]])
+    entry_role = np.concatenate(
+        [np.ones(len(group_boxes), np.int8), np.zeros(int(small_only.sum()), np.int8)]
+    )
+    return Grouping(flag_obj, value, entry_flag, entry_box, entry_role, suppressed, is_group)
+
+
+def build_flags(
+    objects: Objects,
+    members: MemberPairs,
+    grouping: Grouping,
+    dup_i: np.ndarray,
+    dup_j: np.ndarray,
+    image: np.ndarray,
+    lab: np.ndarray,
+    label: np.ndarray,
+    kmax: int,
+    n_labelers: np.ndarray,
+    low_iou: float,
+) -> FlagTable:
+    """Every flag of the batch, columnar."""
+    n = len(lab)
+    n_obj = len(objects.size)
+    starts = objects.ptr[:-1]
+    parts: list[tuple] = []  # (kind, flag image, labmask, value, entry flag, box, role)
+
+    member_box = objects.member_box
+    member_obj = objects.member_obj
+    in_group = grouping.is_group[member_box]
+    if n_obj:
+        all_group = np.minimum.reduceat(in_group.astype(np.int8), starts).astype(bool)
+    else:
+        all_group = np.zeros(0, dtype=bool)
+    # Beside a grouping flag, the big box is not also a class or overlap disagreement.
+    considered = ~in_group | all_group[member_obj]
+
+    # label_conflict: considered members of one object carry different classes.
+    if n_obj:
+        member_label = label[member_box]
+        big = np.iinfo(np.int64).max
+        low = np.minimum.reduceat(np.where(considered, member_label, big), starts)
+        high = np.maximum.reduceat(np.where(considered, member_label, -1), starts)
+        conflict = (high >= 0) & (low != high)
+    else:
+        conflict = np.zeros(0, dtype=bool)
+    sel = conflict[member_obj] & considered
+    parts.append(
+        _object_flags(LABEL_CONFLICT, conflict, member_obj[sel], member_box[sel], objects, lab)
+    )
+
+    # missing: labelers of the image who did not box the object (minus grouping disagreements).
+    full = np.left_shift(1, n_labelers[objects.image]).astype(np.int64) - 1
+    missed = full & ~objects.labmask & ~grouping.suppressed
+    flagged = missed != 0
+    sel = flagged[member_obj]
+    kind_missing = _object_flags(MISSING, flagged, member_obj[sel], member_box[sel], objects, lab)
+    kind_missing = kind_missing[:2] + (kind_missing[2] | missed[flagged],) + kind_missing[3:]
+    parts.append(kind_missing)
+
+    # low_overlap: two boxes of one object overlap less than low_iou.
+    pair_ok = grouping.is_group[members.i] == grouping.is_group[members.j]
+    low_pair = pair_ok & (members.iou < low_iou)
+    worst = np.full(n_obj, np.inf)
+    np.minimum.at(worst, members.obj[low_pair], members.iou[low_pair])
+    loose = np.isfinite(worst)
+    involved = np.zeros(n, dtype=bool)
+    involved[members.i[low_pair]] = True
+    involved[members.j[low_pair]] = True
+    sel = involved[member_box] & loose[member_obj]
+    part = _object_flags(LOW_OVERLAP, loose, member_obj[sel], member_box[sel], objects, lab)
+    parts.append(part[:3] + (worst[loose],) + part[4:])
+
+    # grouping
+    g = grouping
+    g_mask = np.zeros(len(g.flag_obj), dtype=np.int64)
+    np.bitwise_or.at(g_mask, g.entry_flag, np.left_shift(1, lab[g.entry_box]))
+    parts.append(
+        (
+            GROUPING,
+            objects.image[g.flag_obj],
+            g_mask,
+            g.value,
+            g.entry_flag,
+            g.entry_box,
+            g.entry_role,
+        )
+    )
+
+    # duplicate: one labeler boxed one object more than once.
+    nodes, inverse = np.unique(np.concatenate([dup_i, dup_j]), return_inverse=True)
+    m = len(dup_i)
+    comp = components(len(nodes), inverse[:m], inverse[m:]) if len(nodes) else inverse
+    n_dup = int(comp.max()) + 1 if len(nodes) else 0
+    first = np.full(n_dup, n, dtype=np.int64)
+    np.minimum.at(first, comp, nodes)
+    parts.append(
+        (
+            DUPLICATE,
+            image[first] if n_dup else np.zeros(0, dtype=np.int64),
+            np.left_shift(1, lab[first]).astype(np.int64) if n_dup else np.zeros(0, np.int64),
+            np.bincount(comp, minlength=n_dup).astype(np.float64),
+            comp,
+            nodes,
+            np.zeros(len(nodes), np.int8),
+        )
+    )
+    return _assemble(parts, n, lab, kmax)
+
+
+def _object_flags(kind, flagged, entry_obj, entry_box, objects: Objects, lab):
+    """Flags for the objects where ``flagged``; entries (object, box) become (flag, box)."""
+    obj_ids = np.flatnonzero(flagged)
+    flag_of_obj = np.full(len(flagged), -1, dtype=np.int64)
+    flag_of_obj[obj_ids] = np.arange(len(obj_ids))
+    entry_flag = flag_of_obj[entry_obj]
+    mask = np.zeros(len(obj_ids), dtype=np.int64)
+    np.bitwise_or.at(mask, entry_flag, np.left_shift(1, lab[entry_box]))
+    value = np.zeros(len(obj_ids))
+    role = np.zeros(len(entry_box), np.int8)
+    return (kind, objects.image[obj_ids], mask, value, entry_flag, entry_box, role)
+
+
+def _assemble(parts, n, lab, kmax) -> FlagTable:
+    kinds, images, masks, values, e_flags, e_boxes, e_roles = [], [], [], [], [], [], []
+    offset = 0
+    for kind, image, mask, value, entry_flag, entry_box, role in parts:
+        kinds.append(np.full(len(image), kind, dtype=np.int64))
+        images.append(image)
+        masks.append(mask)
+        values.append(value)
+        e_flags.append(entry_flag + offset)
+        e_boxes.append(entry_box)
+        e_roles.append(role)
+        offset += len(image)
+    kind = np.concatenate(kinds)
+    image = np.concatenate(images).astype(np.int64)
+    mask = np.concatenate(masks).astype(np.int64)
+    value = np.concatenate(values).astype(np.float64)
+    entry_flag = np.concatenate(e_flags).astype(np.int64)
+    entry_box = np.concatenate(e_boxes).astype(np.int64)
+    entry_role = np.concatenate(e_roles)
+    n_flags = len(kind)
+    first = np.full(n_flags, n, dtype=np.int64)
+    np.minimum.at(first, entry_flag, entry_box)
+    order = np.argsort((image * 8 + kind) * (n + 1) + first, kind="stable")
+    new_id = np.empty(n_flags, dtype=np.int64)
+    new_id[order] = np.arange(n_flags)
+    entry_flag = new_id[entry_flag]
+    entry_order = np.argsort(
+        (entry_flag * kmax + lab[entry_box]) * (n + 1) + entry_box, kind="stable"
+    )
+    ptr = np.zeros(n_flags + 1, dtype=np.int64)
+    np.cumsum(np.bincount(entry_flag, minlength=n_flags), out=ptr[1:])
+    return FlagTable(
+        image=image[order],
+        kind=kind[order],
+        labmask=mask[order],
+        value=value[order],
+        box_ptr=ptr,
+        boxes=entry_box[entry_order],
+        roles=entry_role[entry_order],
+    )

@@ -1,0 +1,122 @@
+"""Vectorised box geometry: canonical box order, overlapping pairs, IoU and coverage."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+def iou_xyxy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of boxes a[k] and b[k], both (n, 4) as x1, y1, x2, y2."""
+    iw = np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0])
+    ih = np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / (area_a + area_b - inter)
+
+
+def iou_matrix_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box of a (n, 4) with every box of b (m, 4), both x, y, w, h."""
+    ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
+    bx2, by2 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.minimum(ax2[:, None], bx2[None]) - np.maximum(a[:, 0][:, None], b[:, 0][None])
+    ih = np.minimum(ay2[:, None], by2[None]) - np.maximum(a[:, 1][:, None], b[:, 1][None])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - inter
+    return inter / union
+
+
+def sweep_keys(image: np.ndarray, xywh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keys ordering boxes by (image, x1), and the same scale's key of each box's x2."""
+    if len(image) == 0:
+        return np.zeros(0), np.zeros(0)
+    x1 = xywh[:, 0]
+    x2 = x1 + xywh[:, 2]
+    xmin = float(x1.min())
+    # span exceeds every x2 - xmin, so keys of different images never interleave.
+    span = float(x2.max()) - xmin + 1.0
+    base = image * span - xmin
+    return base + x1, base + x2
+
+
+def canonical_order(key: np.ndarray, xywh: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
+    """Permutation sorting boxes by (image, x, y, w, h, tiebreak).
+
+    It depends on the box values only, so the engine's results do not depend on the order in
+    which boxes arrive. One argsort on a composite float key does almost all the work; exact
+    ties on x inside an image (rare, but common with integer pixels) are settled by a lexsort
+    on just the tied boxes.
+    """
+    n = len(key)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    tied = sorted_key[1:] == sorted_key[:-1]
+    if tied.any():
+        in_run = np.zeros(n, dtype=bool)
+        in_run[1:] |= tied
+        in_run[:-1] |= tied
+        pos = np.flatnonzero(in_run)
+        # A run starts where the previous position is not tied to this one.
+        run_start = np.ones(len(pos), dtype=bool)
+        run_start[1:] = ~tied[pos[1:] - 1] | (pos[1:] != pos[:-1] + 1)
+        run_id = np.cumsum(run_start)
+        boxes = order[pos]
+        sub = np.lexsort(
+            (
+                tiebreak[boxes],
+                xywh[boxes, 3],
+                xywh[boxes, 2],
+                xywh[boxes, 1],
+                xywh[boxes, 0],
+                run_id,
+            )
+        )
+        order[pos] = boxes[sub]
+    return order
+
+
+class Overlaps(NamedTuple):
+    """Pairs (i, j), i < j in canonical order, of boxes of one image that share area."""
+
+    i: np.ndarray
+    j: np.ndarray
+    inter: np.ndarray
+    iou: np.ndarray
+
+
+def overlapping_pairs(
+    key: np.ndarray, end_key: np.ndarray, xyxy: np.ndarray, area: np.ndarray
+) -> Overlaps:
+    """All within-image pairs with a positive intersection, by sweep-and-prune on x.
+
+    ``key``/``end_key`` come from ``sweep_keys`` and, like ``xyxy``, are in canonical order
+    (sorted by key). For box p the
+    boxes q > p whose x1 lies before p's x2 in the same image are found with one searchsorted;
+    only those candidates are expanded into pairs, so the work follows the number of boxes that
+    overlap on x rather than the square of the boxes per image.
+    """
+    n = len(key)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Overlaps(empty, empty, np.zeros(0), np.zeros(0))
+    x1, y1, x2, y2 = xyxy[:, 0], xyxy[:, 1], xyxy[:, 2], xyxy[:, 3]
+    end = np.searchsorted(key, end_key, side="left")
+    idx = np.arange(n, dtype=np.int64)
+    counts = np.maximum(end - idx - 1, 0)
+    total = int(counts.sum())
+    i = np.repeat(idx, counts)
+    starts = np.cumsum(counts) - counts
+    j = np.arange(total, dtype=np.int64) - np.repeat(starts - idx - 1, counts)
+    ih = np.minimum(y2[i], y2[j]) - np.maximum(y1[i], y1[j])
+    keep = ih > 0
+    i, j, ih = i[keep], j[keep], ih[keep]
+    iw = np.minimum(x2[i], x2[j]) - x1[j]
+    keep = iw > 0
+    i, j = i[keep], j[keep]
+    inter = iw[keep] * ih[keep]
+    iou = inter / (area[i] + area[j] - inter)
+    return Overlaps(i, j, inter, iou)

@@ -1,0 +1,256 @@
+"""Results: BatchAssessment (columnar, for the pipeline) and ImageAssessment (a per-image view)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .batch import BoxBatch
+from .messages import flag_message
+from .types import FLAG_KINDS, AgreementParams, ConsensusObject, Flag, PairAgreement
+
+if TYPE_CHECKING:
+    from .consensus import Objects, Pairs
+    from .flags import FlagTable
+
+
+@dataclass(frozen=True, eq=False)
+class BatchAssessment:
+    """Everything the engine found in a batch, as flat arrays.
+
+    Boxes are named by their row in the BoxBatch (``batch.box_ref[row]`` is the name the caller
+    knows). Labelers in ``pair_labeler_a/b`` are codes into ``batch.labeler_names``; a flag's
+    ``flag_labeler_mask`` has bit k set for the k-th label set of its image (label sets of an
+    image are in labeler-name order). Objects, pairs and flags are sorted by image, so
+    ``*_image_ptr[i]:*_image_ptr[i + 1]`` is image i's slice.
+    """
+
+    batch: BoxBatch
+    params: AgreementParams
+    image_score: np.ndarray
+    box_object: np.ndarray  # per row: object id, or -1 for a duplicate's extra copy
+    object_image: np.ndarray
+    object_label: np.ndarray  # code into batch.label_names, -1 on a tie
+    object_xywh: np.ndarray
+    object_support: np.ndarray
+    object_label_confidence: np.ndarray
+    object_mean_iou: np.ndarray  # NaN for an object with one box
+    object_consensus: np.ndarray
+    object_member_ptr: np.ndarray
+    object_member_rows: np.ndarray  # rows of each object's boxes, in labeler order
+    pair_image: np.ndarray
+    pair_labeler_a: np.ndarray
+    pair_labeler_b: np.ndarray
+    pair_matched: np.ndarray
+    pair_f1: np.ndarray
+    pair_mean_iou: np.ndarray  # NaN when nothing matched
+    flag_image: np.ndarray
+    flag_kind: np.ndarray  # index into FLAG_KINDS
+    flag_value: np.ndarray
+    flag_labeler_mask: np.ndarray
+    flag_box_ptr: np.ndarray
+    flag_box_rows: np.ndarray
+    flag_box_roles: np.ndarray  # 1: the big box of a grouping flag
+    set_image_ptr: np.ndarray
+    object_image_ptr: np.ndarray
+    pair_image_ptr: np.ndarray
+    flag_image_ptr: np.ndarray
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        batch: BoxBatch,
+        params: AgreementParams,
+        order: np.ndarray,
+        obj: np.ndarray,
+        objects: Objects,
+        pairs: Pairs,
+        score: np.ndarray,
+        flags: FlagTable,
+        set_start: np.ndarray,
+    ) -> BatchAssessment:
+        """Translate the canonical-order internals into caller rows and labeler codes."""
+        n_images = batch.n_images
+        box_object = np.empty(len(order), dtype=np.int64)
+        box_object[order] = obj
+        xyxy = objects.xyxy
+        xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
+        pair_set_a = set_start[pairs.image] + pairs.a
+        pair_set_b = set_start[pairs.image] + pairs.b
+        images = np.arange(n_images + 1)
+        return cls(
+            batch=batch,
+            params=params,
+            image_score=score,
+            box_object=box_object,
+            object_image=objects.image,
+            object_label=objects.label,
+            object_xywh=xywh,
+            object_support=objects.support,
+            object_label_confidence=objects.confidence,
+            object_mean_iou=objects.mean_iou,
+            object_consensus=objects.consensus,
+            object_member_ptr=objects.ptr,
+            object_member_rows=order[objects.member_box],
+            pair_image=pairs.image,
+            pair_labeler_a=batch.set_labeler[pair_set_a],
+            pair_labeler_b=batch.set_labeler[pair_set_b],
+            pair_matched=pairs.matched,
+            pair_f1=pairs.f1,
+            pair_mean_iou=pairs.mean_iou,
+            flag_image=flags.image,
+            flag_kind=flags.kind,
+            flag_value=flags.value,
+            flag_labeler_mask=flags.labmask,
+            flag_box_ptr=flags.box_ptr,
+            flag_box_rows=order[flags.boxes],
+            flag_box_roles=flags.roles,
+            set_image_ptr=np.append(set_start, len(batch.set_image)),
+            object_image_ptr=np.searchsorted(objects.image, images),
+            pair_image_ptr=np.searchsorted(pairs.image, images),
+            flag_image_ptr=np.searchsorted(flags.image, images),
+        )
+
+    def __len__(self) -> int:
+        return self.batch.n_images
+
+    def __getitem__(self, image: int) -> ImageAssessment:
+        if not -len(self) <= image < len(self):
+            raise IndexError(image)
+        return ImageAssessment(self, image % len(self))
+
+    def __iter__(self):
+        return (ImageAssessment(self, i) for i in range(len(self)))
+
+    # Helpers shared by the per-image view and the message formatter.
+    def labeler_of_row(self, row: int) -> str:
+        b = self.batch
+        return b.labeler_names[b.set_labeler[b.box_set[row]]]
+
+    def image_labelers(self, image: int) -> list[str]:
+        b = self.batch
+        start, end = self.set_image_ptr[image], self.set_image_ptr[image + 1]
+        return [b.labeler_names[c] for c in b.set_labeler[start:end].tolist()]
+
+    def flag_labelers(self, flag: int) -> tuple[str, ...]:
+        names = self.image_labelers(int(self.flag_image[flag]))
+        mask = int(self.flag_labeler_mask[flag])
+        return tuple(name for k, name in enumerate(names) if mask >> k & 1)
+
+    def flag_rows(self, flag: int) -> np.ndarray:
+        return self.flag_box_rows[self.flag_box_ptr[flag] : self.flag_box_ptr[flag + 1]]
+
+    def flag(self, flag: int) -> Flag:
+        """One flag as a Flag tuple (its message is formatted here, on demand)."""
+        b = self.batch
+        rows = self.flag_rows(flag).tolist()
+        return Flag(
+            kind=FLAG_KINDS[self.flag_kind[flag]],
+            labelers=self.flag_labelers(flag),
+            boxes=tuple((self.labeler_of_row(r), int(b.box_ref[r])) for r in rows),
+            message=flag_message(self, flag),
+        )
+
+    def label_name(self, code: int):
+        return None if code < 0 else self.batch.label_names[code]
+
+
+class ImageAssessment:
+    """Agreement of the labelers on one image: a light view into a BatchAssessment.
+
+    ``score`` is read straight from the batch; ``objects``, ``pairs`` and ``flags`` (with their
+    messages) are built when first asked for, so assessing many images stays cheap.
+    """
+
+    __slots__ = ("_batch", "_image", "_objects", "_pairs", "_flags")
+
+    def __init__(self, batch: BatchAssessment, image: int) -> None:
+        self._batch = batch
+        self._image = image
+        self._objects = self._pairs = self._flags = None
+
+    @property
+    def score(self) -> float:
+        return float(self._batch.image_score[self._image])
+
+    @property
+    def labelers(self) -> list[str]:
+        return self._batch.image_labelers(self._image)
+
+    @property
+    def objects(self) -> list[ConsensusObject]:
+        if self._objects is None:
+            self._objects = self._build_objects()
+        return self._objects
+
+    @property
+    def pairs(self) -> list[PairAgreement]:
+        if self._pairs is None:
+            r = self._batch
+            names = r.batch.labeler_names
+            s = slice(r.pair_image_ptr[self._image], r.pair_image_ptr[self._image + 1])
+            self._pairs = [
+                PairAgreement(names[a], names[b], m, f1, None if iou != iou else iou)
+                for a, b, m, f1, iou in zip(
+                    r.pair_labeler_a[s].tolist(),
+                    r.pair_labeler_b[s].tolist(),
+                    r.pair_matched[s].tolist(),
+                    r.pair_f1[s].tolist(),
+                    r.pair_mean_iou[s].tolist(),
+                    strict=True,
+                )
+            ]
+        return self._pairs
+
+    @property
+    def flags(self) -> list[Flag]:
+        if self._flags is None:
+            r = self._batch
+            start, end = r.flag_image_ptr[self._image], r.flag_image_ptr[self._image + 1]
+            self._flags = [r.flag(f) for f in range(start, end)]
+        return self._flags
+
+    def _build_objects(self) -> list[ConsensusObject]:
+        r = self._batch
+        refs = r.batch.box_ref
+        out = []
+        for o in range(r.object_image_ptr[self._image], r.object_image_ptr[self._image + 1]):
+            rows = r.object_member_rows[r.object_member_ptr[o] : r.object_member_ptr[o + 1]]
+            mean_iou = float(r.object_mean_iou[o])
+            out.append(
+                ConsensusObject(
+                    members={r.labeler_of_row(x): int(refs[x]) for x in rows.tolist()},
+                    label=r.label_name(int(r.object_label[o])),
+                    box=tuple(float(v) for v in r.object_xywh[o]),
+                    support=float(r.object_support[o]),
+                    label_confidence=float(r.object_label_confidence[o]),
+                    mean_iou=None if mean_iou != mean_iou else mean_iou,
+                    consensus=bool(r.object_consensus[o]),
+                )
+            )
+        return out
+
+    def as_dict(self) -> dict:
+        """Plain data (lists, dicts, floats), e.g. for JSON or comparisons in tests."""
+        return {
+            "score": self.score,
+            "objects": [o._asdict() for o in self.objects],
+            "pairs": [p._asdict() for p in self.pairs],
+            "flags": [f._asdict() for f in self.flags],
+        }
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ImageAssessment):
+            return NotImplemented
+        return self.as_dict() == other.as_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"<ImageAssessment score={self.score:.3f} objects={len(self.objects)} "
+            f"flags={[f.kind for f in self.flags]}>"
+        )
