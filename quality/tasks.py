@@ -1,0 +1,63 @@
+"""Celery tasks of the agreement pipeline: ids in, a service called, retries on transient errors.
+
+A recompute is a chord: one ``assess_chunk_task`` per bounded chunk of image ids, then
+``finish_run_task`` (near-duplicate conflicts, project and labeler summary, run state).
+Every task is idempotent, so acks_late re-delivery or a re-run after a killed worker is safe.
+"""
+
+from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from quality import services
+
+TRANSIENT = (OperationalError, InterfaceError)
+
+_common = dict(
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=5,
+)
+
+
+@shared_task(
+    **_common,
+    soft_time_limit=settings.AGREEMENT_IMAGE_SOFT_TIME_LIMIT,
+    time_limit=settings.AGREEMENT_IMAGE_TIME_LIMIT,
+)
+def assess_image_task(image_id: int) -> None:
+    services.image_assess(image_id=image_id)
+
+
+@shared_task(
+    **_common,
+    soft_time_limit=settings.AGREEMENT_CHUNK_SOFT_TIME_LIMIT,
+    time_limit=settings.AGREEMENT_CHUNK_TIME_LIMIT,
+)
+def assess_chunk_task(run_id: int, image_ids: list[int]) -> int:
+    return services.run_chunk_assess(run_id=run_id, image_ids=image_ids)
+
+
+@shared_task(
+    **_common,
+    soft_time_limit=settings.AGREEMENT_SUMMARY_SOFT_TIME_LIMIT,
+    time_limit=settings.AGREEMENT_SUMMARY_TIME_LIMIT,
+)
+def finish_run_task(_chunk_results, run_id: int) -> None:
+    services.run_finish(run_id=run_id)
+
+
+@shared_task(acks_late=True)
+def fail_run_task(*args, run_id: int) -> None:
+    """Error callback of the chord: records the failure on the run (args vary by Celery path)."""
+    services.run_fail(run_id=run_id, error=_describe_failure(args))
+
+
+def _describe_failure(args) -> str:
+    for arg in args:
+        if isinstance(arg, BaseException):
+            return f"{type(arg).__name__}: {arg}"
+    return "A chunk of the recompute failed; see the worker log. Start the recompute again."
