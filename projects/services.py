@@ -1,0 +1,153 @@
+"""Services that write project configuration: projects, classes, instructions, members.
+
+Views and API views call these; they hold the rules (numbering, uniqueness, who acknowledges what).
+"""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils.text import slugify
+
+from projects.models import (
+    InstructionAcknowledgement,
+    InstructionVersion,
+    LabelClass,
+    Membership,
+    Project,
+)
+
+User = get_user_model()
+
+
+@transaction.atomic
+def project_create(
+    *,
+    creator,
+    name: str,
+    description: str = "",
+    labelers_per_image: int = 3,
+    instructions: str = "",
+) -> Project:
+    """Create a project with its creator as lead and, if given, instructions version 1."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the project a name."})
+    base = slugify(name)[:180] or "project"
+    slug, n = base, 2
+    while Project.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    project = Project(
+        name=name,
+        slug=slug,
+        description=description,
+        labelers_per_image=labelers_per_image,
+        created_by=creator,
+    )
+    project.full_clean()
+    project.save()
+    Membership.objects.create(project=project, user=creator, role=Membership.Role.LEAD)
+    if instructions.strip():
+        instruction_version_publish(
+            project=project, author=creator, body=instructions, summary="First version."
+        )
+    return project
+
+
+@transaction.atomic
+def instruction_version_publish(
+    *, project: Project, author, body: str, summary: str = ""
+) -> InstructionVersion:
+    """Publish the next instruction version. Labelers must acknowledge it before their next image.
+
+    Numbering is taken under a row lock on the project, so two leads publishing at once get
+    consecutive numbers instead of a collision.
+    """
+    if not body.strip():
+        raise ValidationError({"body": "The instructions cannot be empty."})
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+    last = project.instruction_versions.aggregate(n=Max("number"))["n"] or 0
+    return InstructionVersion.objects.create(
+        project=project, number=last + 1, body=body, summary=summary.strip()[:500], author=author
+    )
+
+
+def instruction_acknowledge(*, user, version: InstructionVersion) -> InstructionAcknowledgement:
+    """Record that the user read this version; acknowledging twice is harmless."""
+    acknowledgement, _ = InstructionAcknowledgement.objects.get_or_create(
+        user=user, version=version
+    )
+    return acknowledgement
+
+
+def instructions_pending_for(*, user, project: Project) -> InstructionVersion | None:
+    """The current version if the user has not acknowledged it yet, else None."""
+    current = project.current_instructions
+    if current is None:
+        return None
+    if InstructionAcknowledgement.objects.filter(user=user, version=current).exists():
+        return None
+    return current
+
+
+def last_acknowledged_version(*, user, project: Project) -> InstructionVersion | None:
+    return (
+        InstructionVersion.objects.filter(project=project, acknowledgements__user=user)
+        .order_by("-number")
+        .first()
+    )
+
+
+@transaction.atomic
+def label_class_save(
+    *,
+    project: Project,
+    name: str,
+    color: str = "#1f77b4",
+    hotkey: str = "",
+    guidance: str = "",
+    label_class: LabelClass | None = None,
+) -> LabelClass:
+    """Create a class, or update `label_class`; names and hotkeys stay unique in the project."""
+    if label_class is None:
+        label_class = LabelClass(project=project)
+        label_class.order = (project.classes.aggregate(n=Max("order"))["n"] or -1) + 1
+    label_class.name = name.strip()
+    label_class.color = color
+    label_class.hotkey = (hotkey or "").strip().lower()
+    label_class.guidance = guidance
+    label_class.full_clean(validate_unique=False, validate_constraints=False)
+    clashes = project.classes.exclude(pk=label_class.pk)
+    if clashes.filter(name__iexact=label_class.name).exists():
+        raise ValidationError(
+            {"name": f"The project already has a class named {label_class.name}."}
+        )
+    if label_class.hotkey and clashes.filter(hotkey=label_class.hotkey).exists():
+        taken = clashes.get(hotkey=label_class.hotkey)
+        raise ValidationError(
+            {"hotkey": f"Hotkey {label_class.hotkey} is already used by {taken.name}."}
+        )
+    try:
+        with transaction.atomic():
+            label_class.save()
+    except IntegrityError:
+        raise ValidationError(
+            {"name": "That class name or hotkey was just taken; try again."}
+        ) from None
+    return label_class
+
+
+@transaction.atomic
+def membership_set(*, project: Project, user, role: str) -> Membership:
+    """Give the user this role in the project (adding them if needed)."""
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": f"Role must be one of {', '.join(Membership.Role.values)}."})
+    membership, _ = Membership.objects.update_or_create(
+        project=project, user=user, defaults={"role": role}
+    )
+    if (
+        role != Membership.Role.LEAD
+        and not project.memberships.filter(role=Membership.Role.LEAD).exists()
+    ):
+        raise ValidationError({"role": "A project needs at least one lead."})
+    return membership
