@@ -1,0 +1,117 @@
+"""Invariants of the engine, checked with hypothesis."""
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from quality.engine import LabelSet, assess_image, assess_many
+
+from .strategies import label_set_lists, make, summary, transformed, without_duplicates
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(label_set_lists(), st.randoms(use_true_random=False))
+def test_result_does_not_depend_on_labeler_order(sets, rnd):
+    shuffled = list(sets)
+    rnd.shuffle(shuffled)
+    assert summary(assess_image(shuffled), shuffled) == summary(assess_image(sets), sets)
+
+
+@SETTINGS
+@given(label_set_lists(), st.randoms(use_true_random=False))
+def test_result_does_not_depend_on_box_order(sets, rnd):
+    shuffled = []
+    for s in sets:
+        perm = list(range(len(s.labels)))
+        rnd.shuffle(perm)
+        shuffled.append(LabelSet(s.labeler, s.boxes[perm], [s.labels[k] for k in perm]))
+    assert summary(assess_image(shuffled), shuffled) == summary(assess_image(sets), sets)
+
+
+@SETTINGS
+@given(label_set_lists(), st.integers(-500, 500), st.integers(-500, 500))
+def test_result_does_not_depend_on_translation(sets, dx, dy):
+    moved = transformed(sets, dx=dx, dy=dy)
+    assert summary(assess_image(moved), moved, with_boxes=False) == summary(
+        assess_image(sets), sets, with_boxes=False
+    )
+
+
+@SETTINGS
+@given(label_set_lists(), st.sampled_from([0.25, 0.5, 2.0, 8.0]))
+def test_result_does_not_depend_on_uniform_scaling(sets, scale):
+    scaled = transformed(sets, scale=scale)
+    assert summary(assess_image(scaled), scaled, with_boxes=False) == summary(
+        assess_image(sets), sets, with_boxes=False
+    )
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 200), st.integers(0, 200), st.integers(1, 80), st.integers(1, 80)),
+        max_size=8,
+    ),
+    st.integers(2, 5),
+    st.data(),
+)
+def test_identical_label_sets_score_one_without_flags(boxes, k, data):
+    labels = [data.draw(st.sampled_from(["car", "truck"])) for _ in boxes]
+    boxes, labels = without_duplicates(boxes, labels)
+    sets = [make(name, boxes, labels) for name in ["ann", "bob", "cho", "dan", "eve"][:k]]
+    result = assess_image(sets)
+    assert result.score == 1.0
+    assert result.flags == []
+    assert all(o.support == 1.0 and o.label_confidence == 1.0 for o in result.objects)
+
+
+@SETTINGS
+@given(label_set_lists(max_labelers=5))
+def test_scores_stay_between_zero_and_one(sets):
+    result = assess_image(sets)
+    assert 0.0 <= result.score <= 1.0
+    for p in result.pairs:
+        assert 0.0 <= p.f1 <= 1.0
+        assert p.mean_iou is None or 0.0 < p.mean_iou <= 1.0 + 1e-12
+    for o in result.objects:
+        assert 0.0 < o.support <= 1.0
+        assert 0.0 < o.label_confidence <= 1.0
+
+
+@SETTINGS
+@given(label_set_lists(min_labelers=2, max_labelers=3), st.randoms(use_true_random=False))
+def test_pairwise_results_are_symmetric(sets, rnd):
+    # Renaming the labelers swaps who is 'a' and who is 'b' in each pair; values must not move.
+    names = [s.labeler for s in sets]
+    new_names = list(reversed(names))
+    rename = dict(zip(names, new_names, strict=True))
+    renamed = [LabelSet(rename[s.labeler], s.boxes, s.labels) for s in sets]
+
+    def by_pair(result, back):
+        return {
+            frozenset((back[p.labeler_a], back[p.labeler_b])): (p.matched, p.f1, p.mean_iou)
+            for p in result.pairs
+        }
+
+    identity = {n: n for n in names}
+    back = {v: k for k, v in rename.items()}
+    assert by_pair(assess_image(renamed), back) == by_pair(assess_image(sets), identity)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(label_set_lists(max_labelers=4), min_size=1, max_size=6))
+def test_assess_many_equals_assess_image_per_image(images):
+    batch = assess_many(images)
+    assert len(batch) == len(images)
+    for view, sets in zip(batch, images, strict=True):
+        assert view.as_dict() == assess_image(sets).as_dict()
+
+
+def test_same_input_gives_same_output():
+    rng = np.random.default_rng(3)
+    sets = [
+        make(n, rng.integers(0, 100, (6, 4)) + [0, 0, 5, 5], ["car"] * 6) for n in ["x", "y", "z"]
+    ]
+    assert assess_image(sets).as_dict() == assess_image(sets).as_dict()
