@@ -1,0 +1,42 @@
+"""Login throttling: a few failed attempts per username and address, then a pause.
+
+Counts live in Django's cache (Redis when REDIS_URL is set, so every web process shares them).
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+def _key(username: str, address: str) -> str:
+    digest = hashlib.sha256(f"{username.lower()}|{address}".encode()).hexdigest()[:32]
+    return f"login-failures:{digest}"
+
+
+def client_address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def login_blocked(username: str, address: str) -> bool:
+    return cache.get(_key(username, address), 0) >= settings.LOGIN_MAX_FAILURES
+
+
+def login_failed(username: str, address: str) -> None:
+    key = _key(username, address)
+    window = settings.LOGIN_LOCKOUT_SECONDS
+    if cache.add(key, 1, window):
+        return
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, window)
+
+
+def login_succeeded(username: str, address: str) -> None:
+    cache.delete(_key(username, address))
+
+
+def lockout_message() -> str:
+    minutes = max(1, settings.LOGIN_LOCKOUT_SECONDS // 60)
+    return f"Too many failed logins. Wait {minutes} minutes and try again, or ask a lead to reset your password."
