@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "projects",
     "annotations",
     "quality",
+    "exports",
 ]
 
 MIDDLEWARE = [

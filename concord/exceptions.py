@@ -1,0 +1,80 @@
+"""Every API error as JSON with a `detail` a person can act on.
+
+DRF already answers its own exceptions with {"detail": ...}; this handler also turns field
+validation errors ({"field": ["..."]}) into one readable sentence while keeping the per-field
+messages under "errors", turns Django's ValidationError (raised by services) into a 400 of the
+same shape, and rewrites the terse defaults for 401/403/404/405 into something actionable.
+"""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from exports.params import ExportParamError
+
+_NOT_AUTHENTICATED = (
+    "Authentication required: log in, or send the header 'Authorization: Token <key>' "
+    "(get a key from POST /api/auth/token/ with your username and password)."
+)
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, ExportParamError):
+        return Response(
+            {"detail": str(exc), "param": exc.param}, status=status.HTTP_400_BAD_REQUEST
+        )
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(_django_errors(exc))
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        detail = str(exc.detail) if isinstance(exc, exceptions.AuthenticationFailed) else ""
+        response.data = {"detail": f"{detail} {_NOT_AUTHENTICATED}".strip()}
+    elif isinstance(exc, (Http404, exceptions.NotFound)):
+        message = str(exc) if str(exc) and "matches the given query" not in str(exc) else ""
+        response.data = {
+            "detail": message or "Not found: no such object, or you have no role in its project."
+        }
+    elif isinstance(exc, exceptions.MethodNotAllowed):
+        allowed = response.get("Allow", "")
+        response.data = {"detail": f"{data.get('detail')} Allowed: {allowed}."}
+    elif isinstance(exc, exceptions.ValidationError):
+        response.data = {"detail": _sentence(data), "errors": data}
+    elif isinstance(exc, (exceptions.PermissionDenied, DjangoPermissionDenied)):
+        response.data = {"detail": str(data.get("detail") if isinstance(data, dict) else data)}
+    elif not isinstance(data, dict) or "detail" not in data:
+        response.data = {"detail": _sentence(data), "errors": data}
+    return response
+
+
+def _django_errors(exc: DjangoValidationError):
+    if hasattr(exc, "error_dict"):
+        return {
+            field: [str(m) for e in errors for m in e.messages]
+            for field, errors in exc.error_dict.items()
+        }
+    return {"non_field_errors": exc.messages}
+
+
+def _sentence(data) -> str:
+    """Flatten DRF's error structure into 'field: message; other: message'."""
+    parts = []
+
+    def walk(value, path):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(inner, [*path, str(key)])
+        elif isinstance(value, list):
+            for index, inner in enumerate(value):
+                walk(inner, path if not isinstance(inner, (dict, list)) else [*path, str(index)])
+        else:
+            label = ".".join(p for p in path if p not in ("non_field_errors",))
+            parts.append(f"{label}: {value}" if label else str(value))
+
+    walk(data, [])
+    return "; ".join(parts) or "The request is not valid."

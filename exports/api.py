@@ -1,0 +1,188 @@
+"""Export and data card endpoints. Streams are built by exports.formats; nothing here per box."""
+
+from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from exports.datacard import datacard_build, datacard_markdown
+from exports.formats import export_file
+from exports.params import FORMATS, SOURCES, ExportParamError, export_spec_parse
+from projects.models import Project
+from projects.permissions import Capability, HasProjectCapability
+
+
+class ErrorOutput(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, in words a person can act on.")
+    param = serializers.CharField(required=False, help_text="The query parameter at fault.")
+
+
+class IgnoreFormatParameter(BaseContentNegotiation):
+    """`format` here names the export format, not a DRF renderer: always answer JSON on errors."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+FILTER_PARAMETERS = [
+    OpenApiParameter(
+        "source",
+        str,
+        enum=list(SOURCES),
+        default="consensus",
+        description="consensus: the labelers' consensus, with the lead's adjudication where there "
+        "is one. adjudicated: only images the lead settled. raw: every labeler's submitted boxes, "
+        "labeler named.",
+    ),
+    OpenApiParameter(
+        "min_agreement",
+        float,
+        description="Keep images whose agreement score (0-1) is at least this. Adjudicated images "
+        "pass in consensus/adjudicated exports.",
+    ),
+    OpenApiParameter(
+        "exclude_flagged", bool, default=False, description="Leave out images with open flags."
+    ),
+    OpenApiParameter(
+        "classes",
+        str,
+        description="Comma-separated class names or ids; only boxes of these classes are exported.",
+        examples=[OpenApiExample("two classes", value="car,truck")],
+    ),
+    OpenApiParameter(
+        "complete_only",
+        bool,
+        default=True,
+        description="Only images with all their labelers' submitted label sets.",
+    ),
+]
+
+ERRORS = {
+    400: OpenApiResponse(
+        ErrorOutput,
+        description="A parameter is not valid; `param` names it.",
+        examples=[
+            OpenApiExample(
+                "bad format",
+                value={
+                    "detail": "format must be one of coco, yolo, voc, csv; got 'xml'.",
+                    "param": "format",
+                },
+            )
+        ],
+    ),
+    401: OpenApiResponse(ErrorOutput, description="Not logged in and no token sent."),
+    403: OpenApiResponse(
+        ErrorOutput, description="Your role in the project (labeler) cannot export."
+    ),
+    404: OpenApiResponse(ErrorOutput, description="No such project, or you have no role in it."),
+}
+
+
+class ProjectExportMixin:
+    permission_classes = [HasProjectCapability]
+    required_capability = Capability.EXPORT
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = IgnoreFormatParameter
+
+    def get_project(self):
+        if not hasattr(self, "_project"):
+            self._project = generics.get_object_or_404(Project, pk=self.kwargs["project_id"])
+        return self._project
+
+
+class ExportApi(ProjectExportMixin, APIView):
+    @extend_schema(
+        tags=["exports"],
+        summary="Export labels as COCO, YOLO, Pascal VOC or CSV (streamed)",
+        description=(
+            "Streams the project's labels. coco: one JSON file; csv: one row per box; yolo: a zip "
+            "with data.yaml and labels/<id>_<name>.txt; voc: a zip of Annotations/*.xml (1-based "
+            "VOC pixel indices). An image labeled as having no objects is exported as empty "
+            "(COCO image without annotations, empty .txt, XML without objects, CSV row with an empty "
+            "label); an image not yet labeled is not exported at all. Images whose consensus has a "
+            "class tie are withheld (see the data card). Raw COCO names the labeler of each "
+            "annotation in `rater` and each image's labelers in `rater_list` (kalphacv reads "
+            "both). Needs the lead or engineer role."
+        ),
+        parameters=[
+            OpenApiParameter("format", str, enum=list(FORMATS), default="coco"),
+            *FILTER_PARAMETERS,
+            OpenApiParameter(
+                "include_images",
+                bool,
+                default=False,
+                description="Put the image files under images/ (coco and csv then come as a zip).",
+            ),
+        ],
+        responses={
+            (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="COCO"),
+            (200, "application/zip"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="YOLO or VOC zip"
+            ),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV"),
+            **ERRORS,
+        },
+    )
+    def get(self, request, project_id: int):
+        project = self.get_project()
+        spec = export_spec_parse(request.query_params)
+        exported = export_file(project=project, spec=spec)
+        response = StreamingHttpResponse(exported.chunks, content_type=exported.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class DataCardApi(ProjectExportMixin, APIView):
+    @extend_schema(
+        tags=["exports"],
+        summary="Data card: what the exported dataset is, how it was labeled, how consistent it is",
+        description=(
+            "Takes the same filters as the export. `format=md` answers Markdown (text/markdown) "
+            "instead of JSON, for a README next to the exported files."
+        ),
+        parameters=[
+            OpenApiParameter("format", str, enum=["json", "md"], default="json"),
+            *FILTER_PARAMETERS,
+        ],
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                examples=[
+                    OpenApiExample(
+                        "street scenes",
+                        value={
+                            "dataset": {"name": "Street scenes", "source": "consensus"},
+                            "images": {"exported": 60, "empty": 4, "not_labeled": 12},
+                            "boxes": {"total": 211, "per_image": {"mean": 3.5}},
+                            "agreement": {"kalpha": 0.81},
+                        },
+                    )
+                ],
+            ),
+            (200, "text/markdown"): OpenApiResponse(OpenApiTypes.STR),
+            **ERRORS,
+        },
+    )
+    def get(self, request, project_id: int):
+        project = self.get_project()
+        fmt = (request.query_params.get("format") or "json").lower()
+        if fmt not in ("json", "md"):
+            raise ExportParamError("format", f"format must be json or md; got {fmt!r}.")
+        params = {k: v for k, v in request.query_params.items() if k != "format"}
+        card = datacard_build(project=project, spec=export_spec_parse(params))
+        if fmt == "md":
+            response = HttpResponse(
+                datacard_markdown(card), content_type="text/markdown; charset=utf-8"
+            )
+            response["Content-Disposition"] = f'inline; filename="{project.slug}-datacard.md"'
+            return response
+        return Response(card)

@@ -1,0 +1,102 @@
+"""What an export asks for: one parser shared by the API, the data card and `manage.py export`.
+
+Every bad value raises ExportParamError naming the parameter and the values it accepts, so the
+API can answer 400 and the command can exit with the same sentence.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+FORMATS = ("coco", "yolo", "voc", "csv")
+SOURCES = ("consensus", "adjudicated", "raw")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ExportParamError(ValueError):
+    def __init__(self, param: str, message: str):
+        super().__init__(message)
+        self.param = param
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    format: str = "coco"
+    source: str = "consensus"
+    min_agreement: float | None = None
+    exclude_flagged: bool = False
+    classes: tuple[str, ...] = ()  # names or ids as given; resolved against the project
+    complete_only: bool = True
+    include_images: bool = False
+
+    def as_query(self) -> dict:
+        """The filters as they were applied, for the data card and file headers."""
+        return {
+            "format": self.format,
+            "source": self.source,
+            "min_agreement": self.min_agreement,
+            "exclude_flagged": self.exclude_flagged,
+            "classes": list(self.classes),
+            "complete_only": self.complete_only,
+            "include_images": self.include_images,
+        }
+
+
+def export_spec_parse(params: Mapping[str, str], *, default_format: str = "coco") -> ExportSpec:
+    """Build an ExportSpec from query parameters (or command options as strings)."""
+    fmt = _choice(params, "format", FORMATS, default_format)
+    source = _choice(params, "source", SOURCES, "consensus")
+    min_agreement = None
+    raw = _get(params, "min_agreement")
+    if raw not in (None, ""):
+        try:
+            min_agreement = float(raw)
+        except ValueError:
+            min_agreement = -1.0
+        if not 0.0 <= min_agreement <= 1.0:
+            raise ExportParamError(
+                "min_agreement",
+                f"min_agreement must be a number from 0 to 1 (the image agreement score); got {raw!r}.",
+            )
+    classes_raw = _get(params, "classes") or ""
+    classes = tuple(part.strip() for part in classes_raw.split(",") if part.strip())
+    return ExportSpec(
+        format=fmt,
+        source=source,
+        min_agreement=min_agreement,
+        exclude_flagged=_bool(params, "exclude_flagged", False),
+        classes=classes,
+        complete_only=_bool(params, "complete_only", True),
+        include_images=_bool(params, "include_images", False),
+    )
+
+
+def _get(params: Mapping[str, str], name: str) -> str | None:
+    value = params.get(name)
+    return None if value is None else str(value).strip()
+
+
+def _choice(params, name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = _get(params, name)
+    if value in (None, ""):
+        return default
+    value = value.lower()
+    if value not in allowed:
+        raise ExportParamError(
+            name, f"{name} must be one of {', '.join(allowed)}; got {params.get(name)!r}."
+        )
+    return value
+
+
+def _bool(params, name: str, default: bool) -> bool:
+    value = _get(params, name)
+    if value is None:
+        return default
+    value = value.lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False if value else default
+    raise ExportParamError(
+        name, f"{name} must be 1 or 0 (true or false); got {params.get(name)!r}."
+    )

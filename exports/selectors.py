@@ -1,0 +1,299 @@
+"""Rows an export is made of, streamed from the database in image order.
+
+An export never holds the dataset in memory: images and boxes come from two (or three) queries,
+each ordered by image id and read with `.iterator(chunk_size)` (a server-side cursor on
+PostgreSQL), and are merged image by image.
+
+Which images are exported (the rule that keeps "labeled as empty" apart from "not labeled"):
+
+- consensus: images the agreement pipeline has assessed (an ImageAgreement row exists) or the
+  lead adjudicated. With complete_only (the default) the image must also have all its
+  `labelers_per_image` submitted label sets (adjudicated images always count as complete). An
+  assessed image with no consensus boxes is exported as *empty*. An image whose consensus holds
+  a class tie (a ConsensusBox without a class) is *withheld*, not exported without that object:
+  exporting it would teach a model that the object is background. Its count is in
+  `ExportQuery.withheld_ties()` and the data card. Where the lead adjudicated (a submitted
+  Annotation of kind=adjudication), the adjudicated boxes replace the consensus.
+- adjudicated: only images with a submitted adjudication; their boxes are the lead's.
+- raw: images with at least one submitted label set (all `labelers_per_image` of them with
+  complete_only); every labeler's submitted boxes, named. A labeler who submitted no boxes is
+  listed on the image (COCO `rater_list`) with no annotations.
+
+Filters: min_agreement keeps images whose ImageAgreement.score is at least the value
+(adjudicated images pass: the lead settled them); exclude_flagged drops images with an open
+flag; classes keeps only boxes of those classes (an image whose boxes are all of other classes is
+then exported as empty for the selected classes, which is what "no object of these classes" means).
+"""
+
+import heapq
+import posixpath
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from operator import itemgetter
+
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from annotations.models import Annotation, Box
+from exports.params import ExportParamError, ExportSpec
+from projects.models import Image, LabelClass, Project
+from quality.models import ConsensusBox, Flag
+
+CHUNK_SIZE = 5000
+
+# A box row: (image_id, class_id, x, y, width, height, labeler, support, origin)
+BoxRow = tuple
+_BOX_IMAGE = itemgetter(0)
+
+
+@dataclass(frozen=True)
+class ExportClass:
+    id: int
+    name: str
+    index: int  # 0-based position among the exported classes (the YOLO class number)
+
+
+@dataclass(frozen=True)
+class ExportImage:
+    id: int
+    file_name: str  # unique in the export: "<id>_<original stem><ext>"
+    original_name: str
+    width: int
+    height: int
+    agreement: float | None
+    adjudicated: bool
+    storage_name: str
+    labelers: tuple[str, ...] = ()  # raw source: who submitted a label set for this image
+
+
+def export_file_name(image_id: int, original_name: str, storage_name: str) -> str:
+    """A file name that is unique in the export and keeps the original stem readable."""
+    base = posixpath.basename(original_name.replace("\\", "/"))
+    stem, _, _ = base.rpartition(".") if "." in base else (base, "", "")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._")[:80] or "image"
+    ext = posixpath.splitext(storage_name)[1].lower() or posixpath.splitext(base)[1].lower()
+    return f"{image_id}_{stem}{ext}"
+
+
+class ExportQuery:
+    """The images and boxes of one export of one project, as streams ordered by image id."""
+
+    def __init__(self, *, project: Project, spec: ExportSpec):
+        self.project = project
+        self.spec = spec
+        self.classes = _resolve_classes(project, spec.classes)
+        self._class_ids = [c.id for c in self.classes] if spec.classes else None
+
+    # -- images ---------------------------------------------------------------------------------
+
+    def _annotated_images(self):
+        adjudication = Annotation.objects.filter(
+            image=OuterRef("pk"),
+            kind=Annotation.Kind.ADJUDICATION,
+            status=Annotation.Status.SUBMITTED,
+        )
+        submitted = (
+            Annotation.objects.filter(
+                image=OuterRef("pk"), kind=Annotation.Kind.LABEL, status=Annotation.Status.SUBMITTED
+            )
+            .order_by()
+            .values("image")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        tie = ConsensusBox.objects.filter(image=OuterRef("pk"), label_class__isnull=True)
+        return Image.objects.filter(project=self.project).annotate(
+            adjudicated=Exists(adjudication),
+            submitted_sets=Coalesce(Subquery(submitted, output_field=IntegerField()), 0),
+            score=F("agreement__score"),
+            tied=Exists(tie),
+        )
+
+    def _eligible(self, qs, *, with_ties_withheld: bool = True):
+        spec, needed = self.spec, self.project.labelers_per_image
+        if spec.source == "adjudicated":
+            qs = qs.filter(adjudicated=True)
+        elif spec.source == "raw":
+            qs = qs.filter(submitted_sets__gte=needed if spec.complete_only else 1)
+        else:
+            assessed = Q(agreement__isnull=False)
+            if with_ties_withheld:
+                assessed &= Q(tied=False)
+            if spec.complete_only:
+                assessed &= Q(submitted_sets__gte=needed)
+            qs = qs.filter(Q(adjudicated=True) | assessed)
+        if spec.min_agreement is not None:
+            passes = Q(score__gte=spec.min_agreement)
+            qs = qs.filter(passes if spec.source == "raw" else passes | Q(adjudicated=True))
+        if spec.exclude_flagged:
+            open_flag = Flag.objects.filter(image=OuterRef("pk"), status=Flag.Status.OPEN)
+            qs = qs.filter(~Exists(open_flag))
+        return qs
+
+    def image_queryset(self):
+        return self._eligible(self._annotated_images())
+
+    def image_ids(self):
+        """A subquery of the exported image ids, for filtering other tables."""
+        return self.image_queryset().order_by().values("pk")
+
+    def image_count(self) -> int:
+        return self.image_queryset().count()
+
+    def withheld_ties(self) -> int:
+        """Images that pass every filter but are held back because their consensus has a class tie."""
+        if self.spec.source != "consensus":
+            return 0
+        candidates = self._eligible(self._annotated_images(), with_ties_withheld=False)
+        return candidates.filter(tied=True, adjudicated=False).count()
+
+    def images(self) -> Iterator[ExportImage]:
+        rows = (
+            self.image_queryset()
+            .order_by("pk")
+            .values_list("pk", "original_name", "file", "width", "height", "score", "adjudicated")
+            .iterator(chunk_size=CHUNK_SIZE)
+        )
+        if self.spec.source != "raw":
+            for pk, original, stored, width, height, score, adjudicated in rows:
+                yield ExportImage(
+                    pk, export_file_name(pk, original, stored), original, width, height,
+                    score, adjudicated, stored,
+                )  # fmt: skip
+            return
+        label_sets = iter(self._label_sets())
+        pending = next(label_sets, None)
+        for pk, original, stored, width, height, score, adjudicated in rows:
+            names = []
+            while pending is not None and pending[0] <= pk:
+                if pending[0] == pk:
+                    names.append(pending[1])
+                pending = next(label_sets, None)
+            yield ExportImage(
+                pk, export_file_name(pk, original, stored), original, width, height,
+                score, adjudicated, stored, tuple(names),
+            )  # fmt: skip
+
+    def _label_sets(self):
+        return (
+            Annotation.objects.filter(
+                image__in=self.image_ids(),
+                kind=Annotation.Kind.LABEL,
+                status=Annotation.Status.SUBMITTED,
+            )
+            .order_by("image_id", "labeler__username")
+            .values_list("image_id", "labeler__username")
+            .iterator(chunk_size=CHUNK_SIZE)
+        )
+
+    # -- boxes ----------------------------------------------------------------------------------
+
+    def boxes(self) -> Iterator[BoxRow]:
+        """Every exported box, ordered by image id (then labeler, then box order)."""
+        if self.spec.source == "raw":
+            return self._labeler_boxes(Annotation.Kind.LABEL, self.image_ids(), "raw")
+        adjudicated = self._labeler_boxes(
+            Annotation.Kind.ADJUDICATION,
+            self.image_queryset().filter(adjudicated=True).order_by().values("pk"),
+            "adjudicated",
+        )
+        if self.spec.source == "adjudicated":
+            return adjudicated
+        return heapq.merge(self._consensus_boxes(), adjudicated, key=_BOX_IMAGE)
+
+    def _consensus_boxes(self):
+        qs = ConsensusBox.objects.filter(
+            image__in=self.image_queryset().filter(adjudicated=False).order_by().values("pk"),
+            label_class__isnull=False,
+        )
+        if self._class_ids is not None:
+            qs = qs.filter(label_class_id__in=self._class_ids)
+        return (
+            qs.order_by("image_id", "index")
+            .annotate(labeler=Value(""), origin=Value("consensus"))
+            .values_list(
+                "image_id",
+                "label_class_id",
+                "x",
+                "y",
+                "width",
+                "height",
+                "labeler",
+                "support",
+                "origin",
+            )  # fmt: skip
+            .iterator(chunk_size=CHUNK_SIZE)
+        )
+
+    def _labeler_boxes(self, kind: str, image_ids, origin: str):
+        qs = Box.objects.filter(
+            annotation__image__in=image_ids,
+            annotation__kind=kind,
+            annotation__status=Annotation.Status.SUBMITTED,
+        )
+        if self._class_ids is not None:
+            qs = qs.filter(label_class_id__in=self._class_ids)
+        return (
+            qs.order_by("annotation__image_id", "annotation__labeler__username", "id")
+            .annotate(support=Value(None, output_field=IntegerField()), origin=Value(origin))
+            .values_list(
+                "annotation__image_id",
+                "label_class_id",
+                "x",
+                "y",
+                "width",
+                "height",
+                "annotation__labeler__username",
+                "support",
+                "origin",
+            )  # fmt: skip
+            .iterator(chunk_size=CHUNK_SIZE)
+        )
+
+    def box_count(self) -> int:
+        return sum(1 for _ in self.boxes())
+
+    # -- images with their boxes ----------------------------------------------------------------
+
+    def groups(
+        self, progress: Callable[[int], None] | None = None
+    ) -> Iterator[tuple[ExportImage, list[BoxRow]]]:
+        """Each exported image with its boxes (an empty list for an image labeled empty)."""
+        boxes = iter(self.boxes())
+        pending = next(boxes, None)
+        for image in self.images():
+            mine = []
+            while pending is not None and pending[0] <= image.id:
+                if pending[0] == image.id:
+                    mine.append(pending)
+                pending = next(boxes, None)
+            yield image, mine
+            if progress is not None:
+                progress(1)
+
+
+def _resolve_classes(project: Project, wanted: tuple[str, ...]) -> list[ExportClass]:
+    rows = list(
+        LabelClass.objects.filter(project=project).order_by("order", "id").values_list("id", "name")
+    )
+    if wanted:
+        by_name = {name.lower(): pk for pk, name in rows}
+        ids = {pk for pk, _ in rows}
+        chosen, unknown = set(), []
+        for item in wanted:
+            if item.isdigit() and int(item) in ids:
+                chosen.add(int(item))
+            elif item.lower() in by_name:
+                chosen.add(by_name[item.lower()])
+            else:
+                unknown.append(item)
+        if unknown:
+            names = ", ".join(name for _, name in rows) or "none yet"
+            raise ExportParamError(
+                "classes",
+                f"classes: no class named {', '.join(unknown)} in this project; use names or ids of its "
+                f"classes: {names}.",
+            )
+        rows = [(pk, name) for pk, name in rows if pk in chosen]
+    return [ExportClass(pk, name, index) for index, (pk, name) in enumerate(rows)]
