@@ -13,6 +13,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("concord.api_urls")),
+    path("projects/", include("projects.settings_urls")),  # before <slug>/: has new/
+    path("projects/", include("quality.urls")),
     path("projects/", include("projects.urls")),
     path("health/", project_views.health, name="health"),
 ]

@@ -1,0 +1,12 @@
+"""Lead pages mounted under /projects/ before the project routes, so "new/" is not a slug."""
+
+from django.urls import path
+
+from projects import settings_views
+
+app_name = "project-settings"
+
+urlpatterns = [
+    path("new/", settings_views.project_new, name="new"),
+    path("<slug:slug>/settings/", settings_views.project_settings, name="settings"),
+]

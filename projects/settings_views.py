@@ -1,0 +1,185 @@
+"""Pages for leads: project settings (classes, overlap, thresholds, members, uploads) and creation.
+
+Each form on the settings page posts an ``action``; the view parses it, calls one service and
+shows the result on the same page.
+"""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from projects.ingest import images_ingest
+from projects.models import LabelClass, Membership, Project
+from projects.permissions import Capability, can_create_projects, require
+from projects.services import label_class_save, membership_set, project_create
+
+THRESHOLD_FIELDS = ("match_iou", "low_iou")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_settings(request, slug):
+    project = get_object_or_404(Project, slug=slug)
+    require(request.user, project, Capability.MANAGE)
+    context = {"project": project, "run_id": request.GET.get("run", "")}
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        handler = _ACTIONS.get(action)
+        if handler is None:
+            messages.error(request, f"Unknown settings action {action!r}.")
+        else:
+            try:
+                result = handler(request, project)
+            except ValidationError as error:
+                context["error_action"] = action
+                context["errors"] = _messages_of(error)
+                context["posted"] = request.POST
+            else:
+                if action == "upload":
+                    context["ingest_results"] = result
+                else:
+                    return redirect(result)
+    project.refresh_from_db()
+    context.update(
+        classes=project.classes.all(),
+        members=project.memberships.select_related("user").order_by("role", "user__username"),
+        roles=Membership.Role.choices,
+        image_count=project.images.count(),
+    )
+    return render(request, "projects/settings.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_new(request):
+    if not can_create_projects(request.user):
+        raise PermissionDenied("Ask an administrator for the right to create projects.")
+    errors, posted = [], {}
+    if request.method == "POST":
+        posted = request.POST
+        try:
+            project = project_create(
+                creator=request.user,
+                name=posted.get("name", ""),
+                description=posted.get("description", ""),
+                labelers_per_image=_int(posted.get("labelers_per_image"), "labelers_per_image"),
+                instructions=posted.get("instructions", ""),
+            )
+        except ValidationError as error:
+            errors = _messages_of(error)
+        else:
+            messages.success(
+                request, f"Created {project.name}. Add classes, members and images next."
+            )
+            return redirect(reverse("project-settings:settings", args=[project.slug]))
+    return render(request, "projects/settings_new.html", {"errors": errors, "posted": posted})
+
+
+def _save_project(request, project) -> str:
+    before = {name: getattr(project, name) for name in THRESHOLD_FIELDS}
+    run = project_settings_update(
+        project=project,
+        user=request.user,
+        labelers_per_image=_int(request.POST.get("labelers_per_image"), "labelers_per_image"),
+        match_iou=_float(request.POST.get("match_iou"), "match_iou"),
+        low_iou=_float(request.POST.get("low_iou"), "low_iou"),
+    )
+    url = reverse("project-settings:settings", args=[project.slug])
+    if run is None:
+        messages.success(request, "Saved.")
+        return url
+    after = ", ".join(f"{k} {before[k]} → {getattr(project, k)}" for k in THRESHOLD_FIELDS)
+    messages.success(request, f"Saved ({after}). Agreement is being recomputed.")
+    return f"{url}?run={run.pk}#thresholds"
+
+
+@transaction.atomic
+def project_settings_update(
+    *, project: Project, user, labelers_per_image: int, match_iou: float, low_iou: float
+):
+    """Save overlap and thresholds; a threshold change starts a recompute (returned), else None."""
+    from quality.services import project_recompute_start
+
+    changed = (project.match_iou, project.low_iou) != (match_iou, low_iou)
+    project.labelers_per_image = labelers_per_image
+    project.match_iou, project.low_iou = match_iou, low_iou
+    if low_iou < match_iou:
+        raise ValidationError(
+            {"low_iou": "The low-overlap threshold must be at least the match threshold."}
+        )
+    project.full_clean()
+    project.save(update_fields=["labelers_per_image", "match_iou", "low_iou"])
+    if not changed:
+        return None
+    return project_recompute_start(
+        project=project, requested_by=user, reason="Thresholds changed in settings."
+    )
+
+
+def _save_class(request, project) -> str:
+    class_id = request.POST.get("class_id", "")
+    label_class = get_object_or_404(LabelClass, pk=class_id, project=project) if class_id else None
+    saved = label_class_save(
+        project=project,
+        label_class=label_class,
+        name=request.POST.get("name", ""),
+        color=request.POST.get("color", "#1f77b4"),
+        hotkey=request.POST.get("hotkey", ""),
+        guidance=request.POST.get("guidance", ""),
+    )
+    messages.success(request, f"Saved class {saved.name}.")
+    return reverse("project-settings:settings", args=[project.slug]) + "#classes"
+
+
+def _save_member(request, project) -> str:
+    username = request.POST.get("username", "").strip()
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise ValidationError(
+            {"username": f"No user is called {username!r}; check the spelling of the username."}
+        )
+    membership = membership_set(project=project, user=user, role=request.POST.get("role", ""))
+    messages.success(request, f"{user.username} is now {membership.get_role_display()}.")
+    return reverse("project-settings:settings", args=[project.slug]) + "#members"
+
+
+def _upload(request, project):
+    files = request.FILES.getlist("files")
+    if not files:
+        raise ValidationError({"files": "Choose one or more images (JPEG, PNG, WebP) or a zip."})
+    return images_ingest(project=project, files=[(f.name, f) for f in files])
+
+
+_ACTIONS = {
+    "project": _save_project,
+    "class": _save_class,
+    "member": _save_member,
+    "upload": _upload,
+}
+
+
+def _messages_of(error: ValidationError) -> list[str]:
+    if hasattr(error, "message_dict"):
+        return [m for messages_ in error.message_dict.values() for m in messages_]
+    return list(error.messages)
+
+
+def _int(value, name) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationError({name: f"{name.replace('_', ' ')} must be a whole number."}) from None
+
+
+def _float(value, name) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            {name: f"{name.replace('_', ' ')} must be a number like 0.5."}
+        ) from None

@@ -1,0 +1,163 @@
+"""API of the report and the flag queue: GET agreement, GET flags, PATCH a flag (resolve)."""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from projects.models import Project
+from projects.permissions import Capability, HasProjectCapability
+from quality import report as report_selectors
+from quality.models import Flag
+from quality.review import flag_resolve
+
+
+class FlagOutput(serializers.ModelSerializer):
+    labelers = serializers.SerializerMethodField()
+    label_class = serializers.SerializerMethodField()
+    accepted_labeler = serializers.SerializerMethodField()
+    resolved_by = serializers.SerializerMethodField()
+    instruction_version = serializers.SerializerMethodField()
+    image_name = serializers.CharField(source="image.original_name", read_only=True)
+
+    class Meta:
+        model = Flag
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "message",
+            "image",
+            "image_name",
+            "other_image",
+            "labelers",
+            "box_ids",
+            "label_class",
+            "resolution",
+            "resolution_note",
+            "accepted_labeler",
+            "instruction_version",
+            "resolved_by",
+            "resolved_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_labelers(self, flag) -> list[dict]:
+        return [{"id": u.pk, "username": u.username} for u in flag.labelers.all()]
+
+    def get_label_class(self, flag) -> dict | None:
+        c = flag.label_class
+        return {"id": c.pk, "name": c.name} if c else None
+
+    def get_accepted_labeler(self, flag) -> dict | None:
+        u = flag.accepted_labeler
+        return {"id": u.pk, "username": u.username} if u else None
+
+    def get_resolved_by(self, flag) -> str | None:
+        return flag.resolved_by.username if flag.resolved_by else None
+
+    def get_instruction_version(self, flag) -> int | None:
+        return flag.instruction_version.number if flag.instruction_version else None
+
+
+class FlagListApi(generics.ListAPIView):
+    """Flags of a project. Filters: kind, status (default: all but superseded), labeler (user
+    id), label_class (class id)."""
+
+    serializer_class = FlagOutput
+    permission_classes = [HasProjectCapability]
+    required_capability = Capability.READ_RESULTS
+
+    def get_project(self):
+        return generics.get_object_or_404(Project, pk=self.kwargs["project_id"])
+
+    def get_queryset(self):
+        filters = {
+            name: self.request.query_params.get(name, "") for name in report_selectors.FLAG_FILTERS
+        }
+        try:
+            flags = report_selectors.flags_filtered(project=self.get_project(), filters=filters)
+        except ValueError as error:
+            raise ApiValidationError({"detail": str(error)}) from None
+        return report_selectors.flag_list_rows(flags)
+
+
+class FlagResolveInput(serializers.Serializer):
+    resolution = serializers.ChoiceField(choices=Flag.Resolution.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    accepted_labeler = serializers.IntegerField(required=False, help_text="User id.")
+    boxes = serializers.ListField(child=serializers.DictField(), required=False)
+    instructions_body = serializers.CharField(required=False, allow_blank=True, default="")
+    instructions_summary = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class FlagResolveApi(APIView):
+    """GET a flag; PATCH it to resolve it (leads only)."""
+
+    permission_classes = [HasProjectCapability]
+
+    required_capability = {"GET": Capability.READ_RESULTS, "*": Capability.RESOLVE}
+
+    def get_flag(self) -> Flag:
+        if not hasattr(self, "_flag"):
+            self._flag = generics.get_object_or_404(
+                Flag.objects.select_related("project"), pk=self.kwargs["flag_id"]
+            )
+        return self._flag
+
+    def get_project(self):
+        return self.get_flag().project
+
+    def get(self, request, flag_id):
+        return Response(FlagOutput(self._reloaded()).data)
+
+    def patch(self, request, flag_id):
+        data = _valid(FlagResolveInput, request.data)
+        accepted = None
+        if data.get("accepted_labeler") is not None:
+            accepted = get_user_model().objects.filter(pk=data["accepted_labeler"]).first()
+            if accepted is None:
+                raise ApiValidationError({"accepted_labeler": "No user with that id."})
+        try:
+            flag_resolve(
+                flag=self.get_flag(),
+                user=request.user,
+                resolution=data["resolution"],
+                note=data["note"],
+                accepted_labeler=accepted,
+                boxes=data.get("boxes"),
+                instructions_body=data["instructions_body"],
+                instructions_summary=data["instructions_summary"],
+            )
+        except ValidationError as error:
+            return Response(
+                {"detail": " ".join(error.messages)}, status=status.HTTP_400_BAD_REQUEST
+            )
+        return Response(FlagOutput(self._reloaded()).data)
+
+    def _reloaded(self) -> Flag:
+        return report_selectors.flag_list_rows(Flag.objects.filter(pk=self.get_flag().pk)).get()
+
+
+class AgreementApi(APIView):
+    """The agreement report of a project, as the report page shows it."""
+
+    permission_classes = [HasProjectCapability]
+    required_capability = Capability.READ_RESULTS
+
+    def get_project(self):
+        if not hasattr(self, "_project"):
+            self._project = generics.get_object_or_404(Project, pk=self.kwargs["project_id"])
+        return self._project
+
+    def get(self, request, project_id):
+        return Response(report_selectors.project_report(project=self.get_project()))
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -1,0 +1,505 @@
+"""Selectors for the agreement report, the flag queue and labelers' feedback.
+
+Everything here reads stored results (ImageAgreement, ConsensusBox, Flag, LabelerAgreement,
+ProjectAgreement) with aggregate queries: no loop over images in Python and no engine call per
+request, so the report stays fast on a project of 100,000 images.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+
+from annotations.models import Annotation
+from projects.models import Image, LabelClass, Membership, Project
+from quality.models import ConsensusBox, Flag, ImageAgreement, LabelerAgreement, ProjectAgreement
+
+HISTOGRAM_BINS = 10
+WORST_IMAGES = 12
+
+
+def project_report(*, project: Project) -> dict:
+    """Everything the report page and GET /api/projects/{id}/agreement/ show, as plain data."""
+    stored = ProjectAgreement.objects.filter(project=project).first()
+    classes = list(project.classes.all())
+    data = {
+        "project": {"id": project.pk, "slug": project.slug, "name": project.name},
+        "params": {"match_iou": project.match_iou, "low_iou": project.low_iou},
+        "computed_at": stored.computed_at.isoformat() if stored else None,
+        "engine_version": stored.engine_version if stored else "",
+        "kalpha": stored.kalpha if stored else None,
+        "mean_score": stored.mean_score if stored else None,
+        "images_assessed": stored.images_assessed if stored else 0,
+        "progress": image_progress(project=project),
+        "threshold_sweep": _sweep(stored.threshold_sweep if stored else []),
+        "score_histogram": score_histogram(project=project),
+        "flags": flag_summary(project=project),
+        "per_class": class_agreement(project=project, classes=classes, stored=stored),
+        "confusion": class_confusion(classes=classes, stored=stored),
+        "labelers": labeler_table(project=project),
+        "by_instruction_version": instruction_version_agreement(project=project, stored=stored),
+        "worst_images": worst_images(project=project),
+    }
+    data["highlights"] = report_highlights(data)
+    return data
+
+
+def report_highlights(data: dict) -> list[str]:
+    """A few sentences that say where and why labelers disagree, from the figures above."""
+    out = []
+    kinds = sorted(data["flags"]["by_kind"], key=lambda k: -k["open"])
+    if kinds and kinds[0]["open"]:
+        top = [f"{k['label'].lower()} ({k['open']})" for k in kinds[:3] if k["open"]]
+        out.append(f"Most open flags: {', '.join(top)}.")
+    pairs = []
+    rows = data["confusion"]["rows"]
+    for i, row in enumerate(rows):
+        for j in range(i + 1, len(row["cells"])):
+            n = row["cells"][j]["count"]
+            if n:
+                pairs.append((n, row["name"], data["confusion"]["labels"][j]))
+    if pairs:
+        n, a, b = max(pairs)
+        out.append(f"Classes most often confused: {a} and {b} ({n} times).")
+    rated = [r for r in data["labelers"] if r["agreement_with_peers"] is not None]
+    if len(rated) > 1:
+        low = min(rated, key=lambda r: r["agreement_with_peers"])
+        top = (
+            f", mostly {low['top_flag_kinds'][0]['label'].lower()}" if low["top_flag_kinds"] else ""
+        )
+        out.append(
+            f"Lowest agreement with peers: {low['username']} "
+            f"({low['agreement_with_peers']:.2f}){top}."
+        )
+    weak = [c for c in data["per_class"] if c["objects"] and c["label_agreement"] is not None]
+    if weak:
+        c = min(weak, key=lambda c: c["label_agreement"])
+        out.append(
+            f"Least agreed class: {c['name']} (labelers agree on its class "
+            f"{c['label_agreement']:.0%} of the time)."
+        )
+    return out
+
+
+def image_progress(*, project: Project) -> dict:
+    """Images complete (N submitted label sets), in progress (some labels), untouched."""
+    counted = Image.objects.filter(project=project).annotate(
+        submitted=Count(
+            "annotations",
+            filter=Q(
+                annotations__kind=Annotation.Kind.LABEL,
+                annotations__status=Annotation.Status.SUBMITTED,
+            ),
+        ),
+        started=Count("annotations", filter=Q(annotations__kind=Annotation.Kind.LABEL)),
+    )
+    totals = counted.aggregate(
+        total=Count("id"),
+        complete=Count("id", filter=Q(submitted__gte=project.labelers_per_image)),
+        untouched=Count("id", filter=Q(started=0)),
+    )
+    totals["in_progress"] = totals["total"] - totals["complete"] - totals["untouched"]
+    return totals
+
+
+def score_histogram(*, project: Project) -> list[dict]:
+    """Image scores in ten bins of width 0.1 (the last bin includes 1.0), in one query."""
+    edges = [i / HISTOGRAM_BINS for i in range(HISTOGRAM_BINS + 1)]
+    bins = {}
+    for i in range(HISTOGRAM_BINS):
+        upper = Q(score__lt=edges[i + 1]) if i < HISTOGRAM_BINS - 1 else Q(score__lte=1)
+        bins[f"b{i}"] = Count("id", filter=Q(score__gte=edges[i]) & upper)
+    counts = ImageAgreement.objects.filter(image__project=project).aggregate(**bins)
+    return [
+        {"from": edges[i], "to": edges[i + 1], "count": counts[f"b{i}"]}
+        for i in range(HISTOGRAM_BINS)
+    ]
+
+
+def flag_summary(*, project: Project) -> dict:
+    rows = (
+        Flag.objects.filter(project=project)
+        .exclude(status=Flag.Status.SUPERSEDED)
+        .values("kind", "status")
+        .annotate(n=Count("id"))
+    )
+    by_kind = {
+        kind: {"kind": kind, "label": label, "open": 0, "resolved": 0, "dismissed": 0}
+        for kind, label in Flag.Kind.choices
+    }
+    for row in rows:
+        by_kind[row["kind"]][row["status"]] = row["n"]
+    kinds = list(by_kind.values())
+    return {
+        "by_kind": kinds,
+        "open": sum(k["open"] for k in kinds),
+        "settled": sum(k["resolved"] + k["dismissed"] for k in kinds),
+    }
+
+
+def class_agreement(
+    *, project: Project, classes: list[LabelClass], stored: ProjectAgreement | None
+) -> list[dict]:
+    """Per class: consensus objects, how often labelers agree on its class, their mean IoU.
+
+    The pipeline's stored per-class figures when it has them; otherwise one grouped query
+    over the stored consensus boxes.
+    """
+    rows = _stored_per_class(stored, classes) if stored and stored.per_class else None
+    if rows is None:
+        rows = {
+            row["label_class"]: row
+            for row in ConsensusBox.objects.filter(image__project=project)
+            .values("label_class")
+            .annotate(
+                objects=Count("id"),
+                label_agreement=Avg("label_confidence"),
+                mean_iou=Avg("mean_iou"),
+                support=Avg("support"),
+            )
+        }
+    open_flags = dict(
+        Flag.objects.filter(project=project, status=Flag.Status.OPEN)
+        .values_list("label_class")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    out = []
+    for label_class in classes:
+        row = rows.get(label_class.pk, {})
+        out.append(
+            {
+                "id": label_class.pk,
+                "name": label_class.name,
+                "color": label_class.color,
+                "objects": row.get("objects", 0),
+                "label_agreement": row.get("label_agreement"),
+                "mean_iou": row.get("mean_iou"),
+                "support": row.get("support"),
+                "open_flags": open_flags.get(label_class.pk, 0),
+            }
+        )
+    return out
+
+
+def _stored_per_class(stored: ProjectAgreement, classes: list[LabelClass]) -> dict | None:
+    """{class id: figures} from ProjectAgreement.per_class ({name: {objects, ...}})."""
+    if not isinstance(stored.per_class, dict):
+        return None
+    by_name = {c.name: c.pk for c in classes}
+    rows = {}
+    for name, figures in stored.per_class.items():
+        if not isinstance(figures, dict) or name not in by_name:
+            continue
+        rows[by_name[name]] = {
+            "objects": figures.get("objects", 0),
+            "label_agreement": figures.get("label_confidence"),
+            "mean_iou": figures.get("mean_iou"),
+            "support": figures.get("support"),
+        }
+    return rows
+
+
+def class_confusion(*, classes: list[LabelClass], stored: ProjectAgreement | None) -> dict:
+    """The stored confusion matrix with class names and colors, and each row's shares."""
+    data = (stored.class_confusion if stored else None) or {}
+    labels, matrix = data.get("labels") or [], data.get("matrix") or []
+    if not labels or len(matrix) != len(labels):
+        return {"labels": [], "rows": []}
+    by_key = {}
+    for c in classes:
+        by_key[str(c.pk)] = by_key[c.name] = c
+    names = [by_key[str(label)].name if str(label) in by_key else str(label) for label in labels]
+    rows = []
+    for name, counts in zip(names, matrix, strict=True):
+        total = sum(counts) or 0
+        cells = [
+            {"count": n, "share": (n / total) if total else 0.0, "diagonal": j == len(rows)}
+            for j, n in enumerate(counts)
+        ]
+        off = total - counts[len(rows)] if len(rows) < len(counts) else 0
+        rows.append({"name": name, "cells": cells, "total": total, "confused": off})
+    return {"labels": names, "rows": rows}
+
+
+def labeler_table(*, project: Project) -> list[dict]:
+    stored = {
+        row.labeler_id: row
+        for row in LabelerAgreement.objects.filter(project=project).select_related("labeler")
+    }
+    members = Membership.objects.filter(
+        project=project, role=Membership.Role.LABELER
+    ).select_related("user")
+    users = {m.user_id: m.user for m in members}
+    users.update({row.labeler_id: row.labeler for row in stored.values()})
+    out = []
+    for user_id, user in sorted(users.items(), key=lambda item: item[1].username):
+        row = stored.get(user_id)
+        kinds = _flag_kind_counts(row.flag_counts if row else {})
+        out.append(
+            {
+                "id": user_id,
+                "username": user.username,
+                "name": user.get_full_name() or user.username,
+                "images_submitted": row.images_submitted if row else 0,
+                "agreement_with_peers": row.agreement_with_peers if row else None,
+                "vitality": row.vitality if row else None,
+                "agreement_with_adjudicated": row.agreement_with_adjudicated if row else None,
+                "boxes_per_image": row.boxes_per_image if row else None,
+                "peer_boxes_per_image": row.peer_boxes_per_image if row else None,
+                "median_seconds": row.median_seconds if row else None,
+                "top_flag_kinds": [
+                    {"kind": k, "label": Flag.Kind(k).label if k in Flag.Kind else k, "count": n}
+                    for k, n in kinds[:3]
+                ],
+            }
+        )
+    return out
+
+
+def instruction_version_agreement(*, project: Project, stored: ProjectAgreement | None) -> list:
+    """Mean image score of the label sets made under each instruction version."""
+    if stored and stored.by_instruction_version:
+        normalized = [_version_row(row) for row in stored.by_instruction_version]
+        return [row for row in normalized if row]
+    rows = (
+        Annotation.objects.filter(
+            image__project=project,
+            kind=Annotation.Kind.LABEL,
+            status=Annotation.Status.SUBMITTED,
+            instruction_version__isnull=False,
+            image__agreement__isnull=False,
+        )
+        .values("instruction_version__number")
+        .annotate(images=Count("image", distinct=True), mean_score=Avg("image__agreement__score"))
+        .order_by("instruction_version__number")
+    )
+    return [
+        {
+            "number": row["instruction_version__number"],
+            "images": row["images"],
+            "mean_score": row["mean_score"],
+            "kalpha": None,
+        }
+        for row in rows
+    ]
+
+
+def worst_images(*, project: Project, limit: int = WORST_IMAGES) -> list[dict]:
+    first_open_flag = Flag.objects.filter(image=OuterRef("image"), status=Flag.Status.OPEN)
+    rows = (
+        ImageAgreement.objects.filter(image__project=project)
+        .annotate(
+            has_open=Exists(first_open_flag),
+            flag_id=first_open_flag.order_by("id").values("id")[:1],
+        )
+        .select_related("image")
+        .order_by("score", "image_id")[:limit]
+    )
+    return [
+        {
+            "image_id": row.image_id,
+            "name": row.image.original_name,
+            "score": row.score,
+            "open_flags": row.open_flag_count,
+            "flag_id": row.flag_id,
+        }
+        for row in rows
+    ]
+
+
+# The flag queue.
+
+FLAG_FILTERS = ("kind", "status", "labeler", "label_class")
+
+
+def flags_filtered(*, project: Project, filters: dict) -> QuerySet[Flag]:
+    """Flags of the project narrowed by kind, status, labeler (user id) and label_class (id).
+
+    Superseded flags are left out unless asked for by status. Unknown values give a
+    ValueError with a message a person can act on.
+    """
+    qs = Flag.objects.filter(project=project)
+    kind, status = filters.get("kind") or "", filters.get("status") or ""
+    if kind:
+        if kind not in Flag.Kind.values:
+            raise ValueError(f"Unknown kind {kind!r}; use one of {', '.join(Flag.Kind.values)}.")
+        qs = qs.filter(kind=kind)
+    if status:
+        if status not in Flag.Status.values:
+            raise ValueError(
+                f"Unknown status {status!r}; use one of {', '.join(Flag.Status.values)}."
+            )
+        qs = qs.filter(status=status)
+    else:
+        qs = qs.exclude(status=Flag.Status.SUPERSEDED)
+    for name, field in (("labeler", "labelers"), ("label_class", "label_class")):
+        value = filters.get(name) or ""
+        if value:
+            if not str(value).isdigit():
+                raise ValueError(f"{name} must be an id (a whole number), not {value!r}.")
+            qs = qs.filter(**{field: int(value)})
+    return qs.order_by("image_id", "id").distinct()
+
+
+def flag_list_rows(queryset: QuerySet[Flag]) -> QuerySet[Flag]:
+    """What a list of flags shows, in a bounded number of queries."""
+    return queryset.select_related(
+        "image", "label_class", "accepted_labeler", "resolved_by", "instruction_version"
+    ).prefetch_related("labelers")
+
+
+def flag_neighbours(*, flag: Flag, queryset: QuerySet[Flag]) -> tuple[int | None, int | None]:
+    """Ids of the previous and next flag in the queue order (image, id)."""
+    before = Q(image_id__lt=flag.image_id) | Q(image_id=flag.image_id, id__lt=flag.pk)
+    after = Q(image_id__gt=flag.image_id) | Q(image_id=flag.image_id, id__gt=flag.pk)
+    previous = queryset.filter(before).order_by("-image_id", "-id").values_list("id", flat=True)
+    following = queryset.filter(after).order_by("image_id", "id").values_list("id", flat=True)
+    return previous.first(), following.first()
+
+
+def flag_filter_choices(*, project: Project) -> dict:
+    labelers = (
+        Membership.objects.filter(project=project, role=Membership.Role.LABELER)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    return {
+        "kinds": Flag.Kind.choices,
+        "statuses": Flag.Status.choices,
+        "labelers": [(m.user_id, m.user.username) for m in labelers],
+        "classes": list(project.classes.values_list("id", "name")),
+    }
+
+
+# Feedback to labelers.
+
+
+def labeler_feedback(*, user, project: Project, limit: int = 20) -> list[dict]:
+    """Flags involving this labeler that a lead settled, with the decision and its rule.
+
+    Only the labeler's own side is described: never another labeler's boxes or classes.
+    """
+    flags = (
+        Flag.objects.filter(
+            project=project,
+            labelers=user,
+            status__in=[Flag.Status.RESOLVED, Flag.Status.DISMISSED],
+        )
+        .select_related("image", "label_class", "instruction_version")
+        .order_by("-resolved_at", "-id")[:limit]
+    )
+    return [
+        {
+            "flag_id": flag.pk,
+            "image": flag.image.original_name,
+            "image_id": flag.image_id,
+            "kind": flag.get_kind_display(),
+            "label_class": flag.label_class.name if flag.label_class else "",
+            "decision": _decision_for(flag, user),
+            "note": flag.resolution_note,
+            "resolved_at": flag.resolved_at,
+            "instruction_number": flag.instruction_version.number
+            if flag.instruction_version
+            else None,
+            "excerpt": instruction_excerpt(flag=flag),
+        }
+        for flag in flags
+    ]
+
+
+def _decision_for(flag: Flag, user) -> str:
+    R = Flag.Resolution
+    if flag.resolution == R.ACCEPT_LABELER:
+        if flag.accepted_labeler_id == user.pk:
+            return "The lead accepted your version."
+        return "The lead accepted another labeler's version, not yours."
+    return {
+        R.ACCEPT_CONSENSUS: "The lead accepted the consensus of all labelers.",
+        R.ADJUDICATED: "The lead drew the final boxes for this image.",
+        R.DISMISSED: "The lead dismissed this flag: nothing to change.",
+        R.INSTRUCTIONS: "The lead clarified the instructions for cases like this one.",
+    }.get(flag.resolution, "Settled by the lead.")
+
+
+WORKED_EXAMPLE_MARK = "<!-- flag {id} -->"
+
+
+def instruction_excerpt(*, flag: Flag, length: int = 400) -> str:
+    """The part of the flag's instruction version its decision rests on.
+
+    The worked example written for this flag if there is one, else the first paragraph that
+    names the flag's class, else the beginning of the instructions.
+    """
+    version = flag.instruction_version
+    if version is None:
+        return ""
+    body = version.body
+    mark = WORKED_EXAMPLE_MARK.format(id=flag.pk)
+    if mark in body:
+        return body.split(mark, 1)[1].strip()[:length]
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n|\n(?=[*-] )", body) if p.strip()]
+    if flag.label_class:
+        name = re.compile(rf"\b{re.escape(flag.label_class.name)}\b", re.IGNORECASE)
+        for paragraph in paragraphs:
+            if name.search(paragraph) and not paragraph.startswith("#"):
+                return paragraph[:length]
+    rules = [p for p in paragraphs if not p.startswith("#")]
+    return (rules[0] if rules else body)[:length]
+
+
+# Helpers for the shapes the pipeline stores in JSON fields.
+
+
+def _sweep(raw) -> list[dict]:
+    out = []
+    for point in raw or []:
+        if isinstance(point, dict):
+            iou = point.get("match_iou", point.get("iou", point.get("threshold")))
+            value = point.get("kalpha", point.get("alpha", point.get("value")))
+        else:
+            iou, value = (list(point) + [None, None])[:2]
+        if iou is not None:
+            out.append({"iou": float(iou), "kalpha": _number(value)})
+    return sorted(out, key=lambda p: p["iou"])
+
+
+def _number(value) -> float | None:
+    if isinstance(value, dict):
+        for key in ("agreement", "kalpha", "score", "f1", "value", "mean"):
+            if isinstance(value.get(key), int | float):
+                return float(value[key])
+        return None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _flag_kind_counts(raw) -> list[tuple[str, int]]:
+    counts = {}
+    for kind, value in (raw or {}).items():
+        if isinstance(value, dict):
+            value = sum(v for v in value.values() if isinstance(v, int | float))
+        if isinstance(value, int | float) and value > 0:
+            counts[kind] = int(value)
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _version_row(row) -> dict | None:
+    if isinstance(row, dict):
+        number = row.get("number", row.get("version"))
+        mean = row.get("mean_score", row.get("score", row.get("agreement")))
+        images = row.get("images", row.get("count", 0))
+        kalpha = row.get("kalpha")
+    elif isinstance(row, list | tuple) and len(row) >= 2:
+        number, mean, images = row[0], row[1], row[2] if len(row) > 2 else 0
+        kalpha = None
+    else:
+        return None
+    if number is None:
+        return None
+    return {
+        "number": number,
+        "images": images,
+        "mean_score": _number(mean),
+        "kalpha": _number(kalpha),
+    }

@@ -1,0 +1,293 @@
+"""Services of the lead's review: settle a flag, store the lead's adjudicated labels.
+
+A lead settles a flag in one of five ways (Flag.Resolution). Accepting the consensus or one
+labeler's version, or drawing the final boxes, stores the image's adjudication: the lead's own
+label set (Annotation kind=adjudication), which overrides the consensus in exports. "Instructions
+unclear" publishes the next instruction version, with this case written up as a worked example,
+and rests the flag on it; labelers acknowledge it before their next image.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from annotations.models import Annotation, Box
+from projects.models import Image, InstructionVersion
+from projects.services import instruction_version_publish
+from quality.models import ConsensusBox, Flag
+from quality.report import WORKED_EXAMPLE_MARK
+
+R = Flag.Resolution
+RULE_PLACEHOLDER = (
+    "_write the rule that settles this case (which class, how tight a box, one box or many) "
+    "and why._"
+)
+
+
+@transaction.atomic
+def flag_resolve(
+    *,
+    flag: Flag,
+    user,
+    resolution: str,
+    note: str = "",
+    accepted_labeler=None,
+    boxes: Iterable[dict] | None = None,
+    instructions_body: str = "",
+    instructions_summary: str = "",
+) -> Flag:
+    """Settle a flag as the lead `user` decided; raise ValidationError with a reason otherwise.
+
+    - accept_consensus: the consensus boxes become the image's adjudication.
+    - accept_labeler: `accepted_labeler`'s submitted boxes become the adjudication.
+    - adjudicated: `boxes` ([{x, y, width, height, label_class}]) become the adjudication.
+    - dismissed: nothing changes in the labels; `note` says why.
+    - instructions: publishes `instructions_body` as the next instruction version.
+    """
+    flag = Flag.objects.select_for_update().select_related("image", "project").get(pk=flag.pk)
+    if flag.status == Flag.Status.SUPERSEDED:
+        raise ValidationError(
+            "The labels of this image changed after this flag was raised; the flag is "
+            "superseded. Review the image's current flags instead."
+        )
+    if resolution not in R.values:
+        raise ValidationError(f"Unknown resolution {resolution!r}; use one of {', '.join(R)}.")
+    note = (note or "").strip()
+    version = flag.project.current_instructions
+    flag.accepted_labeler = None
+    if resolution == R.ACCEPT_CONSENSUS:
+        adjudication_save(image=flag.image, lead=user, boxes=consensus_boxes(image=flag.image))
+    elif resolution == R.ACCEPT_LABELER:
+        if accepted_labeler is None:
+            raise ValidationError("Choose the labeler whose version you accept.")
+        adjudication_save(
+            image=flag.image,
+            lead=user,
+            boxes=labeler_boxes(image=flag.image, labeler=accepted_labeler),
+        )
+        flag.accepted_labeler = accepted_labeler
+    elif resolution == R.ADJUDICATED:
+        if boxes is None:
+            raise ValidationError("Draw the final boxes before saving an adjudication.")
+        adjudication_save(image=flag.image, lead=user, boxes=boxes)
+    elif resolution == R.DISMISSED:
+        if not note:
+            raise ValidationError("Say why you dismiss this flag; the labelers will read it.")
+    elif resolution == R.INSTRUCTIONS:
+        if RULE_PLACEHOLDER in instructions_body:
+            raise ValidationError(
+                "Replace the placeholder under “The rule” with the rule that settles this case."
+            )
+        version = instruction_version_publish(
+            project=flag.project,
+            author=user,
+            body=instructions_body,
+            summary=instructions_summary or f"Clarified after flag #{flag.pk}: {flag.message}",
+        )
+    flag.status = Flag.Status.DISMISSED if resolution == R.DISMISSED else Flag.Status.RESOLVED
+    flag.resolution = resolution
+    flag.resolution_note = note
+    flag.instruction_version = version
+    flag.resolved_by = user
+    flag.resolved_at = timezone.now()
+    flag.save()
+    return flag
+
+
+@transaction.atomic
+def adjudication_save(*, image: Image, lead, boxes: Iterable[dict]) -> Annotation:
+    """Store `boxes` as the lead's label set for the image, replacing any earlier adjudication.
+
+    Boxes are dicts with x, y, width, height (pixels) and label_class (an id of the image's
+    project). They are clipped to the image; a box with no area left is refused.
+    """
+    cleaned = _clean_boxes(image=image, boxes=boxes)
+    now = timezone.now()
+    annotation = (
+        Annotation.objects.select_for_update()
+        .filter(image=image, kind=Annotation.Kind.ADJUDICATION)
+        .first()
+    )
+    if annotation is None:
+        if Annotation.objects.filter(image=image, labeler=lead).exists():
+            raise ValidationError(
+                f"{lead.username} labeled this image as a labeler, so cannot also adjudicate it; "
+                "ask another lead."
+            )
+        annotation = Annotation(image=image, kind=Annotation.Kind.ADJUDICATION)
+    annotation.labeler = lead
+    annotation.status = Annotation.Status.SUBMITTED
+    annotation.submitted_at = now
+    annotation.instruction_version = _current_version(image)
+    annotation.save()
+    annotation.boxes.all().delete()
+    Box.objects.bulk_create(Box(annotation=annotation, **box) for box in cleaned)
+    return annotation
+
+
+def consensus_boxes(*, image: Image) -> list[dict]:
+    """The image's consensus boxes as adjudication input; a class tie must be settled first."""
+    rows = list(ConsensusBox.objects.filter(image=image).order_by("index"))
+    if any(row.label_class_id is None for row in rows):
+        raise ValidationError(
+            "The labelers tie on the class of an object, so the consensus has no class for it. "
+            "Accept one labeler's version or adjudicate instead."
+        )
+    return [
+        {
+            "x": r.x,
+            "y": r.y,
+            "width": r.width,
+            "height": r.height,
+            "label_class": r.label_class_id,
+        }
+        for r in rows
+    ]
+
+
+def labeler_boxes(*, image: Image, labeler) -> list[dict]:
+    annotation = (
+        Annotation.objects.filter(
+            image=image,
+            labeler=labeler,
+            kind=Annotation.Kind.LABEL,
+            status=Annotation.Status.SUBMITTED,
+        )
+        .prefetch_related("boxes")
+        .first()
+    )
+    if annotation is None:
+        raise ValidationError(f"{labeler.username} has no submitted labels on this image.")
+    return [
+        {"x": b.x, "y": b.y, "width": b.width, "height": b.height, "label_class": b.label_class_id}
+        for b in annotation.boxes.all()
+    ]
+
+
+def instructions_draft(*, flag: Flag) -> tuple[str, str]:
+    """(body, summary) prefilled for "instructions unclear": the current instructions with
+    this case appended as a worked example (what the labelers did, what the rule is)."""
+    current = flag.project.current_instructions
+    body = current.body.rstrip() if current else ""
+    usernames = sorted(u.username for u in flag.labelers.all())
+    subject = f" ({flag.label_class.name})" if flag.label_class else ""
+    example = (
+        f"\n\n## Worked example: {flag.get_kind_display().lower()}{subject}\n\n"
+        f"{WORKED_EXAMPLE_MARK.format(id=flag.pk)}\n"
+        f"**What happened** (image {flag.image.original_name}): "
+        f"{_anonymous(flag.message, usernames).rstrip('.')}.\n\n"
+        f"**The rule:** {RULE_PLACEHOLDER}\n"
+    )
+    summary = f"Worked example: {flag.get_kind_display().lower()}{subject}."
+    return (body + example).lstrip(), summary
+
+
+def _anonymous(message: str, usernames: Iterable[str]) -> str:
+    """The flag's sentence with labelers' names replaced: instructions are read by everyone."""
+    aliases = {name: f"labeler {chr(ord('A') + n)}" for n, name in enumerate(sorted(usernames))}
+    for name in sorted(aliases, key=len, reverse=True):
+        message = re.sub(rf"\b{re.escape(name)}\b", aliases[name], message)
+    return message
+
+
+def _current_version(image: Image) -> InstructionVersion | None:
+    return image.project.instruction_versions.order_by("-number").first()
+
+
+def _clean_boxes(*, image: Image, boxes: Iterable[dict]) -> list[dict]:
+    class_ids = set(image.project.classes.values_list("id", flat=True))
+    cleaned = []
+    for n, box in enumerate(boxes, start=1):
+        try:
+            x, y = float(box["x"]), float(box["y"])
+            w, h = float(box["width"]), float(box["height"])
+            label_class = int(box["label_class"])
+        except (KeyError, TypeError, ValueError):
+            raise ValidationError(
+                f"Box {n} needs numbers x, y, width, height and a label_class id."
+            ) from None
+        if label_class not in class_ids:
+            raise ValidationError(f"Box {n} has a class that is not one of this project's.")
+        x0, y0 = max(0.0, x), max(0.0, y)
+        x1, y1 = min(float(image.width), x + w), min(float(image.height), y + h)
+        if x1 - x0 < 1 or y1 - y0 < 1:
+            raise ValidationError(f"Box {n} lies outside the image or has no area.")
+        cleaned.append(
+            {"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0, "label_class_id": label_class}
+        )
+    return cleaned
+
+
+LABELER_COLORS = [
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4",
+    "#f032e6", "#9a6324", "#469990", "#800000", "#808000",
+]  # fmt: skip
+
+
+def review_data(*, flag: Flag) -> dict:
+    """What the review page draws: every labeler's boxes, the consensus, the adjudication."""
+    image = flag.image
+    annotations = list(
+        Annotation.objects.filter(image=image, status=Annotation.Status.SUBMITTED)
+        .select_related("labeler")
+        .prefetch_related("boxes")
+        .order_by("kind", "labeler__username")
+    )
+    involved = set(flag.labelers.values_list("id", flat=True))
+    labelers, adjudication = [], None
+    for annotation in annotations:
+        boxes = [_box(b, b.label_class_id) | {"id": b.pk} for b in annotation.boxes.all()]
+        if annotation.kind == Annotation.Kind.ADJUDICATION:
+            adjudication = {"by": annotation.labeler.username, "boxes": boxes}
+            continue
+        labelers.append(
+            {
+                "id": annotation.labeler_id,
+                "username": annotation.labeler.username,
+                "color": LABELER_COLORS[len(labelers) % len(LABELER_COLORS)],
+                "involved": annotation.labeler_id in involved,
+                "boxes": boxes,
+                "seconds": annotation.active_seconds,
+            }
+        )
+    consensus = [
+        _box(c, c.label_class_id) | {"support": c.support}
+        for c in ConsensusBox.objects.filter(image=image).order_by("index")
+    ]
+    return {
+        "flag": {
+            "id": flag.pk,
+            "kind": flag.kind,
+            "message": flag.message,
+            "status": flag.status,
+            "box_ids": list(flag.box_ids or []),
+        },
+        "image": {
+            "id": image.pk,
+            "name": image.original_name,
+            "width": image.width,
+            "height": image.height,
+        },
+        "classes": [
+            {"id": c.pk, "name": c.name, "color": c.color, "hotkey": c.hotkey}
+            for c in image.project.classes.all()
+        ],
+        "labelers": labelers,
+        "consensus": consensus,
+        "adjudication": adjudication,
+    }
+
+
+def _box(row, label_class_id) -> dict:
+    return {
+        "x": row.x,
+        "y": row.y,
+        "width": row.width,
+        "height": row.height,
+        "label_class": label_class_id,
+    }

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from quality import views
+
+app_name = "quality"
+
+urlpatterns = [
+    path("<slug:slug>/report/", views.report, name="report"),
+    path("<slug:slug>/flags/", views.flag_list, name="flags"),
+    path("<slug:slug>/flags/<int:flag_id>/", views.flag_review, name="review"),
+    path(
+        "<slug:slug>/flags/<int:flag_id>/instructions/",
+        views.flag_instructions,
+        name="flag-instructions",
+    ),
+]

@@ -1,0 +1,214 @@
+"""Pages of the lead's work: the agreement report, the flag queue and the review of one flag."""
+
+import json
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from projects.models import Project
+from projects.permissions import Capability, has_capability, require, role_of
+from quality import report as report_selectors
+from quality import review
+from quality.models import Flag
+
+FLAGS_PER_PAGE = 50
+
+
+@login_required
+def report(request, slug):
+    project = get_object_or_404(Project, slug=slug)
+    require(request.user, project, Capability.READ_RESULTS)
+    return render(
+        request,
+        "quality/report.html",
+        {
+            "project": project,
+            "role": role_of(request.user, project),
+            "report": report_selectors.project_report(project=project),
+            "can_resolve": has_capability(request.user, project, Capability.RESOLVE),
+            "can_manage": has_capability(request.user, project, Capability.MANAGE),
+        },
+    )
+
+
+@login_required
+def flag_list(request, slug):
+    project = get_object_or_404(Project, slug=slug)
+    require(request.user, project, Capability.READ_RESULTS)
+    filters = _queue_filters(request.GET)
+    try:
+        flags = report_selectors.flags_filtered(project=project, filters=filters)
+    except ValueError as error:
+        return HttpResponseBadRequest(str(error))
+    page = Paginator(report_selectors.flag_list_rows(flags), FLAGS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "quality/flag_list.html",
+        {
+            "project": project,
+            "page": page,
+            "filters": filters,
+            "query": _query(filters),
+            "choices": report_selectors.flag_filter_choices(project=project),
+            "can_resolve": has_capability(request.user, project, Capability.RESOLVE),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def flag_review(request, slug, flag_id):
+    project = get_object_or_404(Project, slug=slug)
+    require(request.user, project, Capability.READ_RESULTS)
+    flag = get_object_or_404(
+        Flag.objects.select_related("image", "project", "label_class", "resolved_by"),
+        pk=flag_id,
+        project=project,
+    )
+    filters = _queue_filters(request.GET)
+    if request.method == "POST":
+        require(request.user, project, Capability.RESOLVE)
+        try:
+            data = _resolution_input(request)
+            review.flag_resolve(flag=flag, user=request.user, **data)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(_review_url(project, flag.pk, filters))
+        messages.success(request, f"Flag #{flag.pk} settled: {_settled_text(flag)}")
+        return redirect(_after(project, flag, filters))
+    queue = report_selectors.flags_filtered(project=project, filters=filters)
+    previous_id, next_id = report_selectors.flag_neighbours(flag=flag, queryset=queue)
+    return render(
+        request,
+        "quality/review.html",
+        {
+            "project": project,
+            "flag": flag,
+            "data": review.review_data(flag=flag),
+            "query": _query(filters),
+            "previous_url": previous_id and _review_url(project, previous_id, filters),
+            "next_url": next_id and _review_url(project, next_id, filters),
+            "list_url": reverse("quality:flags", args=[project.slug]) + _query(filters),
+            "can_resolve": has_capability(request.user, project, Capability.RESOLVE),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def flag_instructions(request, slug, flag_id):
+    """ "Instructions unclear": edit the prefilled next instruction version, then publish it."""
+    project = get_object_or_404(Project, slug=slug)
+    require(request.user, project, Capability.RESOLVE)
+    flag = get_object_or_404(
+        Flag.objects.select_related("image", "project"), pk=flag_id, project=project
+    )
+    filters = _queue_filters(request.GET)
+    body, summary = review.instructions_draft(flag=flag)
+    error = ""
+    if request.method == "POST":
+        body, summary = request.POST.get("body", ""), request.POST.get("summary", "")
+        try:
+            review.flag_resolve(
+                flag=flag,
+                user=request.user,
+                resolution=Flag.Resolution.INSTRUCTIONS,
+                note=request.POST.get("note", ""),
+                instructions_body=body,
+                instructions_summary=summary,
+            )
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            flag.refresh_from_db()
+            messages.success(
+                request,
+                f"Published instructions version {flag.instruction_version.number}; labelers "
+                "will acknowledge it before their next image.",
+            )
+            return redirect(_after(project, flag, filters))
+    return render(
+        request,
+        "quality/instructions_draft.html",
+        {
+            "project": project,
+            "flag": flag,
+            "body": body,
+            "summary": summary,
+            "error": error,
+            "current": project.current_instructions,
+            "back_url": _review_url(project, flag.pk, filters),
+        },
+    )
+
+
+def _queue_filters(params) -> dict:
+    filters = {name: params.get(name, "") for name in report_selectors.FLAG_FILTERS}
+    if "status" not in params:
+        filters["status"] = Flag.Status.OPEN  # the queue shows what is left to do
+    elif filters["status"] == "all":
+        filters["status"] = ""
+    return filters
+
+
+def _query(filters: dict) -> str:
+    shown = {k: v for k, v in filters.items() if v and k != "status"}
+    shown["status"] = filters.get("status") or "all"
+    return "?" + urlencode(shown)
+
+
+def _review_url(project, flag_id, filters) -> str:
+    return reverse("quality:review", args=[project.slug, flag_id]) + _query(filters)
+
+
+def _after(project, flag, filters) -> str:
+    queue = report_selectors.flags_filtered(project=project, filters=filters)
+    _, next_id = report_selectors.flag_neighbours(flag=flag, queryset=queue)
+    if next_id:
+        return _review_url(project, next_id, filters)
+    return reverse("quality:flags", args=[project.slug]) + _query(filters)
+
+
+def _resolution_input(request) -> dict:
+    resolution = request.POST.get("resolution", "")
+    data = {"resolution": resolution, "note": request.POST.get("note", "")}
+    if resolution == Flag.Resolution.ACCEPT_LABELER:
+        labeler_id = request.POST.get("accepted_labeler", "")
+        labeler = (
+            get_user_model().objects.filter(pk=labeler_id).first() if labeler_id.isdigit() else None
+        )
+        if labeler is None:
+            _invalid("Choose the labeler whose version you accept.")
+        data["accepted_labeler"] = labeler
+    elif resolution == Flag.Resolution.ADJUDICATED:
+        try:
+            data["boxes"] = json.loads(request.POST.get("boxes", ""))
+        except ValueError:
+            _invalid("The adjudicated boxes did not arrive; draw them again and save.")
+        if not isinstance(data["boxes"], list):
+            _invalid("The adjudicated boxes must be a list.")
+    elif resolution == Flag.Resolution.INSTRUCTIONS:
+        raise PermissionDenied("Publish clarified instructions from the instructions page.")
+    return data
+
+
+def _invalid(message: str):
+    raise ValidationError(message)
+
+
+def _settled_text(flag) -> str:
+    flag.refresh_from_db()
+    text = flag.get_resolution_display().lower()
+    if flag.accepted_labeler:
+        text += f" ({flag.accepted_labeler.username})"
+    return text + "."
