@@ -1,0 +1,326 @@
+"""Selectors of the agreement pipeline: stored labels -> the engine's columnar inputs.
+
+The boxes of a set of images are read in one query (values_list, no model instances) and turned
+into a BoxBatch whose box rows map back to Box ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q
+
+from annotations.models import Annotation
+from projects.models import Image, InstructionVersion, LabelClass, Project
+from quality.engine import ENGINE_VERSION, AgreementParams, BoxBatch, LabelSet
+from quality.models import ConsensusBox, ImageAgreement
+
+# Hamming distance (bits of a 64-bit perceptual hash) under which two images look the same.
+NEAR_DUPLICATE_BITS = 4
+
+SUBMITTED_LABELS = Q(kind=Annotation.Kind.LABEL, status=Annotation.Status.SUBMITTED)
+
+
+@dataclass(frozen=True, eq=False)
+class ImageLabels:
+    """Submitted label sets of some images of one project, as the engine reads them.
+
+    Image ``i`` of the batch is ``image_ids[i]``; box row ``r`` is Box ``box_ids[r]``.
+    ``complete[i]``: the image has its project's labelers_per_image submitted label sets.
+    ``digests[i]``: digest of image i's label sets, the engine parameters and its version.
+    Per label set, in the batch's order (``batch.set_image``/``set_labeler``):
+    ``set_instruction_version`` (version number, 0 for none) and ``set_active_seconds``.
+    """
+
+    project: Project
+    params: AgreementParams
+    image_ids: np.ndarray
+    phashes: list[int | None]
+    complete: np.ndarray
+    digests: list[str]
+    batch: BoxBatch
+    box_ids: np.ndarray
+    box_class_ids: np.ndarray
+    labeler_ids: dict[str, int]
+    class_ids: dict[str, int]
+    set_instruction_version: np.ndarray
+    set_active_seconds: np.ndarray
+
+    def labeler_id(self, code: int) -> int:
+        return self.labeler_ids[self.batch.labeler_names[code]]
+
+
+def project_params(project: Project) -> AgreementParams:
+    return AgreementParams(match_iou=project.match_iou, low_iou=project.low_iou)
+
+
+def params_as_dict(params: AgreementParams) -> dict:
+    return {
+        "match_iou": params.match_iou,
+        "low_iou": params.low_iou,
+        "group_cover": params.group_cover,
+        "quorum": params.quorum,
+    }
+
+
+def complete_image_ids(*, project: Project) -> list[int]:
+    return list(
+        Annotation.objects.filter(SUBMITTED_LABELS, image__project_id=project.pk)
+        .values("image_id")
+        .order_by()
+        .annotate(n=Count("id"))
+        .filter(n__gte=project.labelers_per_image)
+        .values_list("image_id", flat=True)
+    )
+
+
+def project_image_ids_to_assess(*, project_id: int) -> list[int]:
+    """Images a recompute visits: the complete ones, and any assessed before (to refresh them)."""
+    project = Project.objects.only("labelers_per_image").get(pk=project_id)
+    assessed = ImageAgreement.objects.filter(image__project_id=project_id).values_list(
+        "image_id", flat=True
+    )
+    return sorted(set(complete_image_ids(project=project)) | set(assessed))
+
+
+def images_labels(*, image_ids) -> list[ImageLabels]:
+    """The submitted label sets of these images, one ImageLabels per project.
+
+    Five queries whatever the number of boxes: images, projects, label sets with their boxes
+    (one LEFT JOIN: a label set with no box is a row with a null box), labelers, classes.
+    """
+    images = list(
+        Image.objects.filter(pk__in=list(image_ids))
+        .order_by("pk")
+        .values_list("pk", "project_id", "phash")
+    )
+    if not images:
+        return []
+    projects = Project.objects.in_bulk({project_id for _, project_id, _ in images})
+    rows = list(
+        Annotation.objects.filter(SUBMITTED_LABELS, image_id__in=[pk for pk, _, _ in images])
+        .order_by("image_id", "labeler_id", "boxes__id")
+        .values_list(
+            "image_id",
+            "labeler_id",
+            "instruction_version__number",
+            "active_seconds",
+            "boxes__id",
+            "boxes__label_class_id",
+            "boxes__x",
+            "boxes__y",
+            "boxes__width",
+            "boxes__height",
+        )
+    )
+    usernames = dict(
+        get_user_model()
+        .objects.filter(pk__in={row[1] for row in rows})
+        .values_list("pk", "username")
+    )
+    classes = list(
+        LabelClass.objects.filter(project_id__in=projects).values_list("pk", "project_id", "name")
+    )
+    out = []
+    for project_id, project in sorted(projects.items()):
+        mine = [(pk, phash) for pk, p, phash in images if p == project_id]
+        class_names = {pk: name for pk, p, name in classes if p == project_id}
+        out.append(_image_labels(project, mine, rows, usernames, class_names))
+    return out
+
+
+def _image_labels(project, images, rows, usernames, class_names) -> ImageLabels:
+    image_ids = np.array([pk for pk, _ in images], dtype=np.int64)
+    wanted = set(image_ids.tolist())
+    mine = rows if all(row[0] in wanted for row in rows) else [r for r in rows if r[0] in wanted]
+    params = project_params(project)
+    # One C-level conversion; a null (no box, no version) becomes NaN.
+    table = np.array(mine, dtype=np.float64).reshape(-1, 10)
+    n = len(table)
+    row_image = np.searchsorted(image_ids, table[:, 0].astype(np.int64))
+    row_labeler = table[:, 1].astype(np.int64)
+    row_version = np.nan_to_num(table[:, 2]).astype(np.int64)
+    row_seconds = table[:, 3]
+    has_box = ~np.isnan(table[:, 4])
+    box_ids = table[has_box, 4].astype(np.int64)
+    box_class = table[has_box, 5].astype(np.int64)
+    xywh = table[has_box, 6:10]
+
+    # Labeler codes are ranks of the usernames, the order the engine keeps label sets in.
+    labeler_user_ids = sorted(set(row_labeler.tolist()), key=usernames.__getitem__)
+    labeler_names = [usernames[pk] for pk in labeler_user_ids]
+    code_lookup = np.zeros(max(labeler_user_ids, default=0) + 1, dtype=np.int64)
+    code_lookup[labeler_user_ids] = np.arange(len(labeler_user_ids))
+    row_code = code_lookup[row_labeler]
+    label_names = sorted(set(class_names.values()))
+    code_of_name = {name: i for i, name in enumerate(label_names)}
+    class_lookup = np.full(max(class_names, default=0) + 1, -1, dtype=np.int64)
+    for pk, name in class_names.items():
+        class_lookup[pk] = code_of_name[name]
+    box_label = class_lookup[box_class]
+
+    # Label sets: one per (image, labeler); rows are sorted so the first row of each is its own.
+    first = np.ones(n, dtype=bool)
+    first[1:] = (row_image[1:] != row_image[:-1]) | (row_labeler[1:] != row_labeler[:-1])
+    set_image, set_code = row_image[first], row_code[first]
+    batch = BoxBatch.from_arrays(
+        row_image[has_box],
+        row_code[has_box],
+        xywh,
+        box_label,
+        labeler_names=labeler_names,
+        label_names=label_names,
+        n_images=len(image_ids),
+        label_sets=(set_image, set_code),
+    )
+    set_order = np.argsort(set_image * max(len(labeler_names), 1) + set_code, kind="stable")
+    return ImageLabels(
+        project=project,
+        params=params,
+        image_ids=image_ids,
+        phashes=[phash for _, phash in images],
+        complete=np.bincount(set_image, minlength=len(image_ids)) >= project.labelers_per_image,
+        digests=_digests(len(image_ids), row_image, row_labeler, has_box, table, params),
+        batch=batch,
+        box_ids=box_ids,
+        box_class_ids=box_class,
+        labeler_ids=dict(zip(labeler_names, labeler_user_ids, strict=True)),
+        class_ids={name: pk for pk, name in class_names.items()},
+        set_instruction_version=row_version[first][set_order],
+        set_active_seconds=row_seconds[first][set_order],
+    )
+
+
+def _digests(n_images, row_image, row_labeler, has_box, table, params) -> list[str]:
+    """Per image: blake2b of its label sets and boxes, the parameters and the engine version."""
+    salt = repr((ENGINE_VERSION, sorted(params_as_dict(params).items()))).encode()
+    labelers = np.ascontiguousarray(row_labeler)
+    boxes = np.ascontiguousarray(table[has_box][:, [1, 4, 5, 6, 7, 8, 9]])
+    set_ptr = np.searchsorted(row_image, np.arange(n_images + 1))
+    box_ptr = np.searchsorted(row_image[has_box], np.arange(n_images + 1))
+    out = []
+    for i in range(n_images):
+        h = hashlib.blake2b(salt, digest_size=16)
+        h.update(labelers[set_ptr[i] : set_ptr[i + 1]].tobytes())
+        h.update(boxes[box_ptr[i] : box_ptr[i + 1]].tobytes())
+        out.append(h.hexdigest())
+    return out
+
+
+def stored_digests(*, image_ids) -> dict[int, str]:
+    return dict(
+        ImageAgreement.objects.filter(image_id__in=list(image_ids)).values_list(
+            "image_id", "input_digest"
+        )
+    )
+
+
+def instruction_version_numbers(*, project: Project) -> dict[int, int]:
+    return dict(InstructionVersion.objects.filter(project=project).values_list("number", "pk"))
+
+
+def _consensus_counts(image_filter: Q) -> dict[int, dict[str, int]]:
+    counts: dict[int, dict[str, int]] = {}
+    rows = (
+        ConsensusBox.objects.filter(image_filter)
+        .values("image_id", "label_class__name")
+        .order_by()
+        .annotate(n=Count("id"))
+        .values_list("image_id", "label_class__name", "n")
+    )
+    for image_id, name, n in rows:
+        counts.setdefault(image_id, {})[name or "undecided"] = n
+    return counts
+
+
+def near_duplicate_candidates(*, image_id: int, max_distance: int = NEAR_DUPLICATE_BITS):
+    """(project id, [(image id, phash, consensus class counts)]) for one assessed image and the
+    assessed images of its project whose hashes are within ``max_distance`` bits; None when
+    the image has no hash or is not assessed."""
+    row = (
+        Image.objects.filter(pk=image_id, agreement__isnull=False, phash__isnull=False)
+        .values_list("project_id", "phash")
+        .first()
+    )
+    if row is None:
+        return None
+    project_id, phash = row
+    others = list(
+        ImageAgreement.objects.filter(image__project_id=project_id, image__phash__isnull=False)
+        .exclude(image_id=image_id)
+        .values_list("image_id", "image__phash")
+    )
+    if not others:
+        return project_id, []
+    hashes = np.array([h for _, h in others], dtype=np.int64).view(np.uint64)
+    distance = np.bitwise_count(hashes ^ np.array(phash, dtype=np.int64).view(np.uint64))
+    close = [others[i] for i in np.flatnonzero(distance <= max_distance).tolist()]
+    ids = [image_id] + [pk for pk, _ in close]
+    counts = _consensus_counts(Q(image_id__in=ids))
+    items = [(image_id, phash, counts.get(image_id, {}))]
+    items += [(pk, h, counts.get(pk, {})) for pk, h in close]
+    return project_id, sorted(items, key=lambda item: item[0])
+
+
+def project_near_duplicate_items(*, project_id: int) -> list[tuple[int, int, dict[str, int]]]:
+    """Every assessed image of the project with a hash, with its consensus class counts."""
+    images = (
+        ImageAgreement.objects.filter(image__project_id=project_id, image__phash__isnull=False)
+        .order_by("image_id")
+        .values_list("image_id", "image__phash")
+    )
+    counts = _consensus_counts(Q(image__project_id=project_id))
+    return [(pk, h, counts.get(pk, {})) for pk, h in images]
+
+
+def adjudicated_label_sets(*, project: Project):
+    """Images with a lead's adjudication: (labelers' LabelSets per image, the adjudication as a
+    LabelSet per image, username -> user id). Labels are class names."""
+    adjudications = list(
+        Annotation.objects.filter(image__project=project, kind=Annotation.Kind.ADJUDICATION)
+        .order_by("image_id", "boxes__id")
+        .values_list(
+            "image_id",
+            "boxes__label_class__name",
+            "boxes__x",
+            "boxes__y",
+            "boxes__width",
+            "boxes__height",
+        )
+    )
+    if not adjudications:
+        return [], [], {}
+    references: dict[int, list] = {}
+    for image_id, name, *xywh in adjudications:
+        references.setdefault(image_id, [])
+        if name is not None:
+            references[image_id].append((name, xywh))
+    groups = images_labels(image_ids=sorted(references))
+    images, refs, labeler_ids = [], [], {}
+    for labels in groups:
+        batch = labels.batch
+        labeler_ids |= labels.labeler_ids
+        for i, image_id in enumerate(labels.image_ids.tolist()):
+            sets = []
+            for s in np.flatnonzero(batch.set_image == i).tolist():
+                rows = np.flatnonzero(batch.box_set == s)
+                sets.append(
+                    LabelSet(
+                        batch.labeler_names[batch.set_labeler[s]],
+                        batch.xywh[rows],
+                        [batch.label_names[c] for c in batch.label[rows].tolist()],
+                    )
+                )
+            boxes = references[image_id]
+            images.append(sets)
+            refs.append(
+                LabelSet(
+                    "reference",
+                    np.array([b for _, b in boxes], dtype=float).reshape(-1, 4),
+                    [name for name, _ in boxes],
+                )
+            )
+    return images, refs, labeler_ids
