@@ -9,7 +9,7 @@ same shape, and rewrites the terse defaults for 401/403/404/405 into something a
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -78,3 +78,13 @@ def _sentence(data) -> str:
 
     walk(data, [])
     return "; ".join(parts) or "The request is not valid."
+
+
+class ApiErrorOutput(serializers.Serializer):
+    """The shape of every API error (for the OpenAPI schema)."""
+
+    detail = serializers.CharField(help_text="What went wrong, in words a person can act on.")
+    param = serializers.CharField(required=False, help_text="The query parameter at fault.")
+    errors = serializers.DictField(
+        required=False, help_text="Per-field messages of a validation error."
+    )

@@ -3,22 +3,18 @@
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, serializers
+from rest_framework import generics
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from concord.exceptions import ApiErrorOutput
 from exports.datacard import datacard_build, datacard_markdown
 from exports.formats import export_file
 from exports.params import FORMATS, SOURCES, ExportParamError, export_spec_parse
 from projects.models import Project
 from projects.permissions import Capability, HasProjectCapability
-
-
-class ErrorOutput(serializers.Serializer):
-    detail = serializers.CharField(help_text="What went wrong, in words a person can act on.")
-    param = serializers.CharField(required=False, help_text="The query parameter at fault.")
 
 
 class IgnoreFormatParameter(BaseContentNegotiation):
@@ -66,7 +62,7 @@ FILTER_PARAMETERS = [
 
 ERRORS = {
     400: OpenApiResponse(
-        ErrorOutput,
+        ApiErrorOutput,
         description="A parameter is not valid; `param` names it.",
         examples=[
             OpenApiExample(
@@ -78,11 +74,11 @@ ERRORS = {
             )
         ],
     ),
-    401: OpenApiResponse(ErrorOutput, description="Not logged in and no token sent."),
+    401: OpenApiResponse(ApiErrorOutput, description="Not logged in and no token sent."),
     403: OpenApiResponse(
-        ErrorOutput, description="Your role in the project (labeler) cannot export."
+        ApiErrorOutput, description="Your role in the project (labeler) cannot export."
     ),
-    404: OpenApiResponse(ErrorOutput, description="No such project, or you have no role in it."),
+    404: OpenApiResponse(ApiErrorOutput, description="No such project, or you have no role in it."),
 }
 
 

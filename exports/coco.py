@@ -33,7 +33,7 @@ def coco_pieces(
             f'{"" if first else ","}\n{{"id": {image.id}, "file_name": {dumps(image.file_name)}, '
             f'"width": {image.width}, "height": {image.height}, '
             f'"original_name": {dumps(image.original_name)}, '
-            f'"agreement": {"null" if image.agreement is None else image.agreement!r}{extra}}}'
+            f'"agreement": {"null" if image.agreement is None else repr(image.agreement)}{extra}}}'
         )
         first = False
     yield '\n], "annotations": ['

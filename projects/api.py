@@ -1,7 +1,65 @@
-from rest_framework import generics, serializers
+"""Projects API: projects, classes, instructions, members, images and the raw per-labeler boxes.
 
-from projects.models import Project
-from projects.permissions import Capability, HasProjectCapability, projects_visible_to, role_of
+Thin views: each checks the caller's role through projects.permissions (outsiders 404, members
+without the capability 403), then calls one service or selector. Errors are JSON with a
+`detail` (concord.exceptions).
+"""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from annotations.models import Annotation, Box
+from concord.exceptions import ApiErrorOutput
+from projects.ingest import images_ingest
+from projects.models import Image, InstructionVersion, LabelClass, Membership, Project
+from projects.permissions import (
+    Capability,
+    HasProjectCapability,
+    can_create_projects,
+    projects_visible_to,
+    role_of,
+)
+from projects.services import (
+    instruction_version_publish,
+    label_class_save,
+    membership_set,
+    project_create,
+)
+from quality.models import Flag
+
+User = get_user_model()
+
+ERRORS = {
+    400: OpenApiResponse(ApiErrorOutput, description="The input is not valid; `errors` per field."),
+    401: OpenApiResponse(ApiErrorOutput, description="Not logged in and no token sent."),
+    403: OpenApiResponse(
+        ApiErrorOutput, description="Your role in the project does not allow this."
+    ),
+    404: OpenApiResponse(ApiErrorOutput, description="No such project, or you have no role in it."),
+}
+READ_ERRORS = {k: v for k, v in ERRORS.items() if k != 400}
+
+
+def read_then_write(read: Capability, write: Capability = Capability.MANAGE) -> dict:
+    """required_capability for views whose reads need `read` and whose writes need `write`."""
+    return {"GET": read, "HEAD": read, "OPTIONS": read, "*": write}
+
+
+# -- projects ----------------------------------------------------------------------------------
 
 
 class ProjectOutput(serializers.ModelSerializer):
@@ -27,22 +85,486 @@ class ProjectOutput(serializers.ModelSerializer):
         return role_of(self.context["request"].user, project)
 
 
-class ProjectListApi(generics.ListAPIView):
-    """The projects where the caller has a role, with that role."""
+class ProjectCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    labelers_per_image = serializers.IntegerField(min_value=2, max_value=11, default=3)
+    instructions = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Markdown; becomes version 1."
+    )
 
+
+class ProjectPatchInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    archived = serializers.BooleanField(required=False)
+    labelers_per_image = serializers.IntegerField(min_value=2, max_value=11, required=False)
+    match_iou = serializers.FloatField(min_value=0.05, max_value=0.95, required=False)
+    low_iou = serializers.FloatField(min_value=0.05, max_value=0.99, required=False)
+
+
+@transaction.atomic
+def project_update(*, project: Project, user, **changes) -> Project:
+    """Save name, description, archived; thresholds and overlap go through the settings service
+    (which starts a recompute when a threshold changes)."""
+    from projects.settings_views import project_settings_update
+
+    for field in ("name", "description", "archived"):
+        if field in changes:
+            setattr(project, field, changes[field].strip() if field == "name" else changes[field])
+    if not project.name:
+        raise ValidationError({"name": ["Give the project a name."]})
+    project.save(update_fields=["name", "description", "archived"])
+    if {"labelers_per_image", "match_iou", "low_iou"} & changes.keys():
+        project_settings_update(
+            project=project,
+            user=user,
+            labelers_per_image=changes.get("labelers_per_image", project.labelers_per_image),
+            match_iou=changes.get("match_iou", project.match_iou),
+            low_iou=changes.get("low_iou", project.low_iou),
+        )
+    return project
+
+
+class ProjectScoped:
+    """For views under /projects/{project_id}/: loads the project once for the permission check."""
+
+    permission_classes = [HasProjectCapability]
+
+    def get_project(self) -> Project:
+        if not hasattr(self, "_project"):
+            self._project = generics.get_object_or_404(Project, pk=self.kwargs["project_id"])
+        return self._project
+
+
+@extend_schema_view(
+    get=extend_schema(tags=["projects"], summary="The projects where you have a role"),
+    post=extend_schema(
+        tags=["projects"],
+        summary="Create a project (you become its lead)",
+        request=ProjectCreateInput,
+        responses={201: ProjectOutput, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "new project",
+                value={
+                    "name": "Street scenes",
+                    "labelers_per_image": 3,
+                    "instructions": "Box every car.",
+                },
+                request_only=True,
+            )
+        ],
+    ),
+)
+class ProjectListApi(generics.ListCreateAPIView):
     serializer_class = ProjectOutput
 
     def get_queryset(self):
         return projects_visible_to(self.request.user).order_by("name", "id")
 
+    def create(self, request, *args, **kwargs):
+        if not can_create_projects(request.user):
+            raise PermissionDenied(
+                "Your account cannot create projects; ask an administrator for the "
+                "'Can add project' permission."
+            )
+        data = ProjectCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = project_create(creator=request.user, **data.validated_data)
+        return Response(
+            ProjectOutput(project, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
-class ProjectDetailApi(generics.RetrieveAPIView):
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["projects"], summary="One project", responses={200: ProjectOutput, **READ_ERRORS}
+    ),
+    patch=extend_schema(
+        tags=["projects"],
+        summary="Change a project's name, description, overlap or thresholds (lead)",
+        description="Changing match_iou or low_iou starts an agreement recompute.",
+        request=ProjectPatchInput,
+        responses={200: ProjectOutput, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "thresholds", value={"match_iou": 0.5, "low_iou": 0.8}, request_only=True
+            )
+        ],
+    ),
+)
+class ProjectDetailApi(ProjectScoped, generics.RetrieveUpdateAPIView):
     serializer_class = ProjectOutput
-    permission_classes = [HasProjectCapability]
-    required_capability = Capability.VIEW
-
-    def get_project(self):
-        return generics.get_object_or_404(Project, pk=self.kwargs["project_id"])
+    required_capability = read_then_write(Capability.VIEW)
+    http_method_names = ["get", "patch", "head", "options"]
 
     def get_object(self):
         return self.get_project()
+
+    def partial_update(self, request, *args, **kwargs):
+        data = ProjectPatchInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        project = project_update(
+            project=self.get_project(), user=request.user, **data.validated_data
+        )
+        return Response(ProjectOutput(project, context={"request": request}).data)
+
+
+# -- classes -----------------------------------------------------------------------------------
+
+
+class LabelClassOutput(serializers.ModelSerializer):
+    class Meta:
+        model = LabelClass
+        fields = ["id", "name", "color", "hotkey", "guidance", "order"]
+        read_only_fields = fields
+
+
+class LabelClassInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", default="#1f77b4")
+    hotkey = serializers.CharField(max_length=1, required=False, allow_blank=True, default="")
+    guidance = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+@extend_schema_view(
+    get=extend_schema(tags=["projects"], summary="The project's label classes, in order"),
+    post=extend_schema(
+        tags=["projects"],
+        summary="Add a label class (lead)",
+        request=LabelClassInput,
+        responses={201: LabelClassOutput, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "car", value={"name": "car", "color": "#e6194b", "hotkey": "1"}, request_only=True
+            )
+        ],
+    ),
+)
+class LabelClassListApi(ProjectScoped, generics.ListCreateAPIView):
+    serializer_class = LabelClassOutput
+    required_capability = read_then_write(Capability.VIEW)
+    pagination_class = None
+
+    def get_queryset(self):
+        return LabelClass.objects.filter(project=self.get_project()).order_by("order", "id")
+
+    def create(self, request, *args, **kwargs):
+        data = LabelClassInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        saved = label_class_save(project=self.get_project(), **data.validated_data)
+        return Response(LabelClassOutput(saved).data, status=status.HTTP_201_CREATED)
+
+
+# -- instructions ------------------------------------------------------------------------------
+
+
+class InstructionOutput(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", read_only=True)
+
+    class Meta:
+        model = InstructionVersion
+        fields = ["number", "body", "summary", "author", "created_at"]
+        read_only_fields = fields
+
+
+class InstructionInput(serializers.Serializer):
+    body = serializers.CharField(help_text="The whole instructions, in Markdown.")
+    summary = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=500,
+        help_text="What changed and why.",
+    )
+
+
+@extend_schema_view(
+    get=extend_schema(tags=["projects"], summary="Every instruction version, newest first"),
+    post=extend_schema(
+        tags=["projects"],
+        summary="Publish the next instruction version (lead)",
+        description="Labelers must acknowledge it before they take their next image.",
+        request=InstructionInput,
+        responses={201: InstructionOutput, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "clarify",
+                value={
+                    "body": "Box every car, including parked ones.",
+                    "summary": "Parked cars count.",
+                },
+                request_only=True,
+            )
+        ],
+    ),
+)
+class InstructionListApi(ProjectScoped, generics.ListCreateAPIView):
+    serializer_class = InstructionOutput
+    required_capability = read_then_write(Capability.VIEW)
+
+    def get_queryset(self):
+        return (
+            InstructionVersion.objects.filter(project=self.get_project())
+            .select_related("author")
+            .order_by("-number")
+        )
+
+    def create(self, request, *args, **kwargs):
+        data = InstructionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = instruction_version_publish(
+            project=self.get_project(), author=request.user, **data.validated_data
+        )
+        return Response(InstructionOutput(version).data, status=status.HTTP_201_CREATED)
+
+
+# -- members -----------------------------------------------------------------------------------
+
+
+class MemberOutput(serializers.ModelSerializer):
+    user = serializers.IntegerField(source="user_id", read_only=True)
+    username = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["user", "username", "role", "joined_at"]
+        read_only_fields = fields
+
+
+class MemberInput(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+@extend_schema_view(
+    get=extend_schema(tags=["projects"], summary="The project's members and roles (lead)"),
+    post=extend_schema(
+        tags=["projects"],
+        summary="Add a member or change their role (lead)",
+        request=MemberInput,
+        responses={201: MemberOutput, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "labeler", value={"username": "ann", "role": "labeler"}, request_only=True
+            )
+        ],
+    ),
+)
+class MemberListApi(ProjectScoped, generics.ListCreateAPIView):
+    serializer_class = MemberOutput
+    required_capability = Capability.MANAGE
+
+    def get_queryset(self):
+        return (
+            Membership.objects.filter(project=self.get_project())
+            .select_related("user")
+            .order_by("role", "user__username")
+        )
+
+    def create(self, request, *args, **kwargs):
+        data = MemberInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = User.objects.filter(username=data.validated_data["username"]).first()
+        if user is None:
+            raise ValidationError(
+                {"username": [f"No user named {data.validated_data['username']}."]}
+            )
+        membership = membership_set(
+            project=self.get_project(), user=user, role=data.validated_data["role"]
+        )
+        return Response(MemberOutput(membership).data, status=status.HTTP_201_CREATED)
+
+
+# -- images ------------------------------------------------------------------------------------
+
+
+class ProjectImageOutput(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    label_sets = serializers.IntegerField(read_only=True, help_text="Submitted label sets.")
+    complete = serializers.SerializerMethodField()
+    agreement = serializers.FloatField(source="agreement_score", read_only=True, allow_null=True)
+    open_flags = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Image
+        fields = [
+            "id", "original_name", "width", "height", "uploaded_at", "url",
+            "label_sets", "complete", "agreement", "open_flags",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_url(self, image) -> str:
+        return reverse("projects:image-file", args=[self.context["project"].slug, image.pk])
+
+    def get_complete(self, image) -> bool:
+        return image.label_sets >= self.context["project"].labelers_per_image
+
+
+class ImageUploadInput(serializers.Serializer):
+    files = serializers.ListField(
+        child=serializers.FileField(), help_text="Image files (JPEG, PNG, WebP) or zips of them."
+    )
+
+
+class IngestResultOutput(serializers.Serializer):
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=["added", "duplicate", "refused"])
+    reason = serializers.CharField()
+    image_id = serializers.IntegerField(allow_null=True)
+
+
+class ImageUploadOutput(serializers.Serializer):
+    added = serializers.IntegerField()
+    duplicate = serializers.IntegerField()
+    refused = serializers.IntegerField()
+    results = IngestResultOutput(many=True)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["images"],
+        summary="The project's images with their labeling state (lead, engineer)",
+        parameters=[
+            OpenApiParameter(
+                "complete", bool, description="Only complete (1) or incomplete (0) images."
+            ),
+        ],
+        responses={200: ProjectImageOutput(many=True), **READ_ERRORS},
+    ),
+    post=extend_schema(
+        tags=["images"],
+        summary="Upload images: files or zips, multipart field `files` (lead)",
+        description=(
+            "Each file is checked on its own. 201 when every file was added; 200 when some were "
+            "duplicates or refused (each result says why); 400 when no file was sent."
+        ),
+        request={"multipart/form-data": ImageUploadInput},
+        responses={201: ImageUploadOutput, 200: ImageUploadOutput, **ERRORS},
+    ),
+)
+class ImageListApi(ProjectScoped, generics.ListCreateAPIView):
+    serializer_class = ProjectImageOutput
+    required_capability = read_then_write(Capability.READ_RESULTS)
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "project": self.get_project()}
+
+    def get_queryset(self):
+        project = self.get_project()
+        label_sets = (
+            Annotation.objects.filter(
+                image=OuterRef("pk"), kind=Annotation.Kind.LABEL, status=Annotation.Status.SUBMITTED
+            )
+            .order_by()
+            .values("image")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        open_flags = (
+            Flag.objects.filter(image=OuterRef("pk"), status=Flag.Status.OPEN)
+            .order_by()
+            .values("image")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        images = Image.objects.filter(project=project).annotate(
+            label_sets=Coalesce(Subquery(label_sets, output_field=IntegerField()), 0),
+            open_flags=Coalesce(Subquery(open_flags, output_field=IntegerField()), 0),
+            agreement_score=F("agreement__score"),
+        )
+        complete = self.request.query_params.get("complete")
+        if complete in ("1", "true"):
+            images = images.filter(label_sets__gte=project.labelers_per_image)
+        elif complete in ("0", "false"):
+            images = images.filter(label_sets__lt=project.labelers_per_image)
+        elif complete not in (None, ""):
+            raise ValidationError({"complete": ["Use complete=1 or complete=0."]})
+        return images.order_by("pk")
+
+    def create(self, request, *args, **kwargs):
+        files = request.FILES.getlist("files")
+        if not files:
+            raise ValidationError(
+                {"files": ["Send one or more image files or zips in the multipart field 'files'."]}
+            )
+        results = images_ingest(project=self.get_project(), files=[(f.name, f) for f in files])
+        counts = {s: sum(r.status == s for r in results) for s in ("added", "duplicate", "refused")}
+        body = {
+            **counts,
+            "results": [
+                {"name": r.name, "status": r.status, "reason": r.reason, "image_id": r.image_id}
+                for r in results
+            ],
+        }
+        all_added = results and counts["added"] == len(results)
+        return Response(body, status=status.HTTP_201_CREATED if all_added else status.HTTP_200_OK)
+
+
+# -- raw annotations ---------------------------------------------------------------------------
+
+
+class RawBoxOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Box
+        fields = ["id", "label_class", "x", "y", "width", "height"]
+        read_only_fields = fields
+
+
+class RawAnnotationOutput(serializers.ModelSerializer):
+    labeler = serializers.CharField(source="labeler.username", read_only=True)
+    instruction_version = serializers.IntegerField(
+        source="instruction_version.number", read_only=True, allow_null=True
+    )
+    boxes = RawBoxOutput(many=True, read_only=True)
+
+    class Meta:
+        model = Annotation
+        fields = [
+            "id", "image", "labeler", "kind", "status", "instruction_version",
+            "submitted_at", "active_seconds", "boxes",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+@extend_schema(
+    tags=["images"],
+    summary="Every labeler's submitted boxes (lead, engineer; never labelers)",
+    parameters=[
+        OpenApiParameter("image", int, description="Only this image's label sets."),
+        OpenApiParameter("labeler", str, description="Only this labeler's (username)."),
+        OpenApiParameter(
+            "kind", str, enum=["label", "adjudication"], description="Labelers' sets or the lead's."
+        ),
+    ],
+    responses={200: RawAnnotationOutput(many=True), **ERRORS},
+)
+class AnnotationListApi(ProjectScoped, generics.ListAPIView):
+    serializer_class = RawAnnotationOutput
+    required_capability = Capability.READ_RESULTS
+
+    def get_queryset(self):
+        params = self.request.query_params
+        annotations = Annotation.objects.filter(
+            image__project=self.get_project(), status=Annotation.Status.SUBMITTED
+        )
+        image = params.get("image")
+        if image not in (None, ""):
+            if not image.isdigit():
+                raise ValidationError({"image": ["image must be an image id (a whole number)."]})
+            annotations = annotations.filter(image_id=int(image))
+        if params.get("labeler"):
+            annotations = annotations.filter(labeler__username=params["labeler"])
+        kind = params.get("kind")
+        if kind not in (None, ""):
+            if kind not in Annotation.Kind.values:
+                raise ValidationError({"kind": ["kind must be label or adjudication."]})
+            annotations = annotations.filter(kind=kind)
+        return (
+            annotations.select_related("labeler", "instruction_version")
+            .prefetch_related(Prefetch("boxes", queryset=Box.objects.order_by("id")))
+            .order_by("image_id", "labeler__username")
+        )
