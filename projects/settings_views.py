@@ -141,7 +141,7 @@ def _save_member(request, project) -> str:
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise ValidationError(
-            {"username": f"No user is called {username!r}; check the spelling of the username."}
+            {"username": f"No user is called “{username}”; check the spelling of the username."}
         )
     membership = membership_set(project=project, user=user, role=request.POST.get("role", ""))
     messages.success(request, f"{user.username} is now {membership.get_role_display()}.")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from quality import flag_api
+from quality import api_runs, flag_api
 
 urlpatterns = [
     path(
@@ -10,4 +10,10 @@ urlpatterns = [
     ),
     path("projects/<int:project_id>/flags/", flag_api.FlagListApi.as_view(), name="api-flags"),
     path("flags/<int:flag_id>/", flag_api.FlagResolveApi.as_view(), name="api-flag"),
+    path(
+        "projects/<int:project_id>/agreement/recompute/",
+        api_runs.RecomputeApi.as_view(),
+        name="api-agreement-recompute",
+    ),
+    path("runs/<int:run_id>/", api_runs.RunApi.as_view(), name="api-run"),
 ]

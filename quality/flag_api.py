@@ -81,7 +81,7 @@ class FlagListApi(generics.ListAPIView):
         try:
             flags = report_selectors.flags_filtered(project=self.get_project(), filters=filters)
         except ValueError as error:
-            raise ApiValidationError({"detail": str(error)}) from None
+            raise ApiValidationError(str(error)) from None
         return report_selectors.flag_list_rows(flags)
 
 
