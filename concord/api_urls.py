@@ -10,6 +10,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("projects.api_urls")),
+    path("", include("annotations.api_urls")),
     path("", include("quality.api_urls")),
     path("", include("exports.api_urls")),
 ]

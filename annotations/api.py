@@ -1,0 +1,216 @@
+"""Labeling API: the queue, the caller's own annotation (autosave), submit, acknowledgement.
+
+Thin views: parse, check the caller's role through projects.permissions, call one service or
+selector, answer JSON. Errors carry a "detail" a person can act on.
+"""
+
+import math
+
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations import selectors, services
+from annotations.boxes import MAX_BOXES, BoxesInvalid
+from projects.models import InstructionVersion, Project
+from projects.permissions import Capability, HasProjectCapability
+from projects.services import instruction_acknowledge
+
+
+class ActiveSecondsField(serializers.FloatField):
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not math.isfinite(value) or value < 0:
+            raise serializers.ValidationError("Send a finite number of seconds, 0 or more.")
+        return value
+
+
+class BoxesField(serializers.Field):
+    """Passes the parsed JSON through: annotations.boxes checks it box by box, with messages."""
+
+    def to_internal_value(self, data):
+        return data
+
+
+class BoxOutput(serializers.Serializer):
+    x = serializers.FloatField()
+    y = serializers.FloatField()
+    width = serializers.FloatField()
+    height = serializers.FloatField()
+    label_class = serializers.IntegerField(help_text="Id of one of the project's classes.")
+
+
+class ImageOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.CharField(help_text="The image's pixels; members of the project only.")
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
+class QueueNextOutput(serializers.Serializer):
+    annotation = serializers.IntegerField()
+    image = ImageOutput()
+
+
+class AnnotationOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    image = ImageOutput()
+    instruction_version = serializers.IntegerField(allow_null=True)
+    active_seconds = serializers.FloatField()
+    started_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    boxes = BoxOutput(many=True)
+
+
+class AnnotationInput(serializers.Serializer):
+    boxes = BoxesField(
+        help_text=f"A list of up to {MAX_BOXES} boxes {{x, y, width, height, label_class}} in "
+        "pixels of the image as displayed; it replaces the stored boxes."
+    )
+    active_seconds = ActiveSecondsField(required=False, help_text="Total seconds spent so far.")
+
+
+class SubmitInput(serializers.Serializer):
+    active_seconds = ActiveSecondsField(required=False)
+
+
+def image_payload(image) -> dict:
+    return {
+        "id": image.pk,
+        "url": reverse("projects:image-file", args=[image.project.slug, image.pk]),
+        "width": image.width,
+        "height": image.height,
+    }
+
+
+def annotation_payload(annotation) -> dict:
+    return {
+        "id": annotation.pk,
+        "status": annotation.status,
+        "image": image_payload(annotation.image),
+        "instruction_version": annotation.instruction_version.number
+        if annotation.instruction_version_id
+        else None,
+        "active_seconds": annotation.active_seconds,
+        "started_at": annotation.started_at,
+        "submitted_at": annotation.submitted_at,
+        "boxes": selectors.annotation_boxes(annotation=annotation),
+    }
+
+
+class ProjectScopedApi(APIView):
+    permission_classes = [HasProjectCapability]
+
+    def get_project(self) -> Project:
+        if not hasattr(self, "_project"):
+            self._project = get_object_or_404(Project, pk=self.kwargs["project_id"])
+        return self._project
+
+
+class QueueNextApi(ProjectScopedApi):
+    required_capability = Capability.LABEL
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: QueueNextOutput,
+            204: OpenApiResponse(description="Nothing left for you to label in this project."),
+            409: OpenApiResponse(description="The current instructions are not acknowledged."),
+            503: OpenApiResponse(description="Too many labelers asked at once; retry."),
+        },
+    )
+    def post(self, request, project_id):
+        project = self.get_project()
+        try:
+            annotation = services.queue_next(project=project, labeler=request.user)
+        except services.InstructionsNotAcknowledged as exc:
+            return Response(
+                {
+                    "detail": str(exc),
+                    "code": "instructions_not_acknowledged",
+                    "instructions": exc.version.number,
+                    "project_url": project.get_absolute_url(),
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        except services.QueueBusy:
+            return Response(
+                {"detail": "Many labelers asked for images at once; try again in a moment."},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": "1"},
+            )
+        if annotation is None:
+            return Response(
+                {"detail": "Nothing left for you to label in this project. Thank you!"},
+                status=status.HTTP_204_NO_CONTENT,
+            )
+        image = annotation.image
+        image.project = project
+        return Response(
+            QueueNextOutput({"annotation": annotation.pk, "image": image_payload(image)}).data
+        )
+
+
+class AnnotationDetailApi(APIView):
+    """The caller's own annotation. Anyone else's answers 404, whatever their role."""
+
+    @extend_schema(responses=AnnotationOutput)
+    def get(self, request, annotation_id):
+        annotation = selectors.annotation_of_owner(annotation_id=annotation_id, user=request.user)
+        return Response(AnnotationOutput(annotation_payload(annotation)).data)
+
+    @extend_schema(request=AnnotationInput, responses=AnnotationOutput)
+    def put(self, request, annotation_id):
+        annotation = selectors.annotation_of_owner(annotation_id=annotation_id, user=request.user)
+        data = _valid(AnnotationInput, request.data)
+        try:
+            annotation = services.annotation_boxes_replace(
+                annotation=annotation,
+                boxes=data["boxes"],
+                active_seconds=data.get("active_seconds"),
+            )
+        except BoxesInvalid as exc:
+            return Response({"detail": exc.message, "box": exc.index}, status=400)
+        return Response(AnnotationOutput(annotation_payload(annotation)).data)
+
+
+class AnnotationSubmitApi(APIView):
+    @extend_schema(request=SubmitInput, responses=AnnotationOutput)
+    def post(self, request, annotation_id):
+        annotation = selectors.annotation_of_owner(annotation_id=annotation_id, user=request.user)
+        data = _valid(SubmitInput, request.data)
+        annotation = services.annotation_submit(
+            annotation=annotation, active_seconds=data.get("active_seconds")
+        )
+        return Response(AnnotationOutput(annotation_payload(annotation)).data)
+
+
+class InstructionAcknowledgeApi(ProjectScopedApi):
+    required_capability = Capability.VIEW
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "AcknowledgementOutput",
+            {
+                "instructions": serializers.IntegerField(),
+                "acknowledged_at": serializers.DateTimeField(),
+            },
+        ),
+    )
+    def post(self, request, project_id, number):
+        version = get_object_or_404(InstructionVersion, project=self.get_project(), number=number)
+        acknowledgement = instruction_acknowledge(user=request.user, version=version)
+        return Response(
+            {"instructions": version.number, "acknowledged_at": acknowledgement.acknowledged_at}
+        )
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -1,0 +1,61 @@
+"""Reads for the labeling pages and API. Everything here is the caller's own work only."""
+
+from django.db.models import Count, F, QuerySet
+from django.http import Http404
+
+from annotations.models import Annotation
+from projects.models import Project
+from projects.permissions import Capability, has_capability
+
+
+def annotation_of_owner(*, annotation_id: int, user) -> Annotation:
+    """The user's own label set, or Http404 — also for other labelers' and for leads.
+
+    Labeling is blind: this is the only way the labeling API reaches an annotation, and it never
+    reveals whether someone else's annotation exists. A labeler who left the project (no LABEL
+    capability any more) cannot reach their old annotations either.
+    """
+    annotation = (
+        Annotation.objects.filter(pk=annotation_id, labeler=user, kind=Annotation.Kind.LABEL)
+        .select_related("image__project")
+        .first()
+    )
+    if annotation is None or not has_capability(user, annotation.image.project, Capability.LABEL):
+        raise Http404("No annotation of yours with this id.")
+    return annotation
+
+
+def annotation_boxes(*, annotation: Annotation) -> list[dict]:
+    return [
+        {
+            "x": box.x,
+            "y": box.y,
+            "width": box.width,
+            "height": box.height,
+            "label_class": box.label_class_id,
+        }
+        for box in annotation.boxes.order_by("id")
+    ]
+
+
+def my_work(*, project: Project, labeler) -> QuerySet[Annotation]:
+    """The labeler's own annotations in the project, newest first, with their own box count."""
+    return (
+        Annotation.objects.filter(
+            image__project=project, labeler=labeler, kind=Annotation.Kind.LABEL
+        )
+        .select_related("image", "instruction_version")
+        .annotate(box_count=Count("boxes"))
+        .order_by(F("submitted_at").desc(nulls_first=True), "-updated_at", "-id")
+    )
+
+
+def my_work_totals(*, project: Project, labeler) -> dict:
+    rows = Annotation.objects.filter(
+        image__project=project,
+        labeler=labeler,
+        kind=Annotation.Kind.LABEL,
+        status=Annotation.Status.SUBMITTED,
+    )
+    seconds = sum(rows.values_list("active_seconds", flat=True))
+    return {"submitted": rows.count(), "active_seconds": seconds}

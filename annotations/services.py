@@ -1,0 +1,220 @@
+"""Services that write labels: the queue hands out images, drafts autosave, labelers submit.
+
+The queue rules (issue 5): never an image the labeler already labeled; never more than the
+project's labelers_per_image label sets per image, drafts in progress included; partly labeled
+images first so they complete; a draft untouched for QUEUE_DRAFT_TIMEOUT_MINUTES goes back to the
+pool; a labeler with an open draft gets that draft back first.
+"""
+
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from annotations.boxes import CleanBox, boxes_clean
+from annotations.models import Annotation, Box
+from projects.models import Image, Membership, Project
+from projects.services import instructions_pending_for
+from quality import triggers
+
+QUEUE_CANDIDATES = 50  # images considered per attempt; the rest wait for the next call
+QUEUE_BUSY_RETRIES = 12  # attempts while every candidate is locked by other labelers' requests
+
+
+class InstructionsNotAcknowledged(Exception):
+    def __init__(self, version):
+        super().__init__(
+            f"Read and acknowledge version {version.number} of the instructions "
+            f"before you take an image (on the project page)."
+        )
+        self.version = version
+
+
+class QueueBusy(Exception):
+    """Every candidate image was locked by concurrent requests; the caller may retry."""
+
+
+def draft_cutoff():
+    """Drafts last saved before this moment are abandoned: their slot goes back to the pool."""
+    return timezone.now() - timedelta(minutes=settings.QUEUE_DRAFT_TIMEOUT_MINUTES)
+
+
+def queue_next(*, project: Project, labeler) -> Annotation | None:
+    """The labeler's next annotation (their open draft first), or None when nothing is left.
+
+    Raises InstructionsNotAcknowledged when the current instructions are not acknowledged, and
+    QueueBusy if candidate images stayed locked by concurrent requests through every retry.
+    Each attempt is one short transaction that only ever skips locked images (never waits on
+    them), so concurrent requests cannot deadlock; "nothing left" is only answered when no
+    candidate was skipped.
+    """
+    for attempt in range(QUEUE_BUSY_RETRIES):
+        try:
+            return queue_next_attempt(project=project, labeler=labeler)
+        except QueueBusy:
+            time.sleep(0.01 * (attempt + 1))
+    return queue_next_attempt(project=project, labeler=labeler)
+
+
+@transaction.atomic
+def queue_next_attempt(*, project: Project, labeler) -> Annotation | None:
+    pending = instructions_pending_for(user=labeler, project=project)
+    if pending is not None:
+        raise InstructionsNotAcknowledged(pending)
+    # One queue request per labeler at a time: a double click must not open two drafts.
+    Membership.objects.select_for_update().filter(project=project, user=labeler).first()
+
+    draft = (
+        Annotation.objects.filter(
+            image__project=project,
+            labeler=labeler,
+            kind=Annotation.Kind.LABEL,
+            status=Annotation.Status.DRAFT,
+        )
+        .select_related("image")
+        .order_by("started_at", "id")
+        .first()
+    )
+    if draft is not None:
+        draft.save(update_fields=["updated_at"])  # resumed: no longer abandoned
+        return draft
+
+    cutoff = draft_cutoff()
+    live = Q(kind=Annotation.Kind.LABEL) & (
+        Q(status=Annotation.Status.SUBMITTED) | Q(updated_at__gte=cutoff)
+    )
+    live_count = (
+        Annotation.objects.filter(live, image=OuterRef("pk"))
+        .order_by()
+        .values("image")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    candidate_ids = list(
+        Image.objects.filter(project=project)
+        .exclude(annotations__labeler=labeler)
+        .annotate(live=Coalesce(Subquery(live_count, output_field=IntegerField()), Value(0)))
+        .filter(live__lt=project.labelers_per_image)
+        .order_by("-live", "id")
+        .values_list("pk", flat=True)[:QUEUE_CANDIDATES]
+    )
+    busy = False
+    for image_id in candidate_ids:
+        image = Image.objects.select_for_update(skip_locked=True).filter(pk=image_id).first()
+        if image is None:
+            busy = True
+            continue
+        annotation = _annotation_open(image=image, project=project, labeler=labeler, cutoff=cutoff)
+        if annotation is not None:
+            return annotation
+    if busy:
+        raise QueueBusy()
+    return None
+
+
+def _annotation_open(*, image: Image, project: Project, labeler, cutoff) -> Annotation | None:
+    """Open a draft on this image if it still has a free slot. Call with the image row locked."""
+    annotations = Annotation.objects.filter(image=image, kind=Annotation.Kind.LABEL)
+    if Annotation.objects.filter(image=image, labeler=labeler).exists():
+        return None
+    abandoned = annotations.filter(status=Annotation.Status.DRAFT, updated_at__lt=cutoff)
+    live = annotations.exclude(pk__in=abandoned.values("pk")).count()
+    if live >= project.labelers_per_image:
+        return None
+    abandoned.delete()
+    try:
+        with transaction.atomic():
+            annotation = Annotation.objects.create(
+                image=image,
+                labeler=labeler,
+                kind=Annotation.Kind.LABEL,
+                instruction_version=project.current_instructions,
+            )
+    except IntegrityError:
+        return None
+    annotation.image = image
+    return annotation
+
+
+@transaction.atomic
+def annotation_boxes_replace(
+    *, annotation: Annotation, boxes, active_seconds: float | None = None
+) -> Annotation:
+    """Replace the annotation's boxes with the given ones (autosave), all or nothing.
+
+    Raises annotations.boxes.BoxesInvalid, naming the box and the reason, before anything is
+    written. Editing a submitted annotation keeps it submitted and re-triggers its assessment.
+    """
+    annotation = _locked(annotation)
+    image = annotation.image
+    clean = boxes_clean(
+        boxes,
+        image_width=image.width,
+        image_height=image.height,
+        class_ids=image.project.classes.values_list("pk", flat=True),
+    )
+    annotation.boxes.all().delete()
+    Box.objects.bulk_create(_box_rows(annotation, clean))
+    _active_seconds_set(annotation, active_seconds)
+    annotation.save(update_fields=["updated_at", "active_seconds"])
+    if annotation.status == Annotation.Status.SUBMITTED:
+        triggers.image_labels_changed(image_id=image.pk)
+    return annotation
+
+
+@transaction.atomic
+def annotation_submit(*, annotation: Annotation, active_seconds: float | None = None) -> Annotation:
+    """Submit the labeler's annotation; submitting again changes nothing (idempotent)."""
+    annotation = _locked(annotation)
+    _active_seconds_set(annotation, active_seconds)
+    if annotation.status == Annotation.Status.SUBMITTED:
+        annotation.save(update_fields=["active_seconds"])
+        return annotation
+    annotation.status = Annotation.Status.SUBMITTED
+    annotation.submitted_at = timezone.now()
+    annotation.instruction_version = (
+        annotation.image.project.current_instructions or annotation.instruction_version
+    )
+    annotation.save(
+        update_fields=[
+            "status",
+            "submitted_at",
+            "instruction_version",
+            "active_seconds",
+            "updated_at",
+        ]
+    )
+    triggers.image_labels_changed(image_id=annotation.image_id)
+    return annotation
+
+
+def _locked(annotation: Annotation) -> Annotation:
+    return (
+        Annotation.objects.select_for_update(of=("self",))
+        .select_related("image__project")
+        .get(pk=annotation.pk)
+    )
+
+
+def _active_seconds_set(annotation: Annotation, active_seconds: float | None) -> None:
+    # The page sends its running total; out-of-order saves must never turn time back.
+    if active_seconds is not None:
+        annotation.active_seconds = max(annotation.active_seconds, float(active_seconds))
+
+
+def _box_rows(annotation: Annotation, clean: list[CleanBox]) -> list[Box]:
+    return [
+        Box(
+            annotation=annotation,
+            label_class_id=box.label_class_id,
+            x=box.x,
+            y=box.y,
+            width=box.width,
+            height=box.height,
+        )
+        for box in clean
+    ]
