@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from operator import attrgetter
 
 import numpy as np
 
 from .types import LabelSet
+
+_get_labeler = attrgetter("labeler")
+_get_labels = attrgetter("labels")
+_get_boxes = attrgetter("boxes")
 
 # Bit masks of labelers per image are int64, so one image holds at most this many label sets.
 MAX_LABELERS_PER_IMAGE = 62
@@ -121,23 +127,17 @@ class BoxBatch:
     @classmethod
     def from_label_sets(cls, images: Iterable[Sequence[LabelSet]]) -> BoxBatch:
         """Flatten per-image LabelSets; results name boxes by their index in their LabelSet."""
-        codes: dict[str, int] = {}
-        sets_per_image: list[int] = []
-        set_labeler: list[int] = []
-        set_sizes: list[int] = []
-        box_arrays: list[np.ndarray] = []
-        labels: list[Hashable] = []
-        # One tight loop per label set; everything per box happens in numpy below.
-        for sets in images:
-            sets_per_image.append(len(sets))
-            for label_set in sets:
-                code = codes.get(label_set.labeler)
-                if code is None:
-                    code = codes[label_set.labeler] = len(codes)
-                set_labeler.append(code)
-                set_sizes.append(len(label_set.labels))
-                box_arrays.append(label_set.boxes)
-                labels.extend(label_set.labels)
+        # Comprehensions and C-level maps over the label sets; everything per box is numpy.
+        images = images if isinstance(images, list | tuple) else list(images)
+        sets_per_image = list(map(len, images))
+        flat = list(chain.from_iterable(images))
+        names = list(map(_get_labeler, flat))
+        codes = {name: code for code, name in enumerate(dict.fromkeys(names))}
+        set_labeler = list(map(codes.__getitem__, names))
+        per_set_labels = list(map(_get_labels, flat))
+        set_sizes = list(map(len, per_set_labels))
+        box_arrays = list(map(_get_boxes, flat))
+        labels = list(chain.from_iterable(per_set_labels))
         n_images = len(sets_per_image)
         label_names = _sorted_labels(dict.fromkeys(labels))
         label_code = {name: i for i, name in enumerate(label_names)}

@@ -41,12 +41,17 @@ def build_objects(
     lab: np.ndarray,
     kmax: int,
     label: np.ndarray,
-    xyxy: np.ndarray,
+    corners: np.ndarray,
     image: np.ndarray,
     n_labelers: np.ndarray,
     quorum: np.ndarray,
+    matches: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> tuple[Objects, MemberPairs]:
-    """Consensus label, box, support and pairwise IoU of every object."""
+    """Consensus label, box, support and pairwise IoU of every object.
+
+    ``matches`` (i, j, iou) are the matched box pairs; the pairs inside an object are taken from
+    them, and only objects whose members were not all matched directly get theirs enumerated.
+    """
     live = np.flatnonzero(obj >= 0)
     member_box = live[np.argsort(obj[live] * kmax + lab[live], kind="stable")]
     member_obj = obj[member_box]
@@ -70,9 +75,9 @@ def build_objects(
         _majority(mixed, member_obj, member_label, ptr, size, obj_label, confidence)
     mean_xyxy = np.empty((n_obj, 4))
     for c in range(4):
-        mean_xyxy[:, c] = np.bincount(member_obj, weights=xyxy[member_box, c], minlength=n_obj)
+        mean_xyxy[:, c] = np.bincount(member_obj, weights=corners[c][member_box], minlength=n_obj)
     mean_xyxy /= np.maximum(size, 1)[:, None]
-    pairs = _member_pairs(member_box, member_obj, ptr, xyxy)
+    pairs = _member_pairs(obj, lab, size, member_box, member_obj, ptr, corners, matches)
     pair_count = np.bincount(pairs.obj, minlength=n_obj)
     iou_sum = np.bincount(pairs.obj, weights=pairs.iou, minlength=n_obj)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -116,16 +121,47 @@ def _majority(mixed, member_obj, member_label, ptr, size, obj_label, confidence)
     confidence[mixed] = best[mixed] / size[mixed]
 
 
-def _member_pairs(member_box, member_obj, ptr, xyxy) -> MemberPairs:
+def _member_pairs(obj, lab, size, member_box, member_obj, ptr, corners, matches) -> MemberPairs:
+    """Every pair of boxes inside one object, oriented so that lab[i] < lab[j]."""
+    ov_i, ov_j, ov_iou = matches
+    inside = obj[ov_i] == obj[ov_j]
+    inside &= obj[ov_i] >= 0
+    i, j, iou = ov_i[inside], ov_j[inside], ov_iou[inside]
+    flip = lab[i] > lab[j]
+    i, j = np.where(flip, j, i), np.where(flip, i, j)
+    found = np.bincount(obj[i], minlength=len(size))
+    # Members of a chained object need not all intersect; those pairs (IoU 0) are added here.
+    short = np.flatnonzero(found < size * (size - 1) // 2)
+    if len(short) == 0:
+        return MemberPairs(i, j, obj[i], iou)
+    keep = ~np.isin(obj[i], short)
+    counts = size[short]
+    at = np.repeat(ptr[short], counts) + (
+        np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    )
+    extra = _all_member_pairs(member_box[at], member_obj[at], corners)
+    return MemberPairs(
+        np.concatenate([i[keep], extra.i]),
+        np.concatenate([j[keep], extra.j]),
+        np.concatenate([obj[i][keep], extra.obj]),
+        np.concatenate([iou[keep], extra.iou]),
+    )
+
+
+def _all_member_pairs(member_box, member_obj, corners) -> MemberPairs:
+    """Pairs of members, by enumeration (member_box sorted by object, then labeler)."""
     m = len(member_box)
     pos = np.arange(m, dtype=np.int64)
-    end = ptr[1:][member_obj] if m else pos
+    starts_at = np.r_[True, member_obj[1:] != member_obj[:-1]] if m else np.zeros(0, bool)
+    bounds = np.r_[np.flatnonzero(starts_at), m]
+    group = np.cumsum(starts_at) - 1
+    end = bounds[1:][group] if m else pos
     counts = end - pos - 1
     p = np.repeat(pos, counts)
     starts = np.cumsum(counts) - counts
     q = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(starts - pos - 1, counts)
     i, j = member_box[p], member_box[q]
-    return MemberPairs(i, j, member_obj[p], iou_xyxy(xyxy[i], xyxy[j]))
+    return MemberPairs(i, j, member_obj[p], iou_xyxy(corners[:, i].T, corners[:, j].T))
 
 
 class Pairs(NamedTuple):
@@ -164,7 +200,6 @@ def pair_agreement(
         at = (base[images][:, None] + np.arange(len(a))[None]).reshape(-1)
         pair_a[at] = np.tile(a, len(images))
         pair_b[at] = np.tile(b, len(images))
-    k = n_labelers[pair_image]
     a, b = lab[members.i], lab[members.j]
     km = n_labelers[image[members.i]]
     index = base[image[members.i]] + a * km - a * (a + 1) // 2 + (b - a - 1)
@@ -180,7 +215,6 @@ def pair_agreement(
         f1 = np.where(sizes > 0, 2.0 * agree / sizes, 1.0)
         mean_iou = np.where(matched > 0, iou_sum / matched, np.nan)
     f1 = np.minimum(f1, 1.0)
-    del k
     score_sum = np.bincount(pair_image, weights=f1, minlength=n_images)
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(per_image > 0, score_sum / np.maximum(per_image, 1), 1.0)

@@ -54,12 +54,18 @@ def find_groupings(
     joins one flag per object of G, and the misses this disagreement implies are suppressed.
     """
     n, n_obj = len(obj), len(objects.size)
-    i, j = overlaps_i[cross], overlaps_j[cross]
-    inter = inter[cross]
-    d1 = (inter >= group_cover * area[i]) & (area[i] < area[j])
-    d2 = (inter >= group_cover * area[j]) & (area[j] < area[i])
-    big = np.concatenate([j[d1], i[d2]])
-    small = np.concatenate([i[d1], j[d2]])
+    area_i, area_j = area[overlaps_i], area[overlaps_j]
+    i_small = area_i < area_j
+    inside = inter >= group_cover * np.where(i_small, area_i, area_j)
+    inside &= cross & (area_i != area_j)
+    pick = np.flatnonzero(inside)
+    i, j, i_small = overlaps_i[pick], overlaps_j[pick], i_small[pick]
+    big = np.where(i_small, j, i)
+    small = np.where(i_small, i, j)
+    # Most big boxes hold one small box at most; drop them before the costlier checks.
+    key = big * kmax + lab[small]
+    pre = np.bincount(key, minlength=n * kmax)[key] >= 2
+    big, small = big[pre], small[pre]
     ok = (obj[big] >= 0) & (obj[small] >= 0)
     big, small = big[ok], small[ok]
     other_box_of_big_labeler = ((objects.labmask[obj[small]] >> lab[big]) & 1).astype(bool)
@@ -67,8 +73,8 @@ def find_groupings(
     big, small = big[ok], small[ok]
     is_group = np.zeros(n, dtype=bool)
     if len(big):
-        count = np.bincount(big * kmax + lab[small], minlength=n * kmax)
-        is_group[np.flatnonzero(count >= 2) // kmax] = True
+        key = big * kmax + lab[small]
+        is_group[big[np.bincount(key, minlength=n * kmax)[key] >= 2]] = True
     keep = is_group[big]
     big, small = big[keep], small[keep]
     flag_obj, s_flag = np.unique(obj[big], return_inverse=True)
