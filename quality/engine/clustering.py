@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 
 def components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """Connected component of each of n nodes joined by edges (i, j)."""
-    graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+    if len(i) and (np.diff(i) < 0).any():
+        order = np.argsort(i, kind="stable")
+        i, j = i[order], j[order]
+    # Edges sorted by i give the CSR structure directly, with no conversion inside scipy.
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(i, minlength=n), out=indptr[1:])
+    graph = csr_matrix((np.ones(len(i)), j, indptr), shape=(n, n))
+    return connected_components(graph, directed=True, connection="weak")[1]
 
 
 def cluster_objects(

@@ -73,10 +73,10 @@ def build_objects(
     mixed = np.flatnonzero(low != high)
     if len(mixed):
         _majority(mixed, member_obj, member_label, ptr, size, obj_label, confidence)
-    mean_xyxy = np.empty((n_obj, 4))
-    for c in range(4):
-        mean_xyxy[:, c] = np.bincount(member_obj, weights=corners[c][member_box], minlength=n_obj)
-    mean_xyxy /= np.maximum(size, 1)[:, None]
+    if n_obj:
+        mean_xyxy = np.add.reduceat(corners[:, member_box], starts, axis=1).T / size[:, None]
+    else:
+        mean_xyxy = np.zeros((0, 4))
     pairs = _member_pairs(obj, lab, size, member_box, member_obj, ptr, corners, matches)
     pair_count = np.bincount(pairs.obj, minlength=n_obj)
     iou_sum = np.bincount(pairs.obj, weights=pairs.iou, minlength=n_obj)
@@ -134,7 +134,9 @@ def _member_pairs(obj, lab, size, member_box, member_obj, ptr, corners, matches)
     short = np.flatnonzero(found < size * (size - 1) // 2)
     if len(short) == 0:
         return MemberPairs(i, j, obj[i], iou)
-    keep = ~np.isin(obj[i], short)
+    is_short = np.zeros(len(size), dtype=bool)
+    is_short[short] = True
+    keep = ~is_short[obj[i]]
     counts = size[short]
     at = np.repeat(ptr[short], counts) + (
         np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)

@@ -210,17 +210,31 @@ def _object_flags(kind, flagged, entry_obj, entry_box, objects: Objects, lab):
     flag_of_obj = np.full(len(flagged), -1, dtype=np.int64)
     flag_of_obj[obj_ids] = np.arange(len(obj_ids))
     entry_flag = flag_of_obj[entry_obj]
-    mask = np.zeros(len(obj_ids), dtype=np.int64)
-    np.bitwise_or.at(mask, entry_flag, np.left_shift(1, lab[entry_box]))
+    # Entries come grouped by object (so by flag), none empty: a segment reduction will do.
+    bits = np.left_shift(1, lab[entry_box]).astype(np.int64)
+    if len(obj_ids):
+        starts = np.flatnonzero(np.r_[True, entry_flag[1:] != entry_flag[:-1]])
+        mask = np.bitwise_or.reduceat(bits, starts)
+    else:
+        mask = np.zeros(0, dtype=np.int64)
     value = np.zeros(len(obj_ids))
     role = np.zeros(len(entry_box), np.int8)
     return (kind, objects.image[obj_ids], mask, value, entry_flag, entry_box, role)
 
 
 def _assemble(parts, n, lab, kmax) -> FlagTable:
+    """Concatenate the kinds' flags, sort them by (image, kind, first box), build the CSR.
+
+    Entries of the object-based kinds already come grouped by flag and ordered by labeler;
+    the small grouping and duplicate parts are sorted here. The final order is a permutation of
+    whole flag segments, not a sort of every entry.
+    """
     kinds, images, masks, values, e_flags, e_boxes, e_roles = [], [], [], [], [], [], []
     offset = 0
     for kind, image, mask, value, entry_flag, entry_box, role in parts:
+        if kind in (GROUPING, DUPLICATE) and len(entry_box):
+            order = np.lexsort((entry_box, lab[entry_box], entry_flag))
+            entry_flag, entry_box, role = entry_flag[order], entry_box[order], role[order]
         kinds.append(np.full(len(image), kind, dtype=np.int64))
         images.append(image)
         masks.append(mask)
@@ -237,23 +251,22 @@ def _assemble(parts, n, lab, kmax) -> FlagTable:
     entry_box = np.concatenate(e_boxes).astype(np.int64)
     entry_role = np.concatenate(e_roles)
     n_flags = len(kind)
+    size = np.bincount(entry_flag, minlength=n_flags)
+    old_ptr = np.zeros(n_flags + 1, dtype=np.int64)
+    np.cumsum(size, out=old_ptr[1:])
     first = np.full(n_flags, n, dtype=np.int64)
     np.minimum.at(first, entry_flag, entry_box)
     order = np.argsort((image * 8 + kind) * (n + 1) + first, kind="stable")
-    new_id = np.empty(n_flags, dtype=np.int64)
-    new_id[order] = np.arange(n_flags)
-    entry_flag = new_id[entry_flag]
-    entry_order = np.argsort(
-        (entry_flag * kmax + lab[entry_box]) * (n + 1) + entry_box, kind="stable"
-    )
+    new_size = size[order]
     ptr = np.zeros(n_flags + 1, dtype=np.int64)
-    np.cumsum(np.bincount(entry_flag, minlength=n_flags), out=ptr[1:])
+    np.cumsum(new_size, out=ptr[1:])
+    take = np.repeat(old_ptr[order] - ptr[:-1], new_size) + np.arange(int(ptr[-1]))
     return FlagTable(
         image=image[order],
         kind=kind[order],
         labmask=mask[order],
         value=value[order],
         box_ptr=ptr,
-        boxes=entry_box[entry_order],
-        roles=entry_role[entry_order],
+        boxes=entry_box[take],
+        roles=entry_role[take],
     )

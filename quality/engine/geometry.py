@@ -119,7 +119,8 @@ def overlapping_pairs(
     i = np.repeat(idx, counts)
     starts = np.cumsum(counts) - counts
     j = np.arange(total, dtype=np.int64) - np.repeat(starts - idx - 1, counts)
-    ih = np.minimum(y2[i], y2[j]) - np.maximum(y1[i], y1[j])
+    # Box i of a pair repeats along its run, so np.repeat stands in for a gather.
+    ih = np.minimum(np.repeat(y2, counts), y2[j]) - np.maximum(np.repeat(y1, counts), y1[j])
     keep = ih > 0
     i, j, ih = i[keep], j[keep], ih[keep]
     iw = np.minimum(x2[i], x2[j]) - x1[j]

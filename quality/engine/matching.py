@@ -40,9 +40,13 @@ def match_edges(
         return chosen
 
     # Components of the competing edges, on their ports.
-    ports, inverse = np.unique(
-        np.concatenate([port_i[competing], port_j[competing]]), return_inverse=True
-    )
+    both = np.concatenate([port_i[competing], port_j[competing]])
+    used = np.zeros(n_boxes * kmax, dtype=bool)
+    used[both] = True
+    ports = np.flatnonzero(used)
+    dense = np.zeros(n_boxes * kmax, dtype=np.int64)
+    dense[ports] = np.arange(len(ports))
+    inverse = dense[both]
     m = len(competing)
     graph = coo_matrix((np.ones(m), (inverse[:m], inverse[m:])), shape=(len(ports), len(ports)))
     _, port_comp = connected_components(graph, directed=False)
