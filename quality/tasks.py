@@ -9,18 +9,18 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from quality import services
+from quality import services, services_runs
 
 TRANSIENT = (OperationalError, InterfaceError)
 
-_common = dict(
-    acks_late=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=5,
-)
+_common = {
+    "acks_late": True,
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
 
 
 @shared_task(
@@ -37,8 +37,14 @@ def assess_image_task(image_id: int) -> None:
     soft_time_limit=settings.AGREEMENT_CHUNK_SOFT_TIME_LIMIT,
     time_limit=settings.AGREEMENT_CHUNK_TIME_LIMIT,
 )
-def assess_chunk_task(run_id: int, image_ids: list[int]) -> int:
-    return services.run_chunk_assess(run_id=run_id, image_ids=image_ids)
+def assess_chunk_task(run_id: int, image_ids: list[int]) -> dict:
+    try:
+        return services_runs.run_chunk_assess(run_id=run_id, image_ids=image_ids)
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        services_runs.run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+        raise
 
 
 @shared_task(
@@ -46,14 +52,20 @@ def assess_chunk_task(run_id: int, image_ids: list[int]) -> int:
     soft_time_limit=settings.AGREEMENT_SUMMARY_SOFT_TIME_LIMIT,
     time_limit=settings.AGREEMENT_SUMMARY_TIME_LIMIT,
 )
-def finish_run_task(_chunk_results, run_id: int) -> None:
-    services.run_finish(run_id=run_id)
+def finish_run_task(partials, run_id: int) -> None:
+    try:
+        services_runs.run_finish(run_id=run_id, partials=partials)
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        services_runs.run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+        raise
 
 
 @shared_task(acks_late=True)
 def fail_run_task(*args, run_id: int) -> None:
     """Error callback of the chord: records the failure on the run (args vary by Celery path)."""
-    services.run_fail(run_id=run_id, error=_describe_failure(args))
+    services_runs.run_fail(run_id=run_id, error=_describe_failure(args))
 
 
 def _describe_failure(args) -> str:

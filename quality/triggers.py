@@ -13,8 +13,8 @@ from quality.models import ImageAgreement
 
 def image_is_complete(*, image_id: int) -> bool:
     """True when the image has its project's labelers_per_image submitted label sets."""
-    image = Image.objects.select_related("project").only("project__labelers_per_image").get(
-        pk=image_id
+    image = (
+        Image.objects.select_related("project").only("project__labelers_per_image").get(pk=image_id)
     )
     submitted = Annotation.objects.filter(
         image_id=image_id, kind=Annotation.Kind.LABEL, status=Annotation.Status.SUBMITTED

@@ -77,3 +77,93 @@ def other_project_labeler(db):
     user = UserFactory(username="other_labeler")
     MembershipFactory(project=other, user=user, role="labeler")
     return user
+
+
+# Celery: eager for every test, except tests marked `worker`, which get a real worker on Redis.
+@pytest.fixture(autouse=True)
+def _celery_mode(request):
+    """Tasks run in-process unless the test is marked `worker`.
+
+    CELERY_TASK_ALWAYS_EAGER is read once when the app is configured, so the app's conf is set
+    directly and restored afterwards.
+    """
+    from concord.celery import app
+
+    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    if request.node.get_closest_marker("worker"):
+        queue = request.getfixturevalue("celery_worker")
+        saved_queue = app.conf.task_default_queue
+        app.conf.task_always_eager = False
+        app.conf.task_default_queue = queue
+        yield
+        app.conf.task_default_queue = saved_queue
+    else:
+        app.conf.task_always_eager = True
+        app.conf.task_eager_propagates = True
+        yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A `celery -A concord worker` subprocess on REDIS_URL, using the test database.
+
+    It consumes a queue of its own, so concurrent test sessions never take each other's tasks.
+    Tests that use it need django_db(transaction=True): the worker sees committed rows only.
+    Returns the queue name.
+    """
+    import signal
+    import subprocess
+    import sys
+    import time
+    import uuid
+    from pathlib import Path
+
+    from django.db import connection
+
+    if not os.environ.get("REDIS_URL"):
+        skip_or_fail("REDIS_URL is not set: a real Celery worker needs Redis")
+    if connection.vendor != "postgresql":
+        skip_or_fail(
+            "a real Celery worker needs PostgreSQL (DATABASE_URL); SQLite test DBs are private"
+        )
+    db = connection.settings_dict
+    database_url = (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    queue = f"concord-test-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+    }
+    hostname = f"{queue}@%h"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "concord", "worker", "-Q", queue, "-n", hostname,
+         "-c", "2", "-l", "warning", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        start_new_session=True,
+    )  # fmt: skip
+    from concord.celery import app
+
+    try:
+        deadline = time.monotonic() + 30
+        while not app.control.ping(timeout=0.5, destination=[hostname.replace("%h", _host())]):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the Celery worker did not start (exit code {process.poll()})")
+        yield queue
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _host() -> str:
+    import socket
+
+    return socket.gethostname()

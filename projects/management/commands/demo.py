@@ -45,10 +45,28 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Created the demo project '{project.name}'."))
         else:
             self.stdout.write(f"The demo project '{project.name}' exists already; nothing to do.")
+        self._recompute(project, users["lead"])
         self.stdout.write("Log in at http://127.0.0.1:8000/accounts/login/ as any of:")
         for username, role, _ in USERS:
             self.stdout.write(f"  {username:<5} / {PASSWORD}   ({role})")
         self.stdout.write(f"  admin / {PASSWORD}   (superuser, /admin/)")
+
+    def _recompute(self, project, lead):
+        """Agreement, consensus and flags for the labeled images (in-process when eager)."""
+        from concord.celery import app
+        from quality.services import project_recompute_start
+
+        run = project_recompute_start(project=project, requested_by=lead, reason="Demo data")
+        run.refresh_from_db()
+        if app.conf.task_always_eager:
+            self.stdout.write(
+                f"Agreement computed for {run.done} of {run.total} images ({run.state})."
+            )
+        else:
+            self.stdout.write(
+                f"Agreement recompute of {run.total} images queued as run {run.pk}; "
+                "a running `celery -A concord worker` computes it."
+            )
 
     def _users(self):
         User = get_user_model()

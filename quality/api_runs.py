@@ -1,0 +1,80 @@
+"""API of recompute runs: start a project recompute, read a run's progress."""
+
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from projects.models import Project
+from projects.permissions import Capability, HasProjectCapability
+from quality.models import AgreementRun
+from quality.services import project_recompute_start
+
+
+class RunOutput(serializers.ModelSerializer):
+    progress = serializers.FloatField(read_only=True, help_text="done / total, 0 to 1.")
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = AgreementRun
+        fields = [
+            "id",
+            "project",
+            "state",
+            "done",
+            "total",
+            "progress",
+            "reason",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "error",
+        ]
+        read_only_fields = fields
+
+
+class RecomputeInput(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+
+class RecomputeOutput(serializers.Serializer):
+    run = serializers.IntegerField(help_text="Id of the run; follow it at /api/runs/{id}/.")
+
+
+class RecomputeApi(APIView):
+    """Recompute the project's agreement, consensus and flags (leads). Answers 202 with the run."""
+
+    permission_classes = [HasProjectCapability]
+    required_capability = Capability.MANAGE
+
+    def get_project(self) -> Project:
+        return generics.get_object_or_404(Project, pk=self.kwargs["project_id"])
+
+    def post(self, request, project_id):
+        data = RecomputeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = project_recompute_start(
+            project=self.get_project(),
+            requested_by=request.user,
+            reason=data.validated_data["reason"] or "Requested through the API",
+        )
+        return Response(RecomputeOutput({"run": run.pk}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RunApi(generics.RetrieveAPIView):
+    """Progress of a recompute run: state pending/running/succeeded/failed, done of total."""
+
+    serializer_class = RunOutput
+    permission_classes = [HasProjectCapability]
+    required_capability = Capability.READ_RESULTS
+
+    def get_object(self) -> AgreementRun:
+        if not hasattr(self, "_run"):
+            self._run = generics.get_object_or_404(
+                AgreementRun.objects.select_related("project", "requested_by"),
+                pk=self.kwargs["run_id"],
+            )
+        return self._run
+
+    def get_project(self) -> Project:
+        return self.get_object().project

@@ -1,0 +1,133 @@
+"""Flag rows kept in step with what the engine finds, without losing a lead's decisions.
+
+A flag's identity is (image, key). Syncing a scope (some images, some kinds) to the flags found:
+a flag found again keeps its row, status and resolution; an open flag no longer found is deleted;
+a resolved or dismissed flag no longer found becomes superseded (the history stays).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from django.db import transaction
+from django.db.models import Q
+
+from quality.models import Flag
+
+BULK_BATCH = 2000
+SETTLED = (Flag.Status.RESOLVED, Flag.Status.DISMISSED)
+
+
+class FlagSpec(NamedTuple):
+    image_id: int
+    other_image_id: int | None
+    kind: str
+    key: str
+    labeler_ids: list[int]
+    box_ids: list[int]
+    label_class_id: int | None
+    message: str
+
+
+@transaction.atomic
+def flags_sync(
+    *,
+    project_id: int,
+    image_ids: list[int] | None,
+    kinds: list[str],
+    specs: list[FlagSpec],
+    include_other_image: bool = False,
+) -> set[int]:
+    """Make the live flags of these images (None: the whole project) and kinds equal ``specs``.
+
+    Returns the ids of images whose set of open flags changed. A constant number of queries
+    whatever the number of flags (bulk writes in batches of BULK_BATCH).
+    """
+    scope = Flag.objects.filter(project_id=project_id, kind__in=kinds).exclude(
+        status=Flag.Status.SUPERSEDED
+    )
+    if image_ids is not None:
+        where = Q(image_id__in=image_ids)
+        if include_other_image:
+            where |= Q(other_image_id__in=image_ids)
+        scope = scope.filter(where)
+    existing = {
+        (image_id, key): (pk, status, message, label_class_id, other_image_id)
+        for pk, image_id, key, status, message, label_class_id, other_image_id in (
+            scope.values_list(
+                "pk", "image_id", "key", "status", "message", "label_class_id", "other_image_id"
+            )
+        )
+    }
+    wanted = {(s.image_id, s.key): s for s in specs}
+    touched: set[int] = set()
+
+    gone = [(k, v) for k, v in existing.items() if k not in wanted]
+    _retire(
+        [v[0] for _, v in gone if v[1] == Flag.Status.OPEN],
+        [v[0] for _, v in gone if v[1] in SETTLED],
+    )
+    for (image_id, _), v in gone:
+        touched.add(image_id)
+        if v[4]:
+            touched.add(v[4])
+
+    changed = [
+        Flag(pk=existing[k][0], message=s.message, label_class_id=s.label_class_id)
+        for k, s in wanted.items()
+        if k in existing and (existing[k][2], existing[k][3]) != (s.message, s.label_class_id)
+    ]
+    if changed:
+        Flag.objects.bulk_update(changed, ["message", "label_class_id"], batch_size=BULK_BATCH)
+
+    new = [s for k, s in wanted.items() if k not in existing]
+    created = Flag.objects.bulk_create(
+        [
+            Flag(
+                project_id=project_id,
+                image_id=s.image_id,
+                other_image_id=s.other_image_id,
+                kind=s.kind,
+                key=s.key,
+                box_ids=s.box_ids,
+                label_class_id=s.label_class_id,
+                message=s.message,
+            )
+            for s in new
+        ],
+        BULK_BATCH,
+    )
+    Flag.labelers.through.objects.bulk_create(
+        [
+            Flag.labelers.through(flag_id=flag.pk, user_id=user_id)
+            for flag, s in zip(created, new, strict=True)
+            for user_id in s.labeler_ids
+        ],
+        BULK_BATCH,
+    )
+    for s in new:
+        touched.add(s.image_id)
+        if s.other_image_id:
+            touched.add(s.other_image_id)
+    return touched
+
+
+def image_flags_settle(*, image_ids: list[int], keep=()) -> None:
+    """Retire every live flag touching these images, except kinds in ``keep``."""
+    live = (
+        Flag.objects.filter(Q(image_id__in=image_ids) | Q(other_image_id__in=image_ids))
+        .exclude(status=Flag.Status.SUPERSEDED)
+        .exclude(kind__in=list(keep))
+    )
+    rows = list(live.values_list("pk", "status"))
+    _retire(
+        [pk for pk, status in rows if status == Flag.Status.OPEN],
+        [pk for pk, status in rows if status in SETTLED],
+    )
+
+
+def _retire(open_ids: list[int], settled_ids: list[int]) -> None:
+    if open_ids:
+        Flag.objects.filter(pk__in=open_ids).delete()
+    if settled_ids:
+        Flag.objects.filter(pk__in=settled_ids).update(status=Flag.Status.SUPERSEDED)
