@@ -1,0 +1,68 @@
+"""The pipeline on a real Celery worker and Redis (started by the celery_worker fixture)."""
+
+import time
+
+import pytest
+from django.db import transaction
+
+from annotations.models import Annotation, Box
+from annotations.services import annotation_submit
+from quality.models import AgreementRun, Flag, ImageAgreement
+from quality.services import project_recompute_start
+from tests.factories import AnnotationFactory, ImageFactory
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def _wait_for(condition, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout} s waiting for the worker")
+
+
+def _draft(image, labeler, boxes):
+    annotation = AnnotationFactory(image=image, labeler=labeler)
+    Box.objects.bulk_create(
+        Box(annotation=annotation, label_class=cls, x=x, y=y, width=w, height=h)
+        for cls, (x, y, w, h) in boxes
+    )
+    return annotation
+
+
+def test_last_submit_of_an_image_brings_its_flags(project, labeler_a, labeler_b, classes):
+    car, truck = classes
+    image = ImageFactory(project=project)
+    first = _draft(image, labeler_a, [(car, (10, 10, 50, 40))])
+    last = _draft(image, labeler_b, [(truck, (11, 10, 50, 40))])
+    annotation_submit(annotation=first)
+    time.sleep(0.3)
+    assert not ImageAgreement.objects.exists()  # one label set of two: nothing to assess yet
+
+    annotation_submit(annotation=last)
+
+    _wait_for(lambda: Flag.objects.filter(image=image, kind="label_conflict").exists())
+    assert ImageAgreement.objects.get(image=image).open_flag_count == 1
+    assert Annotation.objects.filter(image=image, status="submitted").count() == 2
+
+
+def test_recompute_run_succeeds_on_the_worker(project, labeler_a, labeler_b, classes, settings):
+    car, truck = classes
+    for k in range(6):
+        image = ImageFactory(project=project)
+        for labeler, cls in ((labeler_a, car), (labeler_b, truck if k % 2 else car)):
+            annotation = _draft(image, labeler, [(cls, (10 + k, 10, 50, 40))])
+            Annotation.objects.filter(pk=annotation.pk).update(
+                status="submitted", submitted_at=annotation.started_at
+            )
+    with transaction.atomic():
+        run = project_recompute_start(project=project, reason="worker test")
+
+    _wait_for(lambda: AgreementRun.objects.get(pk=run.pk).state in ("succeeded", "failed"))
+    run.refresh_from_db()
+    assert (run.state, run.done, run.total, run.error) == ("succeeded", 6, 6, "")
+    assert ImageAgreement.objects.count() == 6
+    assert Flag.objects.filter(kind="label_conflict").count() == 3
+    assert project.agreement.images_assessed == 6
