@@ -41,7 +41,8 @@ def api_exception_handler(exc, context):
             "detail": message or "Not found: no such object, or you have no role in its project."
         }
     elif isinstance(exc, exceptions.MethodNotAllowed):
-        allowed = response.get("Allow", "")
+        view = context.get("view")
+        allowed = ", ".join(m for m in getattr(view, "allowed_methods", []) if m != "OPTIONS")
         response.data = {"detail": f"{data.get('detail')} Allowed: {allowed}."}
     elif isinstance(exc, exceptions.ValidationError):
         response.data = {"detail": _sentence(data), "errors": data}
