@@ -99,8 +99,8 @@ class ExportApi(ProjectExportMixin, APIView):
         tags=["exports"],
         summary="Export labels as COCO, YOLO, Pascal VOC or CSV (streamed)",
         description=(
-            "Streams the project's labels. coco: one JSON file; csv: one row per box; yolo: a zip "
-            "with data.yaml and labels/<id>_<name>.txt; voc: a zip of Annotations/*.xml (1-based "
+            "Streams the project's labels. `coco`: one JSON file; `csv`: one row per box; `yolo`: a zip "
+            "with `data.yaml` and `labels/<id>_<name>.txt`; `voc`: a zip of `Annotations/*.xml` (1-based "
             "VOC pixel indices). An image labeled as having no objects is exported as empty "
             "(COCO image without annotations, empty .txt, XML without objects, CSV row with an empty "
             "label); an image not yet labeled is not exported at all. Images whose consensus has a "
@@ -179,6 +179,6 @@ class DataCardApi(ProjectExportMixin, APIView):
             response = HttpResponse(
                 datacard_markdown(card), content_type="text/markdown; charset=utf-8"
             )
-            response["Content-Disposition"] = f'inline; filename="{project.slug}-datacard.md"'
+            response["Content-Disposition"] = f'attachment; filename="{project.slug}-datacard.md"'
             return response
         return Response(card)
