@@ -1,5 +1,6 @@
 """API of recompute runs: start a project recompute, read a run's progress."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -50,6 +51,7 @@ class RecomputeApi(APIView):
     def get_project(self) -> Project:
         return generics.get_object_or_404(Project, pk=self.kwargs["project_id"])
 
+    @extend_schema(request=RecomputeInput, responses={202: RecomputeOutput})
     def post(self, request, project_id):
         data = RecomputeInput(data=request.data)
         data.is_valid(raise_exception=True)

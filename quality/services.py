@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from quality.bulk import BULK_BATCH, rows_insert
 from quality.engine import (
     ENGINE_VERSION,
     FLAG_KINDS,
@@ -33,8 +34,6 @@ from quality.selectors import (
     stored_digests,
 )
 from quality.services_flags import FlagSpec, flags_sync, image_flags_settle
-
-BULK_BATCH = 2000
 
 
 def image_assess(*, image_id: int) -> None:
@@ -75,7 +74,7 @@ def _labels_assess(labels: ImageLabels) -> BatchAssessment:
         specs=_flag_specs(labels, result, changed),
     )
     ConsensusBox.objects.filter(image_id__in=changed_ids).delete()
-    ConsensusBox.objects.bulk_create(_consensus_boxes(labels, result, changed), BULK_BATCH)
+    rows_insert(ConsensusBox, CONSENSUS_FIELDS, _consensus_rows(labels, result, changed))
     open_counts = _open_flag_counts(changed_ids)
     now = timezone.now()
     params = params_as_dict(labels.params)
@@ -83,33 +82,24 @@ def _labels_assess(labels: ImageLabels) -> BatchAssessment:
         result.object_image[result.object_consensus.astype(bool)], minlength=len(ids)
     )
     sets = np.bincount(labels.batch.set_image, minlength=len(ids))
-    ImageAgreement.objects.bulk_create(
+    # Replaced rather than updated: one DELETE and one COPY/INSERT, whatever the chunk size.
+    ImageAgreement.objects.filter(image_id__in=changed_ids).delete()
+    rows_insert(
+        ImageAgreement,
+        AGREEMENT_FIELDS,
         [
-            ImageAgreement(
-                image_id=ids[i],
-                score=float(result.image_score[i]),
-                labeler_count=int(sets[i]),
-                object_count=int(consensus[i]),
-                open_flag_count=open_counts.get(ids[i], 0),
-                params=params,
-                engine_version=ENGINE_VERSION,
-                input_digest=labels.digests[i],
-                computed_at=now,
+            (
+                ids[i],
+                float(result.image_score[i]),
+                int(sets[i]),
+                int(consensus[i]),
+                open_counts.get(ids[i], 0),
+                params,
+                ENGINE_VERSION,
+                labels.digests[i],
+                now,
             )
             for i in changed
-        ],
-        BULK_BATCH,
-        update_conflicts=True,
-        unique_fields=["image"],
-        update_fields=[
-            "score",
-            "labeler_count",
-            "object_count",
-            "open_flag_count",
-            "params",
-            "engine_version",
-            "input_digest",
-            "computed_at",
         ],
     )
     return result
@@ -168,33 +158,60 @@ def _flag_specs(labels: ImageLabels, result, images: list[int]) -> list[FlagSpec
     return specs
 
 
-def _consensus_boxes(labels: ImageLabels, result, images: list[int]) -> list[ConsensusBox]:
+CONSENSUS_FIELDS = [
+    "image_id",
+    "index",
+    "label_class_id",
+    "x",
+    "y",
+    "width",
+    "height",
+    "support",
+    "label_confidence",
+    "mean_iou",
+]
+AGREEMENT_FIELDS = [
+    "image_id",
+    "score",
+    "labeler_count",
+    "object_count",
+    "open_flag_count",
+    "params",
+    "engine_version",
+    "input_digest",
+    "computed_at",
+]
+
+
+def _consensus_rows(labels: ImageLabels, result, images: list[int]) -> list[tuple]:
     names = labels.batch.label_names
-    boxes = []
+    class_of_code = [labels.class_ids[name] for name in names]
+    rows = []
     for i in images:
-        start, end = result.object_image_ptr[i], result.object_image_ptr[i + 1]
+        image_id = int(labels.image_ids[i])
+        start, end = int(result.object_image_ptr[i]), int(result.object_image_ptr[i + 1])
         for o in range(start, end):
             if not result.object_consensus[o]:
                 continue
             code = int(result.object_label[o])
             x, y, w, h = result.object_xywh[o].tolist()
             mean_iou = float(result.object_mean_iou[o])
-            boxes.append(
-                ConsensusBox(
-                    image_id=int(labels.image_ids[i]),
-                    index=o - int(start),
-                    label_class_id=labels.class_ids[names[code]] if code >= 0 else None,
-                    x=x,
-                    y=y,
-                    width=w,
-                    height=h,
-                    support=float(result.object_support[o]),
-                    label_confidence=float(result.object_label_confidence[o]),
+            rows.append(
+                (
+                    image_id,
+                    o - start,
+                    class_of_code[code] if code >= 0 else None,
+                    x,
+                    y,
+                    w,
+                    h,
+                    float(result.object_support[o]),
+                    float(result.object_label_confidence[o]),
                     # One box alone has no pairwise IoU; 0 rather than NaN (not portable).
-                    mean_iou=0.0 if math.isnan(mean_iou) else mean_iou,
+                    0.0 if math.isnan(mean_iou) else mean_iou,
                 )
             )
-    return boxes
+    return rows
 
 
 def _open_flag_counts(image_ids: list[int]) -> dict[int, int]:

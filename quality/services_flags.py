@@ -11,10 +11,11 @@ from typing import NamedTuple
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
+from quality.bulk import BULK_BATCH, ids_reserve, is_postgresql, rows_insert
 from quality.models import Flag
 
-BULK_BATCH = 2000
 SETTLED = (Flag.Status.RESOLVED, Flag.Status.DISMISSED)
 
 
@@ -81,35 +82,53 @@ def flags_sync(
         Flag.objects.bulk_update(changed, ["message", "label_class_id"], batch_size=BULK_BATCH)
 
     new = [s for k, s in wanted.items() if k not in existing]
-    created = Flag.objects.bulk_create(
-        [
-            Flag(
-                project_id=project_id,
-                image_id=s.image_id,
-                other_image_id=s.other_image_id,
-                kind=s.kind,
-                key=s.key,
-                box_ids=s.box_ids,
-                label_class_id=s.label_class_id,
-                message=s.message,
-            )
-            for s in new
-        ],
-        BULK_BATCH,
-    )
-    Flag.labelers.through.objects.bulk_create(
-        [
-            Flag.labelers.through(flag_id=flag.pk, user_id=user_id)
-            for flag, s in zip(created, new, strict=True)
-            for user_id in s.labeler_ids
-        ],
-        BULK_BATCH,
+    flag_ids = _flags_insert(project_id, new)
+    rows_insert(
+        Flag.labelers.through,
+        ["flag_id", "user_id"],
+        [(pk, user_id) for pk, s in zip(flag_ids, new, strict=True) for user_id in s.labeler_ids],
     )
     for s in new:
         touched.add(s.image_id)
         if s.other_image_id:
             touched.add(s.other_image_id)
     return touched
+
+
+def _flags_insert(project_id: int, specs: list[FlagSpec]) -> list[int]:
+    """Insert new open flags; returns their ids (COPY with reserved ids on PostgreSQL)."""
+    if not is_postgresql():
+        created = Flag.objects.bulk_create(
+            [
+                Flag(
+                    project_id=project_id,
+                    image_id=s.image_id,
+                    other_image_id=s.other_image_id,
+                    kind=s.kind,
+                    key=s.key,
+                    box_ids=s.box_ids,
+                    label_class_id=s.label_class_id,
+                    message=s.message,
+                )
+                for s in specs
+            ],
+            BULK_BATCH,
+        )
+        return [flag.pk for flag in created]
+    ids = ids_reserve(Flag, len(specs))
+    now = timezone.now()
+    rows_insert(
+        Flag,
+        ["id", "project_id", "image_id", "other_image_id", "kind", "key", "box_ids",
+         "label_class_id", "message", "status", "resolution", "resolution_note", "created_at",
+         "updated_at"],
+        [
+            (pk, project_id, s.image_id, s.other_image_id, s.kind, s.key, s.box_ids,
+             s.label_class_id, s.message, Flag.Status.OPEN, "", "", now, now)
+            for pk, s in zip(ids, specs, strict=True)
+        ],
+    )  # fmt: skip
+    return ids
 
 
 def image_flags_settle(*, image_ids: list[int], keep=()) -> None:

@@ -155,7 +155,7 @@ def celery_worker(django_db_setup, django_db_blocker):
                 pytest.fail(f"the Celery worker did not start (exit code {process.poll()})")
         yield queue
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        process.terminate()  # the main process stops its pool children (warm shutdown)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:

@@ -1,0 +1,285 @@
+"""Benchmark of the agreement pipeline on PostgreSQL + Redis with real Celery workers.
+
+    .venv/bin/python bench/recompute.py --images 100000 --workers 2
+
+1. (Re)creates the database `concord_bench` (PostgreSQL at --pg, default 127.0.0.1:5432, user
+   postgres), migrates it, and fills one project with N images x 3 labelers x ~8 boxes by COPY.
+2. Starts one `celery -A concord worker -c <workers>` (prefork: that many worker processes) on
+   Redis, on a queue of its own (`concord-bench`), and times a full project recompute from
+   project_recompute_start to the run's `succeeded` (chunks, near duplicates, summary).
+3. Latency: for --latency-images new images whose first two labelers have submitted, the third
+   labeler submits through the real API (POST /api/annotations/{id}/submit/, token auth, Django
+   test client in this process); the time until the image's flags are committed (readable) is
+   measured, p50/p95 reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB = "concord_bench"
+QUEUE = "concord-bench"
+CLASSES = ["bicycle", "car", "person", "truck"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--images", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pg", default="postgres@127.0.0.1:5432")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--latency-images", type=int, default=40)
+    parser.add_argument("--keep", action="store_true", help="reuse a filled database")
+    args = parser.parse_args()
+
+    url = f"postgres://{args.pg}/{DB}"
+    os.environ.update(
+        DATABASE_URL=url,
+        REDIS_URL=args.redis,
+        CELERY_TASK_DEFAULT_QUEUE=QUEUE,
+        DJANGO_SETTINGS_MODULE="concord.settings",
+    )
+    if not args.keep:
+        _create_database(args.pg)
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
+    import django
+
+    django.setup()
+    if not args.keep:
+        t = time.perf_counter()
+        boxes = _fill(args.images)
+        print(f"filled {args.images} images, {boxes} boxes in {time.perf_counter() - t:.1f} s")
+    worker = _worker(args.workers)
+    try:
+        _recompute()
+        _latency(args.latency_images)
+    finally:
+        worker.terminate()  # warm shutdown of the pool
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+
+
+def _create_database(pg: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"postgres://{pg}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB}")
+
+
+def _copy(cursor, table: str, columns: list[str], lines) -> None:
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        buffer = io.StringIO()
+        for k, line in enumerate(lines):
+            buffer.write(line)
+            if k % 50_000 == 49_999:
+                copy.write(buffer.getvalue())
+                buffer = io.StringIO()
+        copy.write(buffer.getvalue())
+
+
+def _fill(n_images: int) -> int:
+    """One project, 3 labelers, n_images images with ~8 objects; returns the number of boxes."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from projects.models import LabelClass, Membership, Project
+
+    User = get_user_model()
+    lead = User.objects.create_user("lead", password="bench-pw")
+    labelers = [User.objects.create_user(n, password="bench-pw") for n in ("ann", "bob", "cho")]
+    project = Project.objects.create(
+        name="Bench", slug="bench", labelers_per_image=3, created_by=lead
+    )
+    Membership.objects.create(project=project, user=lead, role="lead")
+    for user in labelers:
+        Membership.objects.create(project=project, user=user, role="labeler")
+    classes = [
+        LabelClass.objects.create(project=project, name=name, order=k)
+        for k, name in enumerate(CLASSES)
+    ]
+    rng = np.random.default_rng(42)
+    phash = rng.integers(-(2**63), 2**63 - 1, n_images, dtype=np.int64)
+    twins = rng.choice(n_images, n_images // 100, replace=False)  # 1 % near duplicates
+    phash[twins[1::2]] = phash[twins[0::2][: len(twins[1::2])]] ^ 1
+    image_ids = np.arange(1, n_images + 1)
+    with connection.cursor() as cur:
+        raw = cur.connection.cursor()
+        _copy(
+            raw,
+            "projects_image",
+            ["id", "project_id", "file", "original_name", "width", "height", "sha256", "phash",
+             "uploaded_at"],
+            (
+                f"{i}\t{project.pk}\tbench/{i}.jpg\t{i}.jpg\t640\t480\t{i:064x}\t{h}\t2026-01-01\n"
+                for i, h in zip(image_ids.tolist(), phash.tolist(), strict=True)
+            ),
+        )  # fmt: skip
+        labeler_ids = [u.pk for u in labelers]
+        ann_image = np.repeat(image_ids, 3)
+        ann_labeler = np.tile(labeler_ids, n_images)
+        ann_ids = np.arange(1, len(ann_image) + 1)
+        seconds = rng.uniform(10, 90, len(ann_ids)).round(1)
+        _copy(
+            raw,
+            "annotations_annotation",
+            ["id", "image_id", "labeler_id", "kind", "status", "started_at", "updated_at",
+             "submitted_at", "active_seconds"],
+            (
+                f"{a}\t{i}\t{u}\tlabel\tsubmitted\t2026-01-01\t2026-01-01\t2026-01-01\t{s}\n"
+                for a, i, u, s in zip(
+                    ann_ids.tolist(), ann_image.tolist(), ann_labeler.tolist(), seconds.tolist(),
+                    strict=True,
+                )
+            ),
+        )  # fmt: skip
+        # Truth: 8 objects per image; each labeler jitters (1.2 px), misses 5 %, swaps 3 % of classes.
+        objects = 8
+        obj_image = np.repeat(np.arange(n_images), objects)
+        xy = rng.uniform(0, 560, (len(obj_image), 2))
+        wh = rng.uniform(20, 80, (len(obj_image), 2))
+        cls = rng.integers(0, len(classes), len(obj_image))
+        rows = []
+        for k in range(3):
+            keep = rng.random(len(obj_image)) > 0.05
+            jitter = rng.normal(0, 1.2, (len(obj_image), 4))
+            box_xy = np.clip(xy + jitter[:, :2], 0, None)
+            box_wh = np.clip(wh + jitter[:, 2:], 4, None)
+            box_cls = np.where(rng.random(len(obj_image)) < 0.03, (cls + 1) % 4, cls)
+            annotation = obj_image * 3 + k + 1
+            rows.append(np.column_stack([annotation, box_cls, box_xy, box_wh])[keep])
+        table = np.concatenate(rows)
+        class_ids = np.array([c.pk for c in classes])
+        _copy(
+            raw,
+            "annotations_box",
+            ["annotation_id", "label_class_id", "x", "y", "width", "height"],
+            (
+                f"{int(a)}\t{class_ids[int(c)]}\t{x:.2f}\t{y:.2f}\t{w:.2f}\t{h:.2f}\n"
+                for a, c, x, y, w, h in table.tolist()
+            ),
+        )
+        for table_name in ("projects_image", "annotations_annotation"):
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table_name}', 'id'), "
+                f"(SELECT MAX(id) FROM {table_name}))"
+            )
+        cur.execute("ANALYZE")
+    return len(table)
+
+
+def _worker(concurrency: int) -> subprocess.Popen:
+    from concord.celery import app
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "concord", "worker", "-Q", QUEUE,
+         "-n", "bench@%h", "-c", str(concurrency), "-l", "warning", "--without-gossip",
+         "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=os.environ.copy(), start_new_session=True,
+    )  # fmt: skip
+    app.control.purge()
+    deadline = time.monotonic() + 60
+    import socket
+
+    while not app.control.ping(timeout=0.5, destination=[f"bench@{socket.gethostname()}"]):
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise SystemExit("the Celery worker did not start")
+    return process
+
+
+def _recompute() -> None:
+    from django.db.models import Count
+
+    from annotations.models import Box
+    from projects.models import Project
+    from quality.models import Flag
+    from quality.services import project_recompute_start
+
+    project = Project.objects.get(slug="bench")
+    boxes = Box.objects.filter(annotation__image__project=project).count()
+    t = time.perf_counter()
+    run = project_recompute_start(project=project, reason="benchmark")
+    while True:
+        run.refresh_from_db()
+        if run.state in ("succeeded", "failed"):
+            break
+        time.sleep(0.2)
+    wall = time.perf_counter() - t
+    flags = dict(
+        Flag.objects.filter(project=project).values("kind").order_by().annotate(n=Count("id"))
+        .values_list("kind", "n")
+    )  # fmt: skip
+    print(
+        f"recompute: {run.state} {run.done}/{run.total} images, {boxes} boxes in {wall:.1f} s "
+        f"= {boxes / wall:,.0f} boxes/s; flags {flags}; error={run.error!r}"
+    )
+
+
+def _latency(n: int) -> None:
+    from django.test import Client
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from annotations.models import Annotation, Box
+    from projects.models import Image, LabelClass, Project
+    from quality.models import ImageAgreement
+
+    project = Project.objects.get(slug="bench")
+    car = LabelClass.objects.get(project=project, name="car")
+    truck = LabelClass.objects.get(project=project, name="truck")
+    users = {u.username: u for u in project.memberships.select_related("user").all() and
+             [m.user for m in project.memberships.select_related("user")]}  # fmt: skip
+    token = Token.objects.get_or_create(user=users["cho"])[0].key
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    rng = np.random.default_rng(7)
+    times = []
+    for k in range(n):
+        image = Image.objects.create(
+            project=project, file=f"bench/new{k}.jpg", original_name=f"new{k}.jpg", width=640,
+            height=480, sha256=f"new{k:061x}", phash=int(rng.integers(-(2**62), 2**62)),
+        )  # fmt: skip
+        last = None
+        for name, cls in (("ann", car), ("bob", car), ("cho", truck)):
+            submitted = name != "cho"
+            annotation = Annotation.objects.create(
+                image=image,
+                labeler=users[name],
+                status="submitted" if submitted else "draft",
+                submitted_at=timezone.now() if submitted else None,
+            )
+            Box.objects.bulk_create(
+                Box(annotation=annotation, label_class=cls, x=10 + 60 * j, y=10, width=50,
+                    height=40)
+                for j in range(8)
+            )  # fmt: skip
+            last = annotation
+        t = time.perf_counter()
+        response = client.post(
+            f"/api/annotations/{last.pk}/submit/", content_type="application/json"
+        )
+        assert response.status_code == 200, response.content
+        while not ImageAgreement.objects.filter(image=image).exists():
+            time.sleep(0.005)
+        times.append(time.perf_counter() - t)
+    p50, p95 = np.percentile(times, [50, 95])
+    print(
+        f"latency submit -> flags readable over {n} images: p50 {p50 * 1000:.0f} ms, "
+        f"p95 {p95 * 1000:.0f} ms, max {max(times) * 1000:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
