@@ -2,6 +2,8 @@
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
@@ -111,9 +113,11 @@ class FlagResolveApi(APIView):
     def get_project(self):
         return self.get_flag().project
 
+    @extend_schema(responses=FlagOutput)
     def get(self, request, flag_id):
         return Response(FlagOutput(self._reloaded()).data)
 
+    @extend_schema(request=FlagResolveInput, responses=FlagOutput)
     def patch(self, request, flag_id):
         data = _valid(FlagResolveInput, request.data)
         accepted = None
@@ -153,6 +157,7 @@ class AgreementApi(APIView):
             self._project = generics.get_object_or_404(Project, pk=self.kwargs["project_id"])
         return self._project
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, project_id):
         return Response(report_selectors.project_report(project=self.get_project()))
 
