@@ -286,7 +286,9 @@ const go = (id) => {
 
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
-  const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName);
+  const typing = event.target.matches?.(
+    "textarea, select, input:not([type=checkbox]):not([type=radio])",
+  );
   if (editing) {
     if (event.key === "Escape") stopEditing();
     else if (typing) return;
