@@ -1,5 +1,6 @@
 from django.urls import path
 
+from annotations import views as labeling_views
 from projects import views
 
 app_name = "projects"
@@ -7,4 +8,11 @@ app_name = "projects"
 urlpatterns = [
     path("<slug:slug>/", views.project_detail, name="detail"),
     path("<slug:slug>/images/<int:image_id>/file/", views.image_file, name="image-file"),
+    path("<slug:slug>/label/", labeling_views.label, name="label"),
+    path("<slug:slug>/my-work/", labeling_views.my_work, name="my-work"),
+    path(
+        "<slug:slug>/instructions/<int:number>/acknowledge/",
+        labeling_views.instructions_acknowledge,
+        name="acknowledge",
+    ),
 ]

@@ -4,8 +4,16 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from projects.markdown import render_markdown
 from projects.models import Image, Membership, Project
-from projects.permissions import Capability, can_create_projects, require, role_of
+from projects.permissions import (
+    Capability,
+    can_create_projects,
+    has_capability,
+    require,
+    role_of,
+)
+from projects.services import instructions_pending_for, last_acknowledged_version
 
 
 @login_required
@@ -31,16 +39,36 @@ def home(request):
 
 @login_required
 def project_detail(request, slug):
+    """Instructions (rendered, sanitised), class guidance, and for labelers: acknowledge, start."""
     project = get_object_or_404(Project, slug=slug)
     require(request.user, project, Capability.VIEW)
+    instructions = project.current_instructions
+    is_labeler = has_capability(request.user, project, Capability.LABEL)
+    pending = instructions_pending_for(user=request.user, project=project) if is_labeler else None
+    changes = []
+    last_acknowledged = None
+    if pending is not None:
+        last_acknowledged = last_acknowledged_version(user=request.user, project=project)
+        if last_acknowledged is not None:
+            changes = [
+                (version, render_markdown(version.body))
+                for version in project.instruction_versions.filter(
+                    number__gt=last_acknowledged.number
+                ).order_by("number")
+            ]
     return render(
         request,
         "projects/detail.html",
         {
             "project": project,
             "role": role_of(request.user, project),
-            "instructions": project.current_instructions,
-            "classes": project.classes.all(),
+            "instructions": instructions,
+            "instructions_html": render_markdown(instructions.body) if instructions else "",
+            "classes": [(c, render_markdown(c.guidance)) for c in project.classes.all()],
+            "is_labeler": is_labeler,
+            "pending": pending,
+            "last_acknowledged": last_acknowledged,
+            "changes": changes,
         },
     )
 

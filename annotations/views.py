@@ -1,0 +1,105 @@
+"""Labeling pages: the labeling screen, the labeler's own work, the acknowledge form."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from annotations import selectors
+from projects.markdown import render_markdown
+from projects.models import InstructionVersion, Project
+from projects.permissions import Capability, has_capability, require
+from projects.services import instruction_acknowledge, instructions_pending_for
+
+RESERVED_KEYS = {"0", "n"}  # 0: nothing to label here; n: submit and next
+
+
+@login_required
+def label(request, slug):
+    project = get_object_or_404(Project, slug=slug)
+    require(request.user, project, Capability.LABEL)
+    pending = instructions_pending_for(user=request.user, project=project)
+    if pending is not None:
+        messages.info(
+            request,
+            f"The instructions changed (version {pending.number}). Read them and acknowledge "
+            "them to start labeling.",
+        )
+        return redirect(project)
+    reopen = None
+    if "annotation" in request.GET:
+        try:
+            annotation_id = int(request.GET["annotation"])
+        except ValueError:
+            raise Http404("No annotation of yours with this id.") from None
+        annotation = selectors.annotation_of_owner(annotation_id=annotation_id, user=request.user)
+        if annotation.image.project_id != project.pk:
+            raise Http404("No annotation of yours with this id in this project.")
+        reopen = annotation.pk
+    config = {
+        "projectId": project.pk,
+        "reopen": reopen,
+        "queueUrl": reverse("api-queue-next", args=[project.pk]),
+        "annotationUrl": reverse("api-annotation", args=[0]),
+        "submitUrl": reverse("api-annotation-submit", args=[0]),
+        "projectUrl": project.get_absolute_url(),
+        "myWorkUrl": reverse("projects:my-work", args=[project.slug]),
+        "classes": palette(project),
+    }
+    return render(
+        request,
+        "annotations/label.html",
+        {"project": project, "config": config, "classes": config["classes"]},
+    )
+
+
+def palette(project: Project) -> list[dict]:
+    """Classes with their hotkeys; classes without one get the next free digit 1-9."""
+    classes = list(project.classes.all())
+    taken = {c.hotkey for c in classes if c.hotkey}
+    free = iter(d for d in "123456789" if d not in taken)
+    rows = []
+    for c in classes:
+        key = c.hotkey if c.hotkey and c.hotkey not in RESERVED_KEYS else next(free, "")
+        rows.append(
+            {
+                "id": c.pk,
+                "name": c.name,
+                "color": c.color,
+                "hotkey": key,
+                "guidance": str(render_markdown(c.guidance)),
+            }
+        )
+    return rows
+
+
+@login_required
+def my_work(request, slug):
+    project = get_object_or_404(Project, slug=slug)
+    require(request.user, project, Capability.LABEL)
+    return render(
+        request,
+        "annotations/my_work.html",
+        {
+            "project": project,
+            "rows": selectors.my_work(project=project, labeler=request.user),
+            "totals": selectors.my_work_totals(project=project, labeler=request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def instructions_acknowledge(request, slug, number):
+    project = get_object_or_404(Project, slug=slug)
+    require(request.user, project, Capability.VIEW)
+    version = get_object_or_404(InstructionVersion, project=project, number=number)
+    instruction_acknowledge(user=request.user, version=version)
+    if has_capability(request.user, project, Capability.LABEL) and not instructions_pending_for(
+        user=request.user, project=project
+    ):
+        return redirect("projects:label", slug=project.slug)
+    messages.success(request, f"You acknowledged version {version.number} of the instructions.")
+    return redirect(project)
