@@ -27,7 +27,7 @@ class Objects(NamedTuple):
 
 
 class MemberPairs(NamedTuple):
-    """Every pair of boxes inside one object (labeler of i < labeler of j)."""
+    """Every pair of boxes inside one object."""
 
     i: np.ndarray
     j: np.ndarray
@@ -60,24 +60,32 @@ def build_objects(
     np.cumsum(size, out=ptr[1:])
     starts = ptr[:-1]
     obj_image = image[member_box[starts]] if n_obj else np.zeros(0, dtype=np.int64)
-    member_lab = lab[member_box]
-    member_label = label[member_box]
-    if n_obj:
-        labmask = np.bitwise_or.reduceat(np.left_shift(1, member_lab).astype(np.int64), starts)
-        low = np.minimum.reduceat(member_label, starts)
-        high = np.maximum.reduceat(member_label, starts)
-    else:
-        labmask = low = high = np.zeros(0, dtype=np.int64)
-    obj_label = low.copy()
+    # Objects hold at most one box per labeler, so a padded (widest x objects) matrix of member
+    # positions turns every per-object reduction into a few whole-row operations.
+    width = int(size.max()) if n_obj else 0
+    column = np.arange(width)[:, None]
+    filled = column < size[None, :]
+    at = member_box[np.where(filled, starts[None, :] + column, 0)]
+    labels = np.where(filled, label[at], -1)
+    labmask = np.zeros(n_obj, dtype=np.int64)
+    low = np.full(n_obj, np.iinfo(np.int64).max)
+    high = np.full(n_obj, -1, dtype=np.int64)
+    mean_xyxy = np.zeros((4, n_obj))
+    for c in range(width):
+        # Row c: every object's c-th member (padding where the object is smaller).
+        here = filled[c]
+        labmask |= np.where(here, np.left_shift(1, lab[at[c]]), 0)
+        np.minimum(low, np.where(here, labels[c], low), out=low)
+        np.maximum(high, labels[c], out=high)
+        for k in range(4):
+            mean_xyxy[k] += np.where(here, corners[k][at[c]], 0.0)
+    mean_xyxy = (mean_xyxy / np.maximum(size, 1)).T
+    obj_label = low.copy() if n_obj else np.zeros(0, dtype=np.int64)
     confidence = np.ones(n_obj)
     mixed = np.flatnonzero(low != high)
     if len(mixed):
-        _majority(mixed, member_obj, member_label, ptr, size, obj_label, confidence)
-    if n_obj:
-        mean_xyxy = np.add.reduceat(corners[:, member_box], starts, axis=1).T / size[:, None]
-    else:
-        mean_xyxy = np.zeros((0, 4))
-    pairs = _member_pairs(obj, lab, size, member_box, member_obj, ptr, corners, matches)
+        obj_label[mixed], confidence[mixed] = _majority(labels[:, mixed].T, size[mixed])
+    pairs = _member_pairs(obj, size, member_box, member_obj, ptr, corners, matches)
     pair_count = np.bincount(pairs.obj, minlength=n_obj)
     iou_sum = np.bincount(pairs.obj, weights=pairs.iou, minlength=n_obj)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -100,54 +108,61 @@ def build_objects(
     return objects, pairs
 
 
-def _majority(mixed, member_obj, member_label, ptr, size, obj_label, confidence) -> None:
-    """Majority label of objects whose members disagree (in place); -1 on a tie."""
-    sel_counts = size[mixed]
-    members = np.repeat(ptr[mixed], sel_counts) + (
-        np.arange(sel_counts.sum()) - np.repeat(np.cumsum(sel_counts) - sel_counts, sel_counts)
-    )
-    n_labels = int(member_label.max()) + 1
-    keys = np.sort(member_obj[members] * n_labels + member_label[members])
-    run_keys, run_counts = np.unique(keys, return_counts=True)
-    run_obj = run_keys // n_labels
-    run_label = run_keys % n_labels
-    best = np.zeros(len(obj_label), dtype=np.int64)
-    np.maximum.at(best, run_obj, run_counts)
-    at_best = run_counts == best[run_obj]
-    n_best = np.bincount(run_obj[at_best], minlength=len(obj_label))
-    winner = at_best & (n_best[run_obj] == 1)
-    obj_label[mixed] = -1
-    obj_label[run_obj[winner]] = run_label[winner]
-    confidence[mixed] = best[mixed] / size[mixed]
+def _majority(labels: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Majority label per row of a padded label matrix (-1 pads); -1 on a tie; and its share."""
+    votes = (labels[:, :, None] == labels[:, None, :]).sum(axis=2)
+    votes[labels < 0] = 0
+    best = votes.max(axis=1)
+    # Each label with the best count fills `best` columns, so more columns at best is a tie.
+    tied = (votes == best[:, None]).sum(axis=1) > best
+    winner = labels[np.arange(len(labels)), votes.argmax(axis=1)]
+    return np.where(tied, -1, winner), best / size
 
 
-def _member_pairs(obj, lab, size, member_box, member_obj, ptr, corners, matches) -> MemberPairs:
-    """Every pair of boxes inside one object, oriented so that lab[i] < lab[j]."""
+def _member_pairs(obj, size, member_box, member_obj, ptr, corners, matches) -> MemberPairs:
+    """Every pair of boxes inside one object (in no particular orientation)."""
+    # Matched boxes are never a duplicate's extra copy, so their obj is >= 0; a match ends up
+    # across two objects only where a chain had to be split.
     ov_i, ov_j, ov_iou = matches
-    inside = obj[ov_i] == obj[ov_j]
-    inside &= obj[ov_i] >= 0
-    i, j, iou = ov_i[inside], ov_j[inside], ov_iou[inside]
-    flip = lab[i] > lab[j]
-    i, j = np.where(flip, j, i), np.where(flip, i, j)
-    found = np.bincount(obj[i], minlength=len(size))
-    # Members of a chained object need not all intersect; those pairs (IoU 0) are added here.
+    pair_obj = obj[ov_i]
+    inside = pair_obj == obj[ov_j]
+    all_inside = bool(inside.all())
+    found = np.bincount(pair_obj if all_inside else pair_obj[inside], minlength=len(size))
+    # Members of a chained object need not all be matched to each other (they may not even
+    # intersect); the pairs that are missing are enumerated here, for those objects only.
     short = np.flatnonzero(found < size * (size - 1) // 2)
-    if len(short) == 0:
-        return MemberPairs(i, j, obj[i], iou)
-    is_short = np.zeros(len(size), dtype=bool)
-    is_short[short] = True
-    keep = ~is_short[obj[i]]
+    if len(short) == 0 and all_inside:
+        return MemberPairs(ov_i, ov_j, pair_obj, ov_iou)
+    extra = _missing_pairs(short, size, ptr, member_box, member_obj, corners, matches, inside, obj)
+    # One pass per output array: compress straight into the result, extras after it.
+    n_in = int(inside.sum())
+    out = []
+    for whole, more in zip((ov_i, ov_j, pair_obj, ov_iou), extra, strict=True):
+        result = np.empty(n_in + len(more), dtype=whole.dtype)
+        np.compress(inside, whole, out=result[:n_in])
+        result[n_in:] = more
+        out.append(result)
+    return MemberPairs(*out)
+
+
+def _missing_pairs(short, size, ptr, member_box, member_obj, corners, matches, inside, obj):
+    """Member pairs of the ``short`` objects that no match covers."""
+    ov_i, ov_j, _ = matches
     counts = size[short]
     at = np.repeat(ptr[short], counts) + (
-        np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        np.arange(counts.sum(), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
     )
-    extra = _all_member_pairs(member_box[at], member_obj[at], corners)
-    return MemberPairs(
-        np.concatenate([i[keep], extra.i]),
-        np.concatenate([j[keep], extra.j]),
-        np.concatenate([obj[i][keep], extra.obj]),
-        np.concatenate([iou[keep], extra.iou]),
-    )
+    every = _all_member_pairs(member_box[at], member_obj[at], corners)
+    is_short = np.zeros(len(size), dtype=bool)
+    is_short[short] = True
+    have = inside & is_short[obj[ov_i]]
+    n = len(obj)
+
+    def pair_key(a, b):
+        return np.minimum(a, b) * n + np.maximum(a, b)
+
+    new = ~np.isin(pair_key(every.i, every.j), pair_key(ov_i[have], ov_j[have]))
+    return every.i[new], every.j[new], every.obj[new], every.iou[new]
 
 
 def _all_member_pairs(member_box, member_obj, corners) -> MemberPairs:
@@ -202,7 +217,8 @@ def pair_agreement(
         at = (base[images][:, None] + np.arange(len(a))[None]).reshape(-1)
         pair_a[at] = np.tile(a, len(images))
         pair_b[at] = np.tile(b, len(images))
-    a, b = lab[members.i], lab[members.j]
+    la, lb = lab[members.i], lab[members.j]
+    a, b = np.minimum(la, lb), np.maximum(la, lb)
     km = n_labelers[image[members.i]]
     index = base[image[members.i]] + a * km - a * (a + 1) // 2 + (b - a - 1)
     matched = np.bincount(index, minlength=total)

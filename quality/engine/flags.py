@@ -62,12 +62,13 @@ def find_groupings(
     i, j, i_small = overlaps_i[pick], overlaps_j[pick], i_small[pick]
     big = np.where(i_small, j, i)
     small = np.where(i_small, i, j)
-    # Most big boxes hold one small box at most; drop them before the costlier checks.
-    key = big * kmax + lab[small]
-    pre = np.bincount(key, minlength=n * kmax)[key] >= 2
-    big, small = big[pre], small[pre]
-    ok = (obj[big] >= 0) & (obj[small] >= 0)
-    big, small = big[ok], small[ok]
+    # Most covered boxes are simply the big box's own match. A big box can only group if it
+    # also covers a box outside its own object; keep only such big boxes before going on.
+    obj_big, obj_small = obj[big], obj[small]
+    elsewhere = np.zeros(n, dtype=bool)
+    elsewhere[big[(obj_big != obj_small) & (obj_big >= 0) & (obj_small >= 0)]] = True
+    keep = elsewhere[big] & (obj_small >= 0)
+    big, small = big[keep], small[keep]
     other_box_of_big_labeler = ((objects.labmask[obj[small]] >> lab[big]) & 1).astype(bool)
     ok = (obj[small] == obj[big]) | ~other_box_of_big_labeler
     big, small = big[ok], small[ok]

@@ -105,14 +105,7 @@ def overlapping_pairs(
         empty = np.zeros(0, dtype=np.int64)
         return Overlaps(empty, empty, np.zeros(0), np.zeros(0))
     x1, y1, x2, y2 = corners
-    # Where each box's x2 falls among the sorted x1 keys: one merge of two nearly sorted arrays
-    # (cheaper than a binary search per box). A box starting exactly at another's x2 is counted
-    # in; the iw > 0 test below drops it again.
-    merged = np.argsort(np.concatenate([key, end_key]), kind="stable")
-    is_end = merged >= n
-    keys_before = np.cumsum(~is_end)
-    end = np.empty(n, dtype=np.int64)
-    end[merged[is_end] - n] = keys_before[is_end]
+    end = np.searchsorted(key, end_key, side="left")
     idx = np.arange(n, dtype=np.int64)
     counts = np.maximum(end - idx - 1, 0)
     total = int(counts.sum())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,8 +18,8 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, eq=False)
-class BatchAssessment:
-    """Everything the engine found in a batch, as flat arrays.
+class BatchAssessment(Sequence):
+    """Everything the engine found in a batch, as flat arrays; also a sequence of per-image views.
 
     Boxes are named by their row in the BoxBatch (``batch.box_ref[row]`` is the name the caller
     knows). Labelers in ``pair_labeler_a/b`` are codes into ``batch.labeler_names``; a flag's
@@ -117,7 +118,9 @@ class BatchAssessment:
     def __len__(self) -> int:
         return self.batch.n_images
 
-    def __getitem__(self, image: int) -> ImageAssessment:
+    def __getitem__(self, image):
+        if isinstance(image, slice):
+            return [ImageAssessment(self, i) for i in range(len(self))[image]]
         if not -len(self) <= image < len(self):
             raise IndexError(image)
         return ImageAssessment(self, image % len(self))
@@ -214,21 +217,38 @@ class ImageAssessment:
         return self._flags
 
     def _build_objects(self) -> list[ConsensusObject]:
+        # Slices go through tolist() once per image: numpy scalars one by one cost far more.
         r = self._batch
-        refs = r.batch.box_ref
+        b = r.batch
+        first, last = r.object_image_ptr[self._image], r.object_image_ptr[self._image + 1]
+        ptr = r.object_member_ptr[first : last + 1]
+        rows = r.object_member_rows[ptr[0] : ptr[-1]]
+        names = [b.labeler_names[c] for c in b.set_labeler[b.box_set[rows]].tolist()]
+        refs = b.box_ref[rows].tolist()
+        bounds = (ptr - ptr[0]).tolist()
+        label_names = b.label_names
         out = []
-        for o in range(r.object_image_ptr[self._image], r.object_image_ptr[self._image + 1]):
-            rows = r.object_member_rows[r.object_member_ptr[o] : r.object_member_ptr[o + 1]]
-            mean_iou = float(r.object_mean_iou[o])
+        for k, (label, box, support, confidence, mean_iou, consensus) in enumerate(
+            zip(
+                r.object_label[first:last].tolist(),
+                r.object_xywh[first:last].tolist(),
+                r.object_support[first:last].tolist(),
+                r.object_label_confidence[first:last].tolist(),
+                r.object_mean_iou[first:last].tolist(),
+                r.object_consensus[first:last].tolist(),
+                strict=True,
+            )
+        ):
+            lo, hi = bounds[k], bounds[k + 1]
             out.append(
                 ConsensusObject(
-                    members={r.labeler_of_row(x): int(refs[x]) for x in rows.tolist()},
-                    label=r.label_name(int(r.object_label[o])),
-                    box=tuple(float(v) for v in r.object_xywh[o]),
-                    support=float(r.object_support[o]),
-                    label_confidence=float(r.object_label_confidence[o]),
+                    members=dict(zip(names[lo:hi], refs[lo:hi], strict=True)),
+                    label=None if label < 0 else label_names[label],
+                    box=tuple(box),
+                    support=support,
+                    label_confidence=confidence,
                     mean_iou=None if mean_iou != mean_iou else mean_iou,
-                    consensus=bool(r.object_consensus[o]),
+                    consensus=consensus,
                 )
             )
         return out
