@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from quality.bulk import BULK_BATCH, rows_insert
+from quality.bulk import BULK_BATCH, results_commit_async, rows_insert
 from quality.engine import (
     ENGINE_VERSION,
     FLAG_KINDS,
@@ -55,6 +55,7 @@ def images_assess(*, image_ids) -> list[tuple[ImageLabels, BatchAssessment]]:
 
 @transaction.atomic
 def _labels_assess(labels: ImageLabels) -> BatchAssessment:
+    results_commit_async()
     stored = stored_digests(image_ids=labels.image_ids.tolist())
     ids = labels.image_ids.tolist()
     changed = [
