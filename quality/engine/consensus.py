@@ -210,21 +210,34 @@ def pair_agreement(
     pair_image = np.repeat(np.arange(n_images, dtype=np.int64), per_image)
     pair_a = np.zeros(total, dtype=np.int64)
     pair_b = np.zeros(total, dtype=np.int64)
-    # The triangle of (a, b) pairs is the same for every image with K labelers.
+    # Sums go into a K x K square per image first (cheap to index from either orientation),
+    # then cell (a, b) plus cell (b, a) gives the pair. The layout of the triangle of (a, b)
+    # pairs is the same for every image with K labelers.
+    square = n_labelers * n_labelers
+    square_base = np.zeros(n_images + 1, dtype=np.int64)
+    np.cumsum(square, out=square_base[1:])
+    ab_cell = np.zeros(total, dtype=np.int64)
+    ba_cell = np.zeros(total, dtype=np.int64)
     for k in np.unique(n_labelers[n_labelers > 1]).tolist():
         a, b = np.triu_indices(k, 1)
         images = np.flatnonzero(n_labelers == k)
         at = (base[images][:, None] + np.arange(len(a))[None]).reshape(-1)
         pair_a[at] = np.tile(a, len(images))
         pair_b[at] = np.tile(b, len(images))
-    la, lb = lab[members.i], lab[members.j]
-    a, b = np.minimum(la, lb), np.maximum(la, lb)
-    km = n_labelers[image[members.i]]
-    index = base[image[members.i]] + a * km - a * (a + 1) // 2 + (b - a - 1)
-    matched = np.bincount(index, minlength=total)
+        ab_cell[at] = (square_base[images][:, None] + (a * k + b)[None]).reshape(-1)
+        ba_cell[at] = (square_base[images][:, None] + (b * k + a)[None]).reshape(-1)
+    row = square_base[image] + lab * n_labelers[image]  # per box: its labeler's row
+    cell = row[members.i] + lab[members.j]
+    n_cells = int(square_base[-1])
     same = label[members.i] == label[members.j]
-    agree = np.bincount(index, weights=members.iou * same, minlength=total)
-    iou_sum = np.bincount(index, weights=members.iou, minlength=total)
+
+    def pair_sum(weights=None):
+        sums = np.bincount(cell, weights=weights, minlength=n_cells)
+        return sums[ab_cell] + sums[ba_cell]
+
+    matched = pair_sum()
+    agree = pair_sum(members.iou * same)
+    iou_sum = pair_sum(members.iou)
     sizes = (
         boxes_per_set[set_start[pair_image] + pair_a]
         + boxes_per_set[set_start[pair_image] + pair_b]

@@ -143,6 +143,17 @@ class BatchAssessment(Sequence):
         mask = int(self.flag_labeler_mask[flag])
         return tuple(name for k, name in enumerate(names) if mask >> k & 1)
 
+    def flag_labeler_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """All flags' labelers at once, as CSR (ptr, codes into batch.labeler_names)."""
+        n_sets = np.diff(self.set_image_ptr)
+        width = int(n_sets.max()) if len(n_sets) else 0
+        bits = (self.flag_labeler_mask[:, None] >> np.arange(width)[None, :]) & 1
+        flag, local = np.nonzero(bits)
+        codes = self.batch.set_labeler[self.set_image_ptr[self.flag_image[flag]] + local]
+        ptr = np.zeros(len(self.flag_kind) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(flag, minlength=len(self.flag_kind)), out=ptr[1:])
+        return ptr, codes
+
     def flag_rows(self, flag: int) -> np.ndarray:
         return self.flag_box_rows[self.flag_box_ptr[flag] : self.flag_box_ptr[flag + 1]]
 

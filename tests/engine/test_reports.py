@@ -113,3 +113,15 @@ def test_columnar_batch_gives_the_same_result_as_label_sets():
         assert [(o.label, o.support) for o in a.objects] == [
             (o.label, o.support) for o in b.objects
         ]
+
+
+def test_flag_labeler_codes_match_the_per_flag_view():
+    images = [
+        [LabelSet("ann", A, ["car", "bus"]), LabelSet("bob", A[:1], ["truck"])],
+        [LabelSet("cho", A, ["car", "car"]), LabelSet("ann"), LabelSet("bob", A, ["car", "car"])],
+    ]
+    result = assess_many(images)
+    ptr, codes = result.flag_labeler_codes()
+    names = result.batch.labeler_names
+    for f in range(len(result.flag_kind)):
+        assert tuple(names[c] for c in codes[ptr[f] : ptr[f + 1]]) == result.flag(f).labelers
