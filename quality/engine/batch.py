@@ -137,12 +137,15 @@ class BoxBatch:
         per_set_labels = list(map(_get_labels, flat))
         set_sizes = list(map(len, per_set_labels))
         box_arrays = list(map(_get_boxes, flat))
-        labels = list(chain.from_iterable(per_set_labels))
         n_images = len(sets_per_image)
-        label_names = _sorted_labels(set(labels))
+        label_names = _sorted_labels(set().union(*per_set_labels))
         label_code = {name: i for i, name in enumerate(label_names)}
-        n = len(labels)
-        label = np.fromiter(map(label_code.__getitem__, labels), dtype=np.int64, count=n)
+        n = sum(set_sizes)
+        label = np.fromiter(
+            map(label_code.__getitem__, chain.from_iterable(per_set_labels)),
+            dtype=np.int64,
+            count=n,
+        )
         # LabelSet holds float64 (n, 4) arrays; joining their bytes beats np.concatenate on
         # many tiny arrays.
         xywh = np.frombuffer(b"".join(map(np.ndarray.tobytes, box_arrays)), dtype=np.float64)
