@@ -49,6 +49,7 @@ export class Saver {
     this.refused = false;
     this.stopped = false;
     this.waitingRetry = false;
+    this.lastMessage = "";
   }
 
   changed() {
@@ -90,6 +91,7 @@ export class Saver {
 
   handle({ status, ok, data }) {
     const message = (data && data.detail) || `the server answered ${status}`;
+    this.lastMessage = ok ? "" : message;
     if (ok) {
       this.failures = 0;
       if (!this.dirty) this.show("saved", "Saved");
@@ -111,6 +113,7 @@ export class Saver {
   }
 
   failed(reason) {
+    this.lastMessage = reason;
     this.dirty = true; // the server does not have these boxes yet
     const wait = BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)];
     this.failures += 1;

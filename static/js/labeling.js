@@ -300,6 +300,7 @@ function finished() {
   ui.empty.append(link);
   showStatus("idle", "All done");
   updateCount();
+  for (const id of ["submit-next", "submit-empty"]) $(id).disabled = true;
 }
 
 async function submit({ empty = false } = {}) {
@@ -316,7 +317,9 @@ async function submit({ empty = false } = {}) {
   try {
     showStatus("saving", "Submitting…");
     if (!(await state.saver.flush())) {
-      showNotice("Your boxes are not saved yet, so the image was not submitted. Fix or retry, then submit again.");
+      const reason = state.saver.lastMessage || "the save did not finish";
+      showStatus(state.saver.refused ? "refused" : "failed", "Not submitted");
+      showNotice(`Not submitted, because your boxes are not saved: ${reason}`);
       return;
     }
     const { ok, data, status } = await api(submitUrl(state.annotationId), {

@@ -5,14 +5,23 @@ import pytest
 
 from annotations.models import Annotation
 from tests.browser.conftest import screenshot
-from tests.browser.labeling_helpers import Labeler, iou, scene_image
+from tests.browser.labeling_helpers import (  # noqa: F401 - fixture
+    Labeler,
+    fast_password_hashing,
+    iou,
+    scene_image,
+)
 from tests.factories import (
     PASSWORD,
     InstructionVersionFactory,
     LabelClassFactory,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fast_password_hashing"),
+]
 
 OBJECTS = [(120, 140, 260, 180), (520, 300, 200, 150), (900, 120, 300, 260)]
 
