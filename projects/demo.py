@@ -200,9 +200,9 @@ class LabelerHabits:
 
 
 LABELERS = [
-    LabelerHabits("ann", groups_rows=0.75, jitter=1.5, seconds=(20, 50)),
-    LabelerHabits("bob", truck_as_car=0.45, duplicate_rate=0.03, jitter=2.0, seconds=(30, 80)),
-    LabelerHabits("cho", looseness=(0.08, 0.2), skips_below_area=500, jitter=2.5, seconds=(15, 40)),
+    LabelerHabits("ann", groups_rows=0.75, jitter=1.0, seconds=(20, 50)),
+    LabelerHabits("bob", truck_as_car=0.45, duplicate_rate=0.03, jitter=1.2, seconds=(30, 80)),
+    LabelerHabits("cho", looseness=(0.08, 0.2), skips_below_area=500, jitter=1.5, seconds=(15, 40)),
 ]
 
 
