@@ -1,6 +1,7 @@
 """Everything under /api/. Each app adds its endpoints in its own api_urls module."""
 
-from django.urls import include, path
+from django.http import JsonResponse
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from concord.auth_views import ThrottledTokenView
@@ -13,4 +14,12 @@ urlpatterns = [
     path("", include("annotations.api_urls")),
     path("", include("quality.api_urls")),
     path("", include("exports.api_urls")),
+    # Last: any other /api/ address answers JSON, like every other API error.
+    re_path(r"^.*$", lambda request, *args, **kwargs: _not_found(request)),
 ]
+
+
+def _not_found(request):
+    return JsonResponse(
+        {"detail": f"No API endpoint at {request.path}. The list is at /api/docs/."}, status=404
+    )

@@ -101,3 +101,9 @@ def test_production_settings_pass_the_deployment_checks():
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout
+
+
+def test_unknown_api_address_answers_json_404(client, db):
+    response = client.get("/api/no-such-thing/")
+    assert response.status_code == 404
+    assert "/api/docs/" in response.json()["detail"]
