@@ -19,6 +19,9 @@ from projects.models import (
 
 User = get_user_model()
 
+# Page addresses under /projects/ that a project slug must not shadow.
+RESERVED_SLUGS = frozenset({"new"})
+
 
 @transaction.atomic
 def project_create(
@@ -35,7 +38,7 @@ def project_create(
         raise ValidationError({"name": "Give the project a name."})
     base = slugify(name)[:180] or "project"
     slug, n = base, 2
-    while Project.objects.filter(slug=slug).exists():
+    while slug in RESERVED_SLUGS or Project.objects.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
     project = Project(
         name=name,

@@ -22,6 +22,10 @@ def test_project_create_makes_the_creator_lead_and_publishes_version_1(lead):
     assert project_create(creator=lead, name="Docks").slug == "docks-2"
 
 
+def test_project_slug_never_shadows_a_page_address(lead):
+    assert project_create(creator=lead, name="New").slug == "new-2"
+
+
 def test_project_needs_a_name(lead):
     with pytest.raises(ValidationError, match="name"):
         project_create(creator=lead, name="   ")
