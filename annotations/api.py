@@ -8,7 +8,12 @@ import math
 
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,19 +33,20 @@ class ActiveSecondsField(serializers.FloatField):
         return value
 
 
-class BoxesField(serializers.Field):
-    """Passes the parsed JSON through: annotations.boxes checks it box by box, with messages."""
-
-    def to_internal_value(self, data):
-        return data
-
-
 class BoxOutput(serializers.Serializer):
     x = serializers.FloatField()
     y = serializers.FloatField()
     width = serializers.FloatField()
     height = serializers.FloatField()
     label_class = serializers.IntegerField(help_text="Id of one of the project's classes.")
+
+
+@extend_schema_field(BoxOutput(many=True))
+class BoxesField(serializers.Field):
+    """Passes the parsed JSON through: annotations.boxes checks it box by box, with messages."""
+
+    def to_internal_value(self, data):
+        return data
 
 
 class ImageOutput(serializers.Serializer):

@@ -140,3 +140,27 @@ def test_a_five_object_image_costs_at_most_two_actions_per_box_plus_one_to_submi
     annotation = Annotation.objects.get(pk=annotation_id)
     assert annotation.status == "submitted"
     assert_boxes_match(stored_boxes(annotation_id), FIVE)
+
+
+def test_a_new_instruction_version_shows_what_changed_and_must_be_acknowledged(
+    page, login, project, lead, labeler_a, scene
+):
+    from projects.models import InstructionVersion
+    from projects.services import instruction_acknowledge, instruction_version_publish
+
+    instruction_acknowledge(user=labeler_a, version=InstructionVersion.objects.get(number=1))
+    instruction_version_publish(
+        project=project,
+        author=lead,
+        body="# Vehicles\n\nBox **every** vehicle. A pickup is a *truck*.",
+        summary="Pickups are trucks, not cars.",
+    )
+    login("labeler_a", PASSWORD)
+    page.goto(f"/projects/{project.slug}/label/")
+    page.wait_for_url(f"**/projects/{project.slug}/")  # sent back to read version 2
+    assert "The instructions changed (version 2)" in page.locator(".messages").inner_text()
+    changes = page.locator("#changes")
+    assert "Pickups are trucks, not cars." in changes.inner_text()
+    screenshot(page, "project-instructions-changed")
+    page.click("#acknowledge")
+    Labeler(page).wait_ready()
