@@ -70,7 +70,7 @@ def assess_batch(batch: BoxBatch, params: AgreementParams | None = None) -> Batc
     boxes_per_set = np.bincount(box_set, minlength=n_sets)
     pairs, score = pair_agreement(n_labelers, set_start, boxes_per_set, members, image, lab, label)
     grouping = find_groupings(
-        ov.i, ov.j, ov.inter, ~same, area, lab, kmax, obj, objects, params.group_cover
+        ov.i, ov.j, ov.inter, ~same, area, corners, lab, kmax, obj, objects, params.group_cover
     )
     flags = build_flags(
         objects, members, grouping, dup_i, dup_j, image, lab, label, kmax, n_labelers,

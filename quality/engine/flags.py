@@ -23,13 +23,17 @@ class FlagTable(NamedTuple):
     roles: np.ndarray  # 1 for a grouping flag's big box(es), else 0
 
 
+# Loose rule of the grouping check: the least share of a small box inside the big box.
+LOOSE_MIN_COVER = 0.5
+
+
 class Grouping(NamedTuple):
     flag_obj: np.ndarray  # object holding the big box(es), one per grouping flag
     value: np.ndarray  # objects inside
     entry_flag: np.ndarray
     entry_box: np.ndarray
     entry_role: np.ndarray
-    suppressed: np.ndarray  # per object: labelers not to report as missing
+    suppressed: np.ndarray  # per object: labelers not to report as missing (-1: nobody)
     is_group: np.ndarray  # per box: the big box of a grouping flag
 
 
@@ -39,6 +43,7 @@ def find_groupings(
     inter: np.ndarray,
     cross: np.ndarray,
     area: np.ndarray,
+    corners: np.ndarray,
     lab: np.ndarray,
     kmax: int,
     obj: np.ndarray,
@@ -47,21 +52,44 @@ def find_groupings(
 ) -> Grouping:
     """One labeler's single box around two or more boxes of another labeler.
 
-    A small box s counts as inside a big box G (other labeler) when at least ``group_cover`` of
-    s lies in G, s is smaller, and s was not matched to a different box of G's labeler (else
-    it is a separate object G's labeler boxed too: a person holding a phone is not a group).
-    G qualifies when it holds two or more such boxes of one labeler; then every box inside it
-    joins one flag per object of G, and the misses this disagreement implies are suppressed.
+    A small box s (smaller area, other labeler) counts as inside a big box G when either
+
+    - tight: at least ``group_cover`` of s lies in G; or
+    - loose: s's center lies inside G, at least LOOSE_MIN_COVER (0.5) of s lies in G, and at
+      least ``group_cover`` of s's extent *along* G's long axis lies in G. In other words s is
+      first clipped to G's extent on the axis across the row (y for a wide G, x for a tall one)
+      and the clipped box must be ``group_cover`` inside G. A labeler who boxes each car of a
+      row loosely (each side grown by up to ~25%) sticks out of a tight row box across the row
+      and at the two ends; the first is ignored, the second still has to stay small.
+
+    and s was not matched to a different box of G's labeler (else it is a separate object G's
+    labeler boxed too: a person holding a phone is not a group). G qualifies when it holds two
+    or more such boxes of one labeler; then every box inside it, of every labeler, joins one
+    flag per object of G (so one flag names everyone who boxed the objects one by one), and
+    the misses this disagreement implies are suppressed: the objects inside are not missing
+    for the grouping labelers, and the object of G is never reported missing at all.
     """
     n, n_obj = len(obj), len(objects.size)
     area_i, area_j = area[overlaps_i], area[overlaps_j]
     i_small = area_i < area_j
-    inside = inter >= group_cover * np.where(i_small, area_i, area_j)
-    inside &= cross & (area_i != area_j)
-    pick = np.flatnonzero(inside)
+    small_area = np.where(i_small, area_i, area_j)
+    maybe = cross & (area_i != area_j) & (inter >= LOOSE_MIN_COVER * small_area)
+    pick = np.flatnonzero(maybe)
     i, j, i_small = overlaps_i[pick], overlaps_j[pick], i_small[pick]
     big = np.where(i_small, j, i)
     small = np.where(i_small, i, j)
+    x1, y1, x2, y2 = corners
+    tight = inter[pick] >= group_cover * small_area[pick]
+    cx = 0.5 * (x1[small] + x2[small])
+    cy = 0.5 * (y1[small] + y2[small])
+    center_in = (cx >= x1[big]) & (cx <= x2[big]) & (cy >= y1[big]) & (cy <= y2[big])
+    wide = (x2[big] - x1[big]) >= (y2[big] - y1[big])
+    along_lo = np.where(wide, np.maximum(x1[small], x1[big]), np.maximum(y1[small], y1[big]))
+    along_hi = np.where(wide, np.minimum(x2[small], x2[big]), np.minimum(y2[small], y2[big]))
+    along_len = np.where(wide, x2[small] - x1[small], y2[small] - y1[small])
+    loose = center_in & (along_hi - along_lo >= group_cover * along_len)
+    keep = tight | loose
+    big, small = big[keep], small[keep]
     # Most covered boxes are simply the big box's own match. A big box can only group if it
     # also covers a box outside its own object; keep only such big boxes before going on.
     obj_big, obj_small = obj[big], obj[small]
@@ -93,6 +121,8 @@ def find_groupings(
     suppressed = np.zeros(n_obj, dtype=np.int64)
     np.bitwise_or.at(suppressed, obj[c_box], group_mask[c_flag])
     np.bitwise_or.at(suppressed, flag_obj, covered_mask)
+    # The object of a big box is never missing: the grouping flag is the explanation.
+    suppressed[flag_obj] = -1
     # A box both big and small within one flag is listed once, as big.
     small_only = ~is_group[c_box] | (obj[c_box] != flag_obj[c_flag])
     entry_flag = np.concatenate([g_flag, c_flag[small_only]])
@@ -156,7 +186,8 @@ def build_flags(
     parts.append(kind_missing)
 
     # low_overlap: two boxes of one object overlap less than low_iou.
-    pair_ok = grouping.is_group[members.i] == grouping.is_group[members.j]
+    # A grouping flag's big box is explained by it: none of its pairs is a low overlap.
+    pair_ok = ~grouping.is_group[members.i] & ~grouping.is_group[members.j]
     low_pair = pair_ok & (members.iou < low_iou)
     worst = np.full(n_obj, np.inf)
     np.minimum.at(worst, members.obj[low_pair], members.iou[low_pair])

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quality.engine import LabelSet, assess_image, assess_many
+from quality.engine import FLAG_KINDS, LabelSet, assess_image, assess_many
 
 from .strategies import label_set_lists, make, summary, transformed, without_duplicates
 
@@ -128,3 +128,78 @@ def test_assess_many_is_a_sequence_of_image_assessments():
     assert len(result) == 3
     assert list(result) == [assess_image(sets)] * 3
     assert result[-1] == result[0] and len(result[1:]) == 2
+
+
+def _row_scenario(n_cars, tight_others, loose_others, empty_other):
+    """A row of touching cars: ann boxes it once, others box each car (tight or loose)."""
+    w, h = 40.0, 20.0
+    sets = [make("ann", [[0, 0, n_cars * w, h]], ["car"])]
+    names = iter(["bob", "cho", "dan", "eve", "fay", "gus"])
+    splitters = []
+    for _ in range(tight_others):
+        name = next(names)
+        splitters.append(name)
+        sets.append(make(name, [[k * w, 0, w, h] for k in range(n_cars)], ["car"] * n_cars))
+    for g in loose_others:
+        name = next(names)
+        splitters.append(name)
+        boxes = [
+            [k * w - gk * w, -gk * h, w * (1 + 2 * gk), h * (1 + 2 * gk)]
+            for k, gk in zip(range(n_cars), g, strict=False)
+        ]
+        sets.append(make(name, boxes, ["car"] * n_cars))
+    if empty_other:
+        sets.append(make(next(names), [], []))
+    return sets, splitters
+
+
+@SETTINGS
+@given(
+    st.integers(3, 4),
+    st.integers(0, 2),
+    st.lists(st.lists(st.floats(0.0, 0.2), min_size=4, max_size=4), max_size=2),
+    st.booleans(),
+)
+def test_a_row_boxed_once_is_one_grouping_flag_naming_every_splitter(n_cars, tight, loose, empty):
+    if tight + len(loose) == 0:
+        tight = 1
+    sets, splitters = _row_scenario(n_cars, tight, loose, empty)
+    result = assess_image(sets)
+    groupings = [f for f in result.flags if f.kind == "grouping"]
+    assert len(groupings) == 1, result.flags
+    assert set(groupings[0].labelers) == {"ann", *splitters}
+    assert ("ann", 0) in groupings[0].boxes
+    for f in result.flags:
+        if f.kind in ("missing", "low_overlap"):
+            assert ("ann", 0) not in f.boxes, f
+            assert "ann" not in f.labelers, f
+
+
+def _big_boxes_never_missing(batch):
+    kinds = batch.flag_kind
+    missing_or_low = {FLAG_KINDS.index("missing"), FLAG_KINDS.index("low_overlap")}
+    grouping = FLAG_KINDS.index("grouping")
+    big = set()
+    others = []
+    for f in range(len(kinds)):
+        lo, hi = batch.flag_box_ptr[f], batch.flag_box_ptr[f + 1]
+        rows = batch.flag_box_rows[lo:hi]
+        if kinds[f] == grouping:
+            big.update(rows[batch.flag_box_roles[lo:hi] == 1].tolist())
+        elif kinds[f] in missing_or_low:
+            others.append(rows.tolist())
+    for rows in others:
+        assert not big.intersection(rows)
+    return len(big)
+
+
+@SETTINGS
+@given(st.lists(label_set_lists(max_labelers=5), min_size=1, max_size=4))
+def test_no_missing_or_low_overlap_flag_names_a_grouping_big_box(images):
+    _big_boxes_never_missing(assess_many(images))
+
+
+def test_no_missing_or_low_overlap_flag_names_a_grouping_big_box_on_bench_data():
+    from bench.engine import generate
+
+    assert _big_boxes_never_missing(assess_many(generate(400, seed=5))) > 0
