@@ -20,7 +20,7 @@ class FlagTable(NamedTuple):
     value: np.ndarray  # lowest IoU (low_overlap), objects grouped (grouping), copies (duplicate)
     box_ptr: np.ndarray
     boxes: np.ndarray
-    roles: np.ndarray  # 1 for a grouping flag's big box(es), else 0
+    roles: np.ndarray  # 1: a grouping flag's big box(es), a low_overlap flag's outlier; else 0
 
 
 # Loose rule of the grouping check: the least share of a small box inside the big box.
@@ -185,7 +185,8 @@ def build_flags(
     kind_missing = kind_missing[:2] + (kind_missing[2] | missed[flagged],) + kind_missing[3:]
     parts.append(kind_missing)
 
-    # low_overlap: two boxes of one object overlap less than low_iou.
+    # low_overlap: ONE flag per object whose worst member pair is below low_iou (not one per
+    # pair), naming every member in such a pair; value: the worst pair IoU.
     # A grouping flag's big box is explained by it: none of its pairs is a low overlap.
     pair_ok = ~grouping.is_group[members.i] & ~grouping.is_group[members.j]
     low_pair = pair_ok & (members.iou < low_iou)
@@ -197,7 +198,13 @@ def build_flags(
     involved[members.j[low_pair]] = True
     sel = involved[member_box] & loose[member_obj]
     part = _object_flags(LOW_OVERLAP, loose, member_obj[sel], member_box[sel], objects, lab)
-    parts.append(part[:3] + (worst[loose],) + part[4:])
+    # The outlier: with two or more low pairs in an object, the one box that is in all of them
+    # (cho's loose box against ann's and bob's tight ones). It gets role 1; the message names it.
+    n_low = np.bincount(members.obj[low_pair], minlength=n_obj)
+    low_count = np.bincount(np.concatenate([members.i[low_pair], members.j[low_pair]]), minlength=n)
+    e_obj, e_box = member_obj[sel], member_box[sel]
+    outlier = (n_low[e_obj] >= 2) & (low_count[e_box] == n_low[e_obj])
+    parts.append(part[:3] + (worst[loose],) + part[4:6] + (outlier.astype(np.int8),))
 
     # grouping
     g = grouping

@@ -49,6 +49,13 @@ def flag_message(result: BatchAssessment, flag: int) -> str:
     if kind == LOW_OVERLAP:
         value = math.floor(float(result.flag_value[flag]) * 100) / 100
         agree = f"agree on {labels[0]}" if len(set(labels)) == 1 else "boxed the same object"
+        roles = result.flag_box_roles[result.flag_box_ptr[flag] : result.flag_box_ptr[flag + 1]]
+        outliers = [n for n, r in zip(box_labelers, roles.tolist(), strict=True) if r == 1]
+        if len(outliers) == 1:
+            return (
+                f"{join_names(box_labelers)} {agree} but {outliers[0]}'s box overlaps the "
+                f"others only {value:.2f}"
+            )
         worst = " at worst" if len(rows) > 2 else ""
         return f"{join_names(box_labelers)} {agree} but their boxes overlap only {value:.2f}{worst}"
     if kind == GROUPING:

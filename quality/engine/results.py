@@ -53,7 +53,7 @@ class BatchAssessment(Sequence):
     flag_labeler_mask: np.ndarray
     flag_box_ptr: np.ndarray
     flag_box_rows: np.ndarray
-    flag_box_roles: np.ndarray  # 1: the big box of a grouping flag
+    flag_box_roles: np.ndarray  # 1: a grouping flag's big box; a low_overlap flag's outlier
     set_image_ptr: np.ndarray
     object_image_ptr: np.ndarray
     pair_image_ptr: np.ndarray

@@ -203,3 +203,21 @@ def test_no_missing_or_low_overlap_flag_names_a_grouping_big_box_on_bench_data()
     from bench.engine import generate
 
     assert _big_boxes_never_missing(assess_many(generate(400, seed=5))) > 0
+
+
+def test_at_most_one_low_overlap_flag_per_object_and_outliers_are_in_every_low_pair():
+    from bench.engine import generate
+
+    batch = assess_many(generate(300, seed=11))
+    low = FLAG_KINDS.index("low_overlap")
+    seen = set()
+    for f in np.flatnonzero(batch.flag_kind == low).tolist():
+        lo, hi = batch.flag_box_ptr[f], batch.flag_box_ptr[f + 1]
+        rows = batch.flag_box_rows[lo:hi]
+        objects = set(batch.box_object[rows].tolist())
+        assert len(objects) == 1 and not objects & seen
+        seen |= objects
+        roles = batch.flag_box_roles[lo:hi]
+        assert roles.sum() <= 1
+        message = batch.flag(f).message
+        assert ("'s box overlaps the others only" in message) == (roles.sum() == 1)
