@@ -7,12 +7,6 @@ from projects.services import instruction_acknowledge
 from tests.factories import ImageFactory, InstructionVersionFactory
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Every test here makes three or more users; PBKDF2 would spend seconds hashing passwords.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def instructions(project, lead):
     return InstructionVersionFactory(project=project, author=lead, number=1, body="Box every car.")

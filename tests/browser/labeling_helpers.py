@@ -3,17 +3,10 @@
 import io
 from dataclasses import dataclass, field
 
-import pytest
 from django.core.files.base import ContentFile
 from PIL import Image, ImageDraw
 
 from tests.factories import ImageFactory
-
-
-@pytest.fixture
-def fast_password_hashing(settings):
-    # Users made by factories and the login form then agree on MD5: seconds saved per test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def scene_image(project, *, objects, size=(1600, 1000), name="scene.png", shade=(120, 140, 160)):

@@ -7,7 +7,6 @@ from annotations.models import Annotation
 from tests.browser.conftest import screenshot
 from tests.browser.labeling_helpers import (  # noqa: F401 - fixture
     Labeler,
-    fast_password_hashing,
     iou,
     scene_image,
 )
@@ -20,7 +19,6 @@ from tests.factories import (
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("fast_password_hashing"),
 ]
 
 OBJECTS = [(120, 140, 260, 180), (520, 300, 200, 150), (900, 120, 300, 260)]

@@ -10,7 +10,6 @@ from projects.services import instruction_acknowledge
 from tests.browser.conftest import screenshot
 from tests.browser.labeling_helpers import (  # noqa: F401 - fixture
     Labeler,
-    fast_password_hashing,
     scene_image,
 )
 from tests.factories import PASSWORD, InstructionVersionFactory, LabelClassFactory
@@ -18,7 +17,6 @@ from tests.factories import PASSWORD, InstructionVersionFactory, LabelClassFacto
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("fast_password_hashing"),
 ]
 
 OBJECTS = [(100, 100, 300, 200), (700, 400, 300, 250)]
