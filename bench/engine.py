@@ -184,6 +184,36 @@ def datumaro_merge(datasets):
     return merger(*datasets)
 
 
+def kalpha_line(images, args) -> None:
+    """K-alpha (and its 9-threshold sweep): batched vs the old per-image loop, images/s."""
+    from quality.engine import alpha_sweep, kalpha
+    from quality.engine.kalpha import DEFAULT_THRESHOLDS, _reference_kalpha
+
+    many = images[: args.kalpha_images]
+    if len(many) < args.kalpha_images:
+        many = generate(args.kalpha_images, args.seed)
+    few = many[: args.kalpha_reference_images]
+    batch, few_batch = BoxBatch.from_label_sets(many), BoxBatch.from_label_sets(few)
+    assert kalpha(few_batch).per_image == _reference_kalpha(few_batch).per_image
+    rows = []
+    t = best_of(lambda: kalpha(batch), args.repeat)
+    rows.append(("kalpha batched", len(many), t))
+    t = best_of(lambda: _reference_kalpha(few_batch), 1)
+    rows.append(("kalpha per-image reference (before)", len(few), t))
+    t = best_of(lambda: alpha_sweep(batch), 1)
+    rows.append(("alpha_sweep (9 thresholds) batched", len(many), t))
+
+    def reference_sweep():
+        for th in DEFAULT_THRESHOLDS:
+            _reference_kalpha(few_batch, th)
+
+    t = best_of(reference_sweep, 1)
+    rows.append(("alpha_sweep per-image reference (before)", len(few), t))
+    print(f"{'K-alpha':48s} {'images':>8s} {'images/s wall':>14s} {'images/s CPU':>13s}")
+    for name, count, (wall, cpu) in rows:
+        print(f"{name:48s} {count:8d} {count / wall:14,.0f} {count / cpu:13,.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=40000, help="images for Concord")
@@ -191,6 +221,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cpu", type=int, default=0, help="the one CPU to pin the process to")
+    parser.add_argument(
+        "--kalpha-images", type=int, default=20000, help="images for the K-alpha line (0: skip)"
+    )
+    parser.add_argument(
+        "--kalpha-reference-images",
+        type=int,
+        default=2000,
+        help="images for the old per-image K-alpha (it is ~100x slower)",
+    )
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.cpu})
@@ -244,6 +283,8 @@ def main() -> None:
     except ImportError as exc:
         print(f"# (c) skipped, datumaro not importable: {exc}")
 
+    if args.kalpha_images:
+        kalpha_line(images, args)
     print(f"# load average after the run: {os.getloadavg()}")
     base_wall, base_cpu = rates["concord assess_many"]
     print(

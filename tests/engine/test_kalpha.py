@@ -107,3 +107,66 @@ def test_vitality_is_positive_for_a_good_labeler_and_negative_for_a_bad_one():
         images.append(sets)
     v = vitality(images)
     assert v["zed"] < 0 < v["ann"]
+
+
+def tie_heavy_images(n_images, seed):
+    """Integer boxes on a coarse grid: exact ties and competing candidates are common."""
+    rng = np.random.default_rng(seed)
+    images = []
+    for _ in range(n_images):
+        k = int(rng.integers(1, 6))
+        sets = []
+        for name in ["ann", "bob", "cho", "dan", "eve"][:k]:
+            m = int(rng.integers(0, 6))
+            boxes = np.c_[rng.integers(0, 5, (m, 2)) * 5, rng.integers(1, 4, (m, 2)) * 5]
+            sets.append(
+                LabelSet(name, boxes.astype(float), [int(v) for v in rng.integers(1, 3, m)])
+            )
+        images.append(sets)
+    return images
+
+
+@pytest.mark.parametrize("threshold", [0.1, 0.3, 0.5, 0.75, 0.9])
+def test_batched_kalpha_equals_the_per_image_reference(threshold):
+    from quality.engine.kalpha import _reference_kalpha
+
+    for images in (generated_images(300, seed=11), tie_heavy_images(300, seed=5)):
+        # A single labeler with two classes makes the reference (krippendorff) raise.
+        images = [s for s in images if len(s) >= 2]
+        ours, reference = kalpha(images, threshold), _reference_kalpha(images, threshold)
+        assert ours.per_image == reference.per_image
+        assert ours.mean == reference.mean
+        for name in ("ann", "cho"):
+            kept = [s for s in images if len(s) >= 3 or name not in {x.labeler for x in s}]
+            assert (
+                kalpha(kept, threshold, exclude=name).per_image
+                == _reference_kalpha(kept, threshold, exclude=name).per_image
+            )
+
+
+def test_batched_vitality_and_sweep_equal_the_per_image_reference():
+    from quality.engine.kalpha import _reference_kalpha
+
+    images = generated_images(150, seed=2)
+    sweep = alpha_sweep(images)
+    for t, value in sweep.items():
+        assert value == _reference_kalpha(images, t).mean
+    counts = {}
+    for sets in images:
+        for s in sets:
+            counts.setdefault(s.labeler, []).append(len(sets))
+    v = vitality(images)
+    for name, value in v.items():
+        keep = [s for s in images if name in {x.labeler for x in s} and len(s) >= 3]
+        if not keep:
+            assert math.isnan(value)
+            continue
+        expected = _reference_kalpha(keep).mean - _reference_kalpha(keep, exclude=name).mean
+        assert math.isclose(value, expected, rel_tol=0, abs_tol=1e-12)
+
+
+def test_batched_kalpha_of_a_single_labeler_behaves_like_the_reference():
+    box = np.array([[0, 0, 10, 10], [50, 50, 20, 20]], dtype=float)
+    assert kalpha([[LabelSet("ann", box, ["car", "car"])]]).per_image == [1.0]
+    with pytest.raises(ValueError):
+        kalpha([[LabelSet("ann", box, ["car", "bus"])]])
