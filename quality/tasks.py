@@ -7,9 +7,12 @@ Every task is idempotent, so acks_late re-delivery or a re-run after a killed wo
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 
+from projects.models import Image, Project
 from quality import services, services_runs
+from quality.services_summary import project_summarize
 
 TRANSIENT = (OperationalError, InterfaceError)
 
@@ -30,6 +33,38 @@ _common = {
 )
 def assess_image_task(image_id: int) -> None:
     services.image_assess(image_id=image_id)
+    project_id = Image.objects.filter(pk=image_id).values_list("project_id", flat=True).first()
+    if project_id is not None:
+        _summary_schedule(project_id)
+
+
+def _summary_key(project_id: int) -> str:
+    return f"concord:summary-pending:{project_id}"
+
+
+def _summary_schedule(project_id: int) -> None:
+    """Refresh the project's report figures a little after labels change, at most once per wait.
+
+    Submissions arrive in bursts; one summary a few seconds after the first of them covers the
+    burst. The cache key (shared through Redis with the web processes) keeps it to one pending
+    summary per project.
+    """
+    wait = settings.AGREEMENT_SUMMARY_DELAY_SECONDS
+    if cache.add(_summary_key(project_id), 1, timeout=wait * 10 + 60):
+        summarize_project_task.apply_async((project_id,), countdown=wait)
+
+
+@shared_task(
+    **_common,
+    soft_time_limit=settings.AGREEMENT_SUMMARY_SOFT_TIME_LIMIT,
+    time_limit=settings.AGREEMENT_SUMMARY_TIME_LIMIT,
+)
+def summarize_project_task(project_id: int) -> None:
+    # Cleared first: labels changing while this runs schedule the next summary.
+    cache.delete(_summary_key(project_id))
+    project = Project.objects.filter(pk=project_id).first()
+    if project is not None:
+        project_summarize(project=project)
 
 
 @shared_task(
