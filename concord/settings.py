@@ -152,9 +152,9 @@ AGREEMENT_CHUNK_SOFT_TIME_LIMIT = env_int("AGREEMENT_CHUNK_SOFT_TIME_LIMIT", 120
 AGREEMENT_CHUNK_TIME_LIMIT = env_int("AGREEMENT_CHUNK_TIME_LIMIT", 180, minimum=1)
 AGREEMENT_SUMMARY_SOFT_TIME_LIMIT = env_int("AGREEMENT_SUMMARY_SOFT_TIME_LIMIT", 600, minimum=1)
 AGREEMENT_SUMMARY_TIME_LIMIT = env_int("AGREEMENT_SUMMARY_TIME_LIMIT", 720, minimum=1)
-# K-alpha costs ~1 ms per image and threshold: large projects estimate it on a sample this big.
 # After a submit completes or changes an image, the report's figures refresh this much later.
 AGREEMENT_SUMMARY_DELAY_SECONDS = env_int("AGREEMENT_SUMMARY_DELAY_SECONDS", 5, minimum=0)
+# K-alpha costs ~1 ms per image and threshold: large projects estimate it on a sample this big.
 AGREEMENT_KALPHA_SAMPLE = env_int("AGREEMENT_KALPHA_SAMPLE", 1000, minimum=10)
 AGREEMENT_SWEEP_SAMPLE = env_int("AGREEMENT_SWEEP_SAMPLE", 200, minimum=10)
 
