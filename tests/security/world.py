@@ -38,6 +38,7 @@ class World:
     flag: object
     instruction: object
     agreement: object
+    image_b: object
     run: object = None
 
 
@@ -64,7 +65,7 @@ def world_build() -> World:
     LabelClassFactory(project=b, name="cow", hotkey="1", order=0)
     instruction = InstructionVersionFactory(project=a, number=1, author=users["lead_a"])
     images = [ImageFactory(project=a) for _ in range(3)]
-    ImageFactory(project=b)
+    image_b = ImageFactory(project=b)
     annotation_a = _submit(images[0], users["labeler_a"], [(car, A_BOXES[0]), (car, A_BOXES[1])])
     annotation_b = _submit(images[0], users["labeler_b"], [(truck, B_BOXES[0]), (car, B_BOXES[1])])
 
@@ -74,7 +75,9 @@ def world_build() -> World:
     agreement = ImageAgreement.objects.get(image=images[0])
     flag = Flag.objects.filter(project=a).order_by("pk").first()
     assert flag is not None, "the pipeline raised no flag for a car/truck conflict"
-    return World(a, b, users, images, annotation_a, annotation_b, flag, instruction, agreement)
+    return World(
+        a, b, users, images, annotation_a, annotation_b, flag, instruction, agreement, image_b
+    )
 
 
 def _submit(image, labeler, boxes):
