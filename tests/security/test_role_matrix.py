@@ -284,3 +284,49 @@ def test_the_leak_check_finds_boxes_and_scores_where_they_belong(world):
     _response, body = _call(client, "GET", f"/projects/{world.a.slug}/report/")
     assert f"{world.agreement.score:.2f}" in body.decode()
     assert world.users["labeler_b"].username in body.decode()
+
+
+def _counts() -> dict[str, int]:
+    from django.apps import apps
+
+    return {
+        model._meta.label: model.objects.count()
+        for label in ("projects", "annotations", "quality", "authtoken")
+        for model in apps.get_app_config(label).get_models()
+    }
+
+
+@pytest.mark.parametrize("actor", ["labeler_a", "lead_a"])
+def test_every_write_with_a_session_and_no_csrf_token_is_refused(world, actor):
+    """A page on another site cannot make a signed-in browser write (cookies go, tokens don't)."""
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(world.users[actor])
+    kwargs = _kwargs(world)
+    before = _counts()
+    for method, path, _expected in TABLE:
+        if method == "GET":
+            continue
+        response, body = _call(client, method, path.format(**kwargs))
+        assert response.status_code == 403, (actor, method, path, response.status_code, body[:200])
+    assert _counts() == before
+
+
+@pytest.mark.parametrize("actor", ["labeler_a", "lead_a"])
+def test_methods_an_address_does_not_offer_never_fail_or_write(world, actor):
+    client = _client(world, actor)
+    kwargs = _kwargs(world)
+    offered: dict[str, set[str]] = {}
+    for method, path, _expected in TABLE:
+        offered.setdefault(path, set()).add(method)
+    before = _counts()
+    for path, methods in offered.items():
+        if path.startswith("/accounts/"):
+            continue  # logging in or out is the point of those addresses
+        for method in {"GET", "POST", "PUT", "PATCH", "DELETE"} - methods:
+            response, body = _call(client, method, path.format(**kwargs))
+            assert response.status_code < 500, (actor, method, path, body[:300])
+            if path.startswith("/api/"):  # pages without a method list render as for GET
+                assert response.status_code in {403, 404, 405}, (actor, method, path)
+            if path.startswith("/api/") and path not in {"/api/schema/", "/api/docs/"}:
+                assert response.json()["detail"], (actor, method, path)  # docs answer in kind
+    assert _counts() == before
