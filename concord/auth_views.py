@@ -34,6 +34,13 @@ class ThrottledTokenView(ObtainAuthToken):
     """POST username + password -> {"token"}; a few failures per username and address, then 429."""
 
     def post(self, request, *args, **kwargs):
+        if not hasattr(request.data, "get"):
+            return Response(
+                {
+                    "detail": 'Send {"username": ..., "password": ...} as a JSON object or form fields.'
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         username = str(request.data.get("username", ""))
         address = ratelimit.client_address(request)
         if ratelimit.login_blocked(username, address):

@@ -439,10 +439,12 @@ class ImageUploadOutput(serializers.Serializer):
         summary="Upload images: files or zips, multipart field `files` (lead)",
         description=(
             "Each file is checked on its own. 201 when every file was added; 200 when some were "
-            "duplicates or refused (each result says why); 400 when no file was sent."
+            "added and others were duplicates or refused, or all were duplicates (each result "
+            "says why); 400 when no file was sent or none could be added because files were "
+            "refused (the results and `detail` say why)."
         ),
         request={"multipart/form-data": ImageUploadInput},
-        responses={201: ImageUploadOutput, 200: ImageUploadOutput, **ERRORS},
+        responses={201: ImageUploadOutput, 200: ImageUploadOutput, 400: ImageUploadOutput},
     ),
 )
 class ImageListApi(ProjectScoped, generics.ListCreateAPIView):
@@ -500,8 +502,15 @@ class ImageListApi(ProjectScoped, generics.ListCreateAPIView):
                 for r in results
             ],
         }
-        all_added = results and counts["added"] == len(results)
-        return Response(body, status=status.HTTP_201_CREATED if all_added else status.HTTP_200_OK)
+        if counts["added"] == len(results) and results:
+            return Response(body, status=status.HTTP_201_CREATED)
+        if counts["added"] == 0 and counts["refused"]:
+            # Nothing stored and something was wrong with the files: the per-file reasons say what.
+            body["detail"] = "No image was added: " + "; ".join(
+                f"{r.name}: {r.reason}" for r in results if r.status == "refused"
+            )
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return Response(body, status=status.HTTP_200_OK)
 
 
 # -- raw annotations ---------------------------------------------------------------------------

@@ -118,7 +118,9 @@ def _prepare(data: bytes) -> _Prepared:
     max_pixels = settings.UPLOAD_MAX_PIXELS
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            # Pillow warns past ~89 MP; Concord's own limit (checked below, from the header only,
+            # before any pixel is decoded) decides, and says the size and the limit.
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
             probe = PILImage.open(io.BytesIO(data))
             if probe.format not in ACCEPTED_FORMATS:
                 raise RefusedFile(
@@ -135,8 +137,12 @@ def _prepare(data: bytes) -> _Prepared:
             image.load()
     except RefusedFile:
         raise
-    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
-        raise RefusedFile("the image is too large to decode safely (decompression bomb)") from None
+    except PILImage.DecompressionBombError:
+        limit = max_pixels / 1e6
+        raise RefusedFile(
+            f"the image has more than {2 * PILImage.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels, far over "
+            f"the limit of {limit:.1f} megapixels (refused as a decompression bomb)"
+        ) from None
     except UnidentifiedImageError:
         raise RefusedFile("this is not an image Concord can read; use JPEG, PNG or WebP") from None
     except (OSError, SyntaxError, ValueError) as exc:
