@@ -78,25 +78,32 @@ def find_groupings(
     i, j, i_small = overlaps_i[pick], overlaps_j[pick], i_small[pick]
     big = np.where(i_small, j, i)
     small = np.where(i_small, i, j)
-    x1, y1, x2, y2 = corners
-    tight = inter[pick] >= group_cover * small_area[pick]
-    cx = 0.5 * (x1[small] + x2[small])
-    cy = 0.5 * (y1[small] + y2[small])
-    center_in = (cx >= x1[big]) & (cx <= x2[big]) & (cy >= y1[big]) & (cy <= y2[big])
-    wide = (x2[big] - x1[big]) >= (y2[big] - y1[big])
-    along_lo = np.where(wide, np.maximum(x1[small], x1[big]), np.maximum(y1[small], y1[big]))
-    along_hi = np.where(wide, np.minimum(x2[small], x2[big]), np.minimum(y2[small], y2[big]))
-    along_len = np.where(wide, x2[small] - x1[small], y2[small] - y1[small])
-    loose = center_in & (along_hi - along_lo >= group_cover * along_len)
-    keep = tight | loose
-    big, small = big[keep], small[keep]
+    inter, small_area = inter[pick], small_area[pick]
+
+    def inside(rows: np.ndarray) -> np.ndarray:
+        """For these candidate pairs: does the small box count as inside the big one?"""
+        b, m = big[rows], small[rows]
+        x1, y1, x2, y2 = corners
+        tight = inter[rows] >= group_cover * small_area[rows]
+        cx = 0.5 * (x1[m] + x2[m])
+        cy = 0.5 * (y1[m] + y2[m])
+        center_in = (cx >= x1[b]) & (cx <= x2[b]) & (cy >= y1[b]) & (cy <= y2[b])
+        wide = (x2[b] - x1[b]) >= (y2[b] - y1[b])
+        along_lo = np.where(wide, np.maximum(x1[m], x1[b]), np.maximum(y1[m], y1[b]))
+        along_hi = np.where(wide, np.minimum(x2[m], x2[b]), np.minimum(y2[m], y2[b]))
+        along_len = np.where(wide, x2[m] - x1[m], y2[m] - y1[m])
+        return tight | (center_in & (along_hi - along_lo >= group_cover * along_len))
+
     # Most covered boxes are simply the big box's own match. A big box can only group if it
-    # also covers a box outside its own object; keep only such big boxes before going on.
+    # also covers a box outside its own object, which few do: find those big boxes first, then
+    # measure cover only on their pairs (the geometry is the costly part).
     obj_big, obj_small = obj[big], obj[small]
+    across = np.flatnonzero((obj_big != obj_small) & (obj_big >= 0) & (obj_small >= 0))
     elsewhere = np.zeros(n, dtype=bool)
-    elsewhere[big[(obj_big != obj_small) & (obj_big >= 0) & (obj_small >= 0)]] = True
-    keep = elsewhere[big] & (obj_small >= 0)
-    big, small = big[keep], small[keep]
+    elsewhere[big[across[inside(across)]]] = True
+    rows = np.flatnonzero(elsewhere[big] & (obj_small >= 0))
+    rows = rows[inside(rows)]
+    big, small = big[rows], small[rows]
     other_box_of_big_labeler = ((objects.labmask[obj[small]] >> lab[big]) & 1).astype(bool)
     ok = (obj[small] == obj[big]) | ~other_box_of_big_labeler
     big, small = big[ok], small[ok]
