@@ -41,7 +41,7 @@ class Annotation(models.Model):
     active_seconds = models.FloatField(default=0, help_text="Time spent with the page in focus.")
 
     class Meta:
-        ordering = ["image", "labeler"]
+        ordering = ["image_id", "labeler_id"]
         constraints = [
             models.UniqueConstraint(fields=["image", "labeler"], name="annotation_unique_labeler"),
             models.UniqueConstraint(
@@ -72,7 +72,7 @@ class Box(models.Model):
     height = models.FloatField()
 
     class Meta:
-        ordering = ["annotation", "id"]
+        ordering = ["annotation_id", "id"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(width__gt=0, height__gt=0), name="box_positive_size"

@@ -101,7 +101,7 @@ class InstructionVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["project", "number"]
+        ordering = ["project_id", "number"]
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "number"], name="instructions_unique_number"
@@ -145,7 +145,7 @@ class Membership(models.Model):
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["project", "role", "user__username"]
+        ordering = ["project_id", "role", "user__username"]
         constraints = [
             models.UniqueConstraint(fields=["project", "user"], name="membership_unique_user"),
             models.CheckConstraint(
@@ -183,7 +183,7 @@ class Image(models.Model):
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["project", "id"]
+        ordering = ["project_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["project", "sha256"], name="image_unique_sha256"),
             models.CheckConstraint(

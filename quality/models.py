@@ -55,7 +55,7 @@ class ConsensusBox(models.Model):
     mean_iou = models.FloatField()
 
     class Meta:
-        ordering = ["image", "index"]
+        ordering = ["image_id", "index"]
         constraints = [
             models.UniqueConstraint(fields=["image", "index"], name="consensus_unique_index"),
             models.CheckConstraint(
@@ -133,7 +133,7 @@ class Flag(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["project", "image", "id"]
+        ordering = ["project_id", "image_id", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["image", "key"],
@@ -147,6 +147,8 @@ class Flag(models.Model):
         ]
         indexes = [
             models.Index(fields=["project", "status", "kind"]),
+            # The flag queue: a project's flags of one status in image order, a page at a time.
+            models.Index(fields=["project", "status", "image", "id"], name="flag_queue_order"),
             models.Index(fields=["image", "status"]),
         ]
 
@@ -172,7 +174,7 @@ class LabelerAgreement(models.Model):
     computed_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["project", "labeler__username"]
+        ordering = ["project_id", "labeler__username"]
         constraints = [
             models.UniqueConstraint(fields=["project", "labeler"], name="labeler_agreement_unique")
         ]
