@@ -1,11 +1,26 @@
 """Reads for the labeling pages and API. Everything here is the caller's own work only."""
 
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from annotations.models import Annotation
 from projects.models import Project
 from projects.permissions import Capability, has_capability
+
+
+def submitted_label_sets_count():
+    """Per image (annotate an Image queryset with it): how many labelers submitted, 0 if none."""
+    per_image = (
+        Annotation.objects.filter(
+            image=OuterRef("pk"), kind=Annotation.Kind.LABEL, status=Annotation.Status.SUBMITTED
+        )
+        .order_by()
+        .values("image")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(per_image, output_field=IntegerField()), 0)
 
 
 def annotation_of_owner(*, annotation_id: int, user) -> Annotation:

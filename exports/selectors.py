@@ -33,10 +33,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, IntegerField, OuterRef, Q, Value
 
 from annotations.models import Annotation, Box
+from annotations.selectors import submitted_label_sets_count
 from exports.params import ExportParamError, ExportSpec
 from projects.models import Image, LabelClass, Project
 from quality.models import ConsensusBox, Flag
@@ -94,15 +94,6 @@ class ExportQuery:
             kind=Annotation.Kind.ADJUDICATION,
             status=Annotation.Status.SUBMITTED,
         )
-        submitted = (
-            Annotation.objects.filter(
-                image=OuterRef("pk"), kind=Annotation.Kind.LABEL, status=Annotation.Status.SUBMITTED
-            )
-            .order_by()
-            .values("image")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
         tie = ConsensusBox.objects.filter(image=OuterRef("pk"), label_class__isnull=True)
         images = Image.objects.filter(project=self.project).annotate(
             adjudicated=Exists(adjudication),
@@ -110,9 +101,7 @@ class ExportQuery:
             tied=Exists(tie),
         )
         if self.spec.source == "raw":
-            images = images.annotate(
-                submitted_sets=Coalesce(Subquery(submitted, output_field=IntegerField()), 0)
-            )
+            images = images.annotate(submitted_sets=submitted_label_sets_count())
         return images
 
     def _eligible(self, qs, *, with_ties_withheld: bool = True):

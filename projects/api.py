@@ -23,6 +23,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from annotations.models import Annotation, Box
+from annotations.selectors import submitted_label_sets_count
 from concord.exceptions import ApiErrorOutput
 from projects.ingest import images_ingest
 from projects.models import Image, InstructionVersion, LabelClass, Membership, Project
@@ -457,15 +458,6 @@ class ImageListApi(ProjectScoped, generics.ListCreateAPIView):
 
     def get_queryset(self):
         project = self.get_project()
-        label_sets = (
-            Annotation.objects.filter(
-                image=OuterRef("pk"), kind=Annotation.Kind.LABEL, status=Annotation.Status.SUBMITTED
-            )
-            .order_by()
-            .values("image")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
         open_flags = (
             Flag.objects.filter(image=OuterRef("pk"), status=Flag.Status.OPEN)
             .order_by()
@@ -474,7 +466,7 @@ class ImageListApi(ProjectScoped, generics.ListCreateAPIView):
             .values("n")
         )
         images = Image.objects.filter(project=project).annotate(
-            label_sets=Coalesce(Subquery(label_sets, output_field=IntegerField()), 0),
+            label_sets=submitted_label_sets_count(),
             open_flags=Coalesce(Subquery(open_flags, output_field=IntegerField()), 0),
             agreement_score=F("agreement__score"),
         )
