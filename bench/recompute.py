@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/recompute.py --images 100000 --workers 2
 
-1. (Re)creates the database `concord_bench` (PostgreSQL at --pg, default 127.0.0.1:5432, user
-   postgres), migrates it, and fills one project with N images x 3 labelers x ~8 boxes by COPY.
+1. (Re)creates the database --db (default `concord_bench`; PostgreSQL at --pg, default
+   127.0.0.1:5432, user postgres), migrates it, and fills one project with N images x 3 labelers x ~8 boxes by COPY.
 2. Starts one `celery -A concord worker -c <workers>` (prefork: that many worker processes) on
-   Redis, on a queue of its own (`concord-bench`), and times a full project recompute from
+   Redis, on a queue of its own (named after --db), and times a full project recompute from
    project_recompute_start to the run's `succeeded` (chunks, near duplicates, summary).
 3. Latency: for --latency-images new images whose first two labelers have submitted, the third
    labeler submits through the real API (POST /api/annotations/{id}/submit/, token auth, Django
@@ -28,8 +28,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DB = "concord_bench"
-QUEUE = "concord-bench"
 CLASSES = ["bicycle", "car", "person", "truck"]
 
 
@@ -41,17 +39,18 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--latency-images", type=int, default=40)
     parser.add_argument("--keep", action="store_true", help="reuse a filled database")
+    parser.add_argument("--db", default="concord_bench", help="database to (re)create and fill")
     args = parser.parse_args()
 
-    url = f"postgres://{args.pg}/{DB}"
+    url = f"postgres://{args.pg}/{args.db}"
     os.environ.update(
         DATABASE_URL=url,
         REDIS_URL=args.redis,
-        CELERY_TASK_DEFAULT_QUEUE=QUEUE,
+        CELERY_TASK_DEFAULT_QUEUE=args.db,  # a queue per bench database
         DJANGO_SETTINGS_MODULE="concord.settings",
     )
     if not args.keep:
-        _create_database(args.pg)
+        _create_database(args.pg, args.db)
         subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
     import django
 
@@ -72,12 +71,12 @@ def main() -> None:
             os.killpg(worker.pid, signal.SIGKILL)
 
 
-def _create_database(pg: str) -> None:
+def _create_database(pg: str, db: str) -> None:
     import psycopg
 
     with psycopg.connect(f"postgres://{pg}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB}")
+        conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {db}")
 
 
 def _copy(cursor, table: str, columns: list[str], lines) -> None:
@@ -185,8 +184,8 @@ def _worker(concurrency: int) -> subprocess.Popen:
     from concord.celery import app
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "concord", "worker", "-Q", QUEUE,
-         "-n", "bench@%h", "-c", str(concurrency), "-l", "warning", "--without-gossip",
+        [sys.executable, "-m", "celery", "-A", "concord", "worker", "-Q", os.environ["CELERY_TASK_DEFAULT_QUEUE"],
+         "-n", os.environ["CELERY_TASK_DEFAULT_QUEUE"] + "@%h", "-c", str(concurrency), "-l", "warning", "--without-gossip",
          "--without-mingle", "--without-heartbeat"],
         cwd=ROOT, env=os.environ.copy(), start_new_session=True,
     )  # fmt: skip
