@@ -193,7 +193,8 @@ def _worker(concurrency: int) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     import socket
 
-    while not app.control.ping(timeout=0.5, destination=[f"bench@{socket.gethostname()}"]):
+    name = f"{os.environ['CELERY_TASK_DEFAULT_QUEUE']}@{socket.gethostname()}"  # as -n above
+    while not app.control.ping(timeout=0.5, destination=[name]):
         if time.monotonic() > deadline or process.poll() is not None:
             raise SystemExit("the Celery worker did not start")
     return process
