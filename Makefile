@@ -23,8 +23,8 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo
 	@if [ -n "$$REDIS_URL" ]; then \
-		echo "REDIS_URL is set: starting a Celery worker in the background (logs: celery-worker.log)"; \
-		$(VENV)/bin/celery -A concord worker --loglevel=INFO --concurrency=2 > celery-worker.log 2>&1 & \
+		echo "REDIS_URL is set: starting a Celery worker with beat (the sweep) in the background (logs: celery-worker.log)"; \
+		$(VENV)/bin/celery -A concord worker -B --schedule=$(VENV)/celerybeat-schedule --loglevel=INFO --concurrency=2 > celery-worker.log 2>&1 & \
 	fi
 	@echo ""
 	@echo "Concord is starting at http://$(HOST):$(PORT)/  (log in at http://$(HOST):$(PORT)/accounts/login/)"

@@ -158,6 +158,20 @@ AGREEMENT_SUMMARY_DELAY_SECONDS = env_int("AGREEMENT_SUMMARY_DELAY_SECONDS", 5, 
 # on an evenly spread sample of this many images.
 AGREEMENT_KALPHA_SAMPLE = env_int("AGREEMENT_KALPHA_SAMPLE", 20000, minimum=10)
 AGREEMENT_SWEEP_SAMPLE = env_int("AGREEMENT_SWEEP_SAMPLE", 2000, minimum=10)
+# Every this many seconds (0: never), Celery beat (`worker -B`) enqueues up to AGREEMENT_SWEEP_BATCH
+# complete images whose assessment is missing or stale: a lost task message is caught up.
+AGREEMENT_SWEEP_SECONDS = env_int("AGREEMENT_SWEEP_SECONDS", 60, minimum=0)
+AGREEMENT_SWEEP_BATCH = env_int("AGREEMENT_SWEEP_BATCH", 2000, minimum=1)
+CELERY_BEAT_SCHEDULE = (
+    {
+        "sweep-unassessed-images": {
+            "task": "quality.tasks.sweep_unassessed_task",
+            "schedule": float(AGREEMENT_SWEEP_SECONDS),
+        }
+    }
+    if AGREEMENT_SWEEP_SECONDS
+    else {}
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q
+from django.db.models import Count, F, FloatField, Max, Q
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from annotations.models import Annotation
 from projects.models import Image, InstructionVersion, LabelClass, Project
 from quality.engine import ENGINE_VERSION, AgreementParams, BoxBatch, LabelSet
-from quality.models import ConsensusBox, ImageAgreement
+from quality.models import AgreementRun, ConsensusBox, ImageAgreement
 
 # Hamming distance (bits of a 64-bit perceptual hash) under which two images look the same.
 NEAR_DUPLICATE_BITS = 4
@@ -84,6 +86,53 @@ def project_image_ids_to_assess(*, project_id: int) -> list[int]:
         "image_id", flat=True
     )
     return sorted(set(complete_image_ids(project=project)) | set(assessed))
+
+
+def images_to_sweep(*, limit: int, settled_before, runs_after) -> dict[int, list[int]]:
+    """Images whose stored assessment is missing or stale, at most ``limit``: {project: ids}.
+
+    What a lost task message (a broker restart) leaves behind, found from the tables alone:
+    a complete image with no assessment, or whose submitted labels changed after it was
+    assessed (both only once the last change is older than ``settled_before``, so the task the
+    change enqueued has had its chance); an assessment made with another engine version or
+    other thresholds; an assessed image that is no longer complete. Projects with a recompute
+    run created after ``runs_after`` and not finished are left to that run.
+    """
+    submitted = Q(annotations__kind=Annotation.Kind.LABEL) & Q(
+        annotations__status=Annotation.Status.SUBMITTED
+    )
+    needed = F("project__labelers_per_image")
+    running = AgreementRun.objects.filter(
+        state__in=[AgreementRun.State.PENDING, AgreementRun.State.RUNNING],
+        created_at__gte=runs_after,
+    ).values("project_id")
+    settled = Q(changed__lt=settled_before)
+    stale = (
+        Q(submitted__lt=needed)
+        | ~Q(agreement__engine_version=ENGINE_VERSION)
+        | ~Q(match_iou=F("project__match_iou"))
+        | ~Q(low_iou=F("project__low_iou"))
+        | (settled & Q(agreement__computed_at__lt=F("changed")))
+    )
+    rows = (
+        Image.objects.exclude(project_id__in=running)
+        .annotate(
+            submitted=Count("annotations", filter=submitted),
+            changed=Max("annotations__updated_at", filter=submitted),
+            match_iou=Cast(KeyTextTransform("match_iou", "agreement__params"), FloatField()),
+            low_iou=Cast(KeyTextTransform("low_iou", "agreement__params"), FloatField()),
+        )
+        .filter(
+            (Q(agreement__isnull=True) & Q(submitted__gte=needed) & settled)
+            | (Q(agreement__isnull=False) & stale)
+        )
+        .order_by("pk")
+        .values_list("project_id", "pk")[:limit]
+    )
+    out: dict[int, list[int]] = {}
+    for project_id, pk in rows:
+        out.setdefault(project_id, []).append(pk)
+    return out
 
 
 def images_labels(*, image_ids) -> list[ImageLabels]:
@@ -236,33 +285,44 @@ def _consensus_counts(image_filter: Q) -> dict[int, dict[str, int]]:
     return counts
 
 
-def near_duplicate_candidates(*, image_id: int, max_distance: int = NEAR_DUPLICATE_BITS):
-    """(project id, [(image id, phash, consensus class counts)]) for one assessed image and the
-    assessed images of its project whose hashes are within ``max_distance`` bits; None when
-    the image has no hash or is not assessed."""
-    row = (
-        Image.objects.filter(pk=image_id, agreement__isnull=False, phash__isnull=False)
-        .values_list("project_id", "phash")
-        .first()
+def near_duplicate_candidates(*, image_ids, max_distance: int = NEAR_DUPLICATE_BITS):
+    """Per project: (project id, the given images that are assessed and hashed, items), where
+    items are (image id, phash, consensus class counts) of those images and of every assessed
+    image of the project whose hash is within ``max_distance`` bits of one of them.
+
+    One read of the project's hashes, compared in numpy blocks: a batch of images costs about
+    what one image does.
+    """
+    rows = list(
+        Image.objects.filter(pk__in=list(image_ids), agreement__isnull=False, phash__isnull=False)
+        .order_by("pk")
+        .values_list("project_id", "pk")
     )
-    if row is None:
-        return None
-    project_id, phash = row
-    others = list(
-        ImageAgreement.objects.filter(image__project_id=project_id, image__phash__isnull=False)
-        .exclude(image_id=image_id)
-        .values_list("image_id", "image__phash")
-    )
-    if not others:
-        return project_id, []
-    hashes = np.array([h for _, h in others], dtype=np.int64).view(np.uint64)
-    distance = np.bitwise_count(hashes ^ np.array(phash, dtype=np.int64).view(np.uint64))
-    close = [others[i] for i in np.flatnonzero(distance <= max_distance).tolist()]
-    ids = [image_id] + [pk for pk, _ in close]
-    counts = _consensus_counts(Q(image_id__in=ids))
-    items = [(image_id, phash, counts.get(image_id, {}))]
-    items += [(pk, h, counts.get(pk, {})) for pk, h in close]
-    return project_id, sorted(items, key=lambda item: item[0])
+    out = []
+    for project_id in sorted({p for p, _ in rows}):
+        targets = [pk for p, pk in rows if p == project_id]
+        assessed = list(
+            ImageAgreement.objects.filter(image__project_id=project_id, image__phash__isnull=False)
+            .order_by()
+            .values_list("image_id", "image__phash")
+        )
+        ids = np.array([pk for pk, _ in assessed], dtype=np.int64)
+        hashes = np.array([h for _, h in assessed], dtype=np.int64).view(np.uint64)
+        wanted = np.isin(ids, targets)
+        close = wanted.copy()
+        rows_per_block = max(1, 4_000_000 // max(len(ids), 1))  # at most ~32 MB of distances
+        for block in np.array_split(
+            hashes[wanted], max(1, -(-int(wanted.sum()) // rows_per_block))
+        ):
+            distance = np.bitwise_count(hashes[None, :] ^ block[:, None])
+            close |= (distance <= max_distance).any(axis=0)
+        keep = np.flatnonzero(close).tolist()
+        counts = _consensus_counts(Q(image_id__in=ids[keep].tolist()))
+        items = sorted(
+            (int(ids[k]), int(hashes[k].view(np.int64)), counts.get(int(ids[k]), {})) for k in keep
+        )
+        out.append((project_id, targets, items))
+    return out
 
 
 def project_near_duplicate_items(*, project_id: int) -> list[tuple[int, int, dict[str, int]]]:

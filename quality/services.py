@@ -38,23 +38,35 @@ from quality.services_flags import FlagSpec, flags_sync, image_flags_settle
 
 def image_assess(*, image_id: int) -> None:
     """Assess one image (after a submit or an edit) and refresh its near-duplicate conflicts."""
-    images_assess(image_ids=[image_id])
-    image_near_duplicates_refresh(image_id=image_id)
+    images_refresh(image_ids=[image_id])
 
 
-def images_assess(*, image_ids) -> list[tuple[ImageLabels, BatchAssessment]]:
+def images_refresh(*, image_ids, touch: bool = False) -> None:
+    """Assess these images and refresh their near-duplicate conflicts (a submit, the sweep).
+
+    ``touch``: also stamp ``computed_at`` on images found unchanged, so that the sweep, which
+    picks images whose labels changed after they were assessed, does not pick them again.
+    """
+    images_assess(image_ids=image_ids, touch=touch)
+    images_near_duplicates_refresh(image_ids=image_ids)
+
+
+def images_assess(*, image_ids, touch: bool = False) -> list[tuple[ImageLabels, BatchAssessment]]:
     """Assess these images and store agreement, consensus and flags.
 
     Complete images whose digest changed are (re)assessed; unchanged ones are not written
     again; images no longer complete lose their stored results (settled flags become
     superseded). Each project's images are written in one transaction. Returns, per project,
-    the labels read and the engine's result (for summaries).
+    the labels read and the engine's result (for summaries). ``touch``: see images_refresh.
     """
-    return [(labels, _labels_assess(labels)) for labels in images_labels(image_ids=image_ids)]
+    return [
+        (labels, _labels_assess(labels, touch=touch))
+        for labels in images_labels(image_ids=image_ids)
+    ]
 
 
 @transaction.atomic
-def _labels_assess(labels: ImageLabels) -> BatchAssessment:
+def _labels_assess(labels: ImageLabels, *, touch: bool = False) -> BatchAssessment:
     results_commit_async()
     stored = stored_digests(image_ids=labels.image_ids.tolist())
     ids = labels.image_ids.tolist()
@@ -64,6 +76,10 @@ def _labels_assess(labels: ImageLabels) -> BatchAssessment:
     withdrawn = [pk for i, pk in enumerate(ids) if not labels.complete[i] and pk in stored]
     if withdrawn:
         images_unassess(image_ids=withdrawn)
+    if touch:
+        redone = set(changed)
+        current = [pk for i, pk in enumerate(ids) if labels.complete[i] and i not in redone]
+        ImageAgreement.objects.filter(image_id__in=current).update(computed_at=timezone.now())
     result = assess_batch(labels.batch, labels.params)
     if not changed:
         return result
@@ -234,14 +250,12 @@ def image_open_flag_counts_refresh(*, image_ids: list[int]) -> None:
 
 
 @transaction.atomic
-def image_near_duplicates_refresh(*, image_id: int) -> None:
-    """Near-duplicate conflicts of one image against the rest of its project."""
-    candidates = near_duplicate_candidates(image_id=image_id)
-    if candidates is None:
-        return
-    project_id, items = candidates
-    found = [f for f in near_duplicate_conflicts(items) if image_id in f.images]
-    near_duplicates_store(project_id=project_id, image_ids=[image_id], found=found, items=items)
+def images_near_duplicates_refresh(*, image_ids) -> None:
+    """Near-duplicate conflicts of these images against the rest of their projects."""
+    for project_id, targets, items in near_duplicate_candidates(image_ids=image_ids):
+        wanted = set(targets)
+        found = [f for f in near_duplicate_conflicts(items) if wanted.intersection(f.images)]
+        near_duplicates_store(project_id=project_id, image_ids=targets, found=found, items=items)
 
 
 def near_duplicates_store(*, project_id: int, image_ids, found, items) -> None:

@@ -3,18 +3,26 @@
 A recompute is a chord: one ``assess_chunk_task`` per bounded chunk of image ids, then
 ``finish_run_task`` (near-duplicate conflicts, project and labeler summary, run state).
 Every task is idempotent, so acks_late re-delivery or a re-run after a killed worker is safe.
+``sweep_unassessed_task`` (Celery beat, every AGREEMENT_SWEEP_SECONDS) catches up on what a lost
+message left undone: complete images without a current assessment.
 """
+
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError
+from django.utils import timezone
 
 from projects.models import Image, Project
 from quality import services, services_runs
+from quality.selectors import images_to_sweep
 from quality.services_summary import project_summarize
 
-TRANSIENT = (OperationalError, InterfaceError)
+# IntegrityError: two assessments of one image at once (a submit's task and a run's chunk, or
+# the sweep); the later insert loses on a unique key. Its retry finds the image current.
+TRANSIENT = (OperationalError, InterfaceError, IntegrityError)
 
 _common = {
     "acks_late": True,
@@ -52,6 +60,40 @@ def _summary_schedule(project_id: int) -> None:
     wait = settings.AGREEMENT_SUMMARY_DELAY_SECONDS
     if cache.add(_summary_key(project_id), 1, timeout=wait * 10 + 60):
         summarize_project_task.apply_async((project_id,), countdown=wait)
+
+
+@shared_task(
+    **_common,
+    soft_time_limit=settings.AGREEMENT_CHUNK_SOFT_TIME_LIMIT,
+    time_limit=settings.AGREEMENT_CHUNK_TIME_LIMIT,
+)
+def assess_images_task(project_id: int, image_ids: list[int]) -> None:
+    """Assess a batch of one project's images the sweep found missing or stale."""
+    services.images_refresh(image_ids=image_ids, touch=True)
+    _summary_schedule(project_id)
+
+
+# A run still pending or running after this long is taken as lost: the sweep covers its project.
+RUN_LOST_AFTER = timedelta(hours=1)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_unassessed_task() -> int:
+    """Enqueue the assessment of images whose assessment is missing or stale (bounded batch).
+
+    Only images whose labels last changed over a sweep interval ago: a fresh submit's own task
+    comes first. Returns the number of images enqueued.
+    """
+    now = timezone.now()
+    found = images_to_sweep(
+        limit=settings.AGREEMENT_SWEEP_BATCH,
+        settled_before=now - timedelta(seconds=max(settings.AGREEMENT_SWEEP_SECONDS, 30)),
+        runs_after=now - RUN_LOST_AFTER,
+    )
+    for project_id, image_ids in found.items():
+        for chunk in services_runs.run_chunks(image_ids):
+            assess_images_task.delay(project_id, chunk)
+    return sum(len(ids) for ids in found.values())
 
 
 @shared_task(

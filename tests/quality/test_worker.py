@@ -1,14 +1,17 @@
 """The pipeline on a real Celery worker and Redis (started by the celery_worker fixture)."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from annotations.models import Annotation, Box
 from annotations.services import annotation_submit
 from quality.models import AgreementRun, Flag, ImageAgreement
 from quality.services import project_recompute_start
+from quality.tasks import sweep_unassessed_task
 from tests.factories import AnnotationFactory, ImageFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -66,3 +69,23 @@ def test_recompute_run_succeeds_on_the_worker(project, labeler_a, labeler_b, cla
     assert ImageAgreement.objects.count() == 6
     assert Flag.objects.filter(kind="label_conflict").count() == 3
     assert project.agreement.images_assessed == 6
+
+
+def test_sweep_on_the_worker_assesses_an_image_whose_task_was_lost(
+    project, labeler_a, labeler_b, classes
+):
+    car, truck = classes
+    image = ImageFactory(project=project)
+    for labeler, cls in ((labeler_a, car), (labeler_b, truck)):
+        annotation = _draft(image, labeler, [(cls, (10, 10, 50, 40))])
+        # Submitted without the trigger (as if its message died with Redis), an hour ago.
+        Annotation.objects.filter(pk=annotation.pk).update(
+            status="submitted",
+            submitted_at=annotation.started_at,
+            updated_at=timezone.now() - timedelta(hours=1),
+        )
+
+    sweep_unassessed_task.delay()
+
+    _wait_for(lambda: Flag.objects.filter(image=image, kind="label_conflict").exists())
+    assert ImageAgreement.objects.get(image=image).open_flag_count == 1
