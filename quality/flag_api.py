@@ -23,6 +23,11 @@ class FlagOutput(serializers.ModelSerializer):
     resolved_by = serializers.SerializerMethodField()
     instruction_version = serializers.SerializerMethodField()
     image_name = serializers.CharField(source="image.original_name", read_only=True)
+    # Declared: a ModelSerializer's read-only field drops allow_blank, and the schema would then
+    # leave out the "" an unresolved flag has.
+    resolution = serializers.ChoiceField(
+        choices=Flag.Resolution.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Flag
@@ -43,6 +48,7 @@ class FlagOutput(serializers.ModelSerializer):
             "instruction_version",
             "resolved_by",
             "resolved_at",
+            "settled_by",
             "created_at",
         ]
         read_only_fields = fields

@@ -129,6 +129,15 @@ class Flag(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
+    settled_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="settled_flags",
+        help_text="The flag whose decision on the image's labels (consensus, one labeler's "
+        "version, adjudication) settled this one too; empty when decided on its own.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -201,6 +210,37 @@ class ProjectAgreement(models.Model):
 
     def __str__(self):
         return f"agreement of {self.project}"
+
+
+class ReportFigures(models.Model):
+    """The report's figures that would otherwise scan the whole project on every request.
+
+    Written with the project summary (quality.services_summary.report_figures_refresh, after
+    each recompute and, debounced, after labels change). Flag counts also move in the same
+    transaction as a lead's decision, so the report shows settled flags at once; progress and
+    the worst images are as of ``computed_at``.
+    """
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="figures")
+    progress = models.JSONField(
+        default=dict, help_text='{"total", "complete", "in_progress", "untouched"} images.'
+    )
+    flags_by_kind = models.JSONField(
+        default=dict, help_text="Live flags: {kind: {status: count}}, superseded left out."
+    )
+    open_flags_by_class = models.JSONField(
+        default=dict, help_text='Open flags per class: {class id or "": count}.'
+    )
+    worst_images = models.JSONField(
+        default=list, help_text="Ids of the assessed images with the lowest scores, worst first."
+    )
+    computed_at = models.DateTimeField()
+    flags_changed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time a decision moved the flag counts."
+    )
+
+    def __str__(self):
+        return f"report figures of {self.project}"
 
 
 class AgreementRun(models.Model):

@@ -1,45 +1,65 @@
 """Selectors for the agreement report, the flag queue and labelers' feedback.
 
-Everything here reads stored results (ImageAgreement, ConsensusBox, Flag, LabelerAgreement,
-ProjectAgreement) with aggregate queries: no loop over images in Python and no engine call per
-request, so the report stays fast on a project of 100,000 images.
+The report reads what the pipeline stored: ProjectAgreement and LabelerAgreement (the summary)
+and ReportFigures (progress, flag counts, the worst images; written with the summary and kept
+in step with a lead's decisions). No request scans a project's images, annotations or flags, so
+the report stays fast on a project of 100,000 images. figures_compute is the one scan, run when
+the summary is stored.
 """
 
 from __future__ import annotations
 
 import re
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from annotations.models import Annotation
 from projects.models import Image, LabelClass, Membership, Project
-from quality.models import ConsensusBox, Flag, ImageAgreement, LabelerAgreement, ProjectAgreement
+from quality.models import (
+    Flag,
+    ImageAgreement,
+    LabelerAgreement,
+    ProjectAgreement,
+    ReportFigures,
+)
 
 HISTOGRAM_BINS = 10
 WORST_IMAGES = 12
+WORST_STORED = 2 * WORST_IMAGES  # a margin for images whose score rises after the summary
 
 
 def project_report(*, project: Project) -> dict:
-    """Everything the report page and GET /api/projects/{id}/agreement/ show, as plain data."""
+    """Everything the report page and GET /api/projects/{id}/agreement/ show, as plain data.
+
+    A handful of small reads: the stored project summary (ProjectAgreement), the stored report
+    figures (ReportFigures: progress, flag counts, worst images), labelers' rows and the few
+    worst images. Nothing here scans the project's images, annotations or flags, except for a
+    project whose figures were never stored (a new one), where they are computed live.
+    """
     stored = ProjectAgreement.objects.filter(project=project).first()
+    figures = ReportFigures.objects.filter(project=project).first()
+    live = figures is None
+    if live:
+        figures = ReportFigures(project=project, computed_at=None, **figures_compute(project))
     classes = list(project.classes.all())
     data = {
         "project": {"id": project.pk, "slug": project.slug, "name": project.name},
         "params": {"match_iou": project.match_iou, "low_iou": project.low_iou},
         "computed_at": stored.computed_at.isoformat() if stored else None,
+        "figures_at": None if live else figures.computed_at.isoformat(),
         "engine_version": stored.engine_version if stored else "",
         "kalpha": stored.kalpha if stored else None,
         "mean_score": stored.mean_score if stored else None,
         "images_assessed": stored.images_assessed if stored else 0,
-        "progress": image_progress(project=project),
+        "progress": _progress(figures.progress),
         "threshold_sweep": _sweep(stored.threshold_sweep if stored else []),
-        "score_histogram": score_histogram(project=project),
-        "flags": flag_summary(project=project),
-        "per_class": class_agreement(project=project, classes=classes, stored=stored),
+        "score_histogram": _histogram(stored.score_histogram if stored else None, project),
+        "flags": flag_summary(figures=figures),
+        "per_class": class_agreement(classes=classes, stored=stored, figures=figures),
         "confusion": class_confusion(classes=classes, stored=stored),
         "labelers": labeler_table(project=project),
-        "by_instruction_version": instruction_version_agreement(project=project, stored=stored),
-        "worst_images": worst_images(project=project),
+        "by_instruction_version": instruction_version_agreement(stored=stored),
+        "worst_images": worst_images(image_ids=figures.worst_images),
     }
     data["highlights"] = report_highlights(data)
     return data
@@ -82,6 +102,19 @@ def report_highlights(data: dict) -> list[str]:
     return out
 
 
+def figures_compute(project: Project) -> dict:
+    """The report figures ReportFigures stores, read from the project's rows (a few scans).
+
+    Called when the summary is stored (quality.services_summary.report_figures_refresh), not
+    per request; the report computes them live only for a project that has none stored yet.
+    """
+    return {
+        "progress": image_progress(project=project),
+        "worst_images": worst_image_ids(project=project),
+        **flag_counts(project=project),
+    }
+
+
 def image_progress(*, project: Project) -> dict:
     """Images complete (N submitted label sets), in progress (some labels), untouched."""
     counted = Image.objects.filter(project=project).annotate(
@@ -103,6 +136,39 @@ def image_progress(*, project: Project) -> dict:
     return totals
 
 
+def worst_image_ids(*, project: Project, limit: int = WORST_STORED) -> list[int]:
+    return list(
+        ImageAgreement.objects.filter(image__project=project)
+        .order_by("score", "image_id")
+        .values_list("image_id", flat=True)[:limit]
+    )
+
+
+def flag_counts(*, project: Project) -> dict:
+    """Live flags by kind and status, and open flags by class, in one grouped query."""
+    by_kind: dict[str, dict[str, int]] = {}
+    open_by_class: dict[str, int] = {}
+    rows = (
+        Flag.objects.filter(project=project)
+        .exclude(status=Flag.Status.SUPERSEDED)
+        .values_list("kind", "status", "label_class")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for kind, status, label_class, n in rows:
+        statuses = by_kind.setdefault(kind, {})
+        statuses[status] = statuses.get(status, 0) + n
+        if status == Flag.Status.OPEN:
+            key = class_key(label_class)
+            open_by_class[key] = open_by_class.get(key, 0) + n
+    return {"flags_by_kind": by_kind, "open_flags_by_class": open_by_class}
+
+
+def class_key(label_class_id: int | None) -> str:
+    """The key of a class in ReportFigures.open_flags_by_class (JSON keys are strings)."""
+    return "" if label_class_id is None else str(label_class_id)
+
+
 def score_histogram(*, project: Project) -> list[dict]:
     """Image scores in ten bins of width 0.1 (the last bin includes 1.0), in one query."""
     edges = [i / HISTOGRAM_BINS for i in range(HISTOGRAM_BINS + 1)]
@@ -117,20 +183,42 @@ def score_histogram(*, project: Project) -> list[dict]:
     ]
 
 
-def flag_summary(*, project: Project) -> dict:
-    rows = (
-        Flag.objects.filter(project=project)
-        .exclude(status=Flag.Status.SUPERSEDED)
-        .values("kind", "status")
-        .annotate(n=Count("id"))
+def _histogram(stored, project: Project) -> list[dict]:
+    """The summary's stored histogram; live only before the first summary (few images then)."""
+    if stored is None:
+        return score_histogram(project=project)
+    out = []
+    for row in stored:
+        if isinstance(row, dict) and "count" in row:
+            out.append({"from": row.get("from"), "to": row.get("to"), "count": row["count"]})
+    return out
+
+
+def _progress(raw) -> dict:
+    progress = {k: int((raw or {}).get(k) or 0) for k in ("total", "complete", "untouched")}
+    progress["in_progress"] = max(
+        progress["total"] - progress["complete"] - progress["untouched"], 0
     )
-    by_kind = {
-        kind: {"kind": kind, "label": label, "open": 0, "resolved": 0, "dismissed": 0}
-        for kind, label in Flag.Kind.choices
-    }
-    for row in rows:
-        by_kind[row["kind"]][row["status"]] = row["n"]
-    kinds = list(by_kind.values())
+    return progress
+
+
+def flag_summary(*, figures: ReportFigures | None = None, project: Project | None = None) -> dict:
+    """Flags by kind and status: the stored counts (figures), or counted live (project; the
+    data card, which is downloaded, not shown on every request)."""
+    if figures is not None:
+        stored = figures.flags_by_kind or {}
+    else:
+        stored = flag_counts(project=project)["flags_by_kind"]
+    kinds = []
+    for kind, label in Flag.Kind.choices:
+        counts = stored.get(kind) or {}
+        kinds.append(
+            {
+                "kind": kind,
+                "label": label,
+                **{s: int(counts.get(s, 0)) for s in ("open", "resolved", "dismissed")},
+            }
+        )
     return {
         "by_kind": kinds,
         "open": sum(k["open"] for k in kinds),
@@ -139,32 +227,12 @@ def flag_summary(*, project: Project) -> dict:
 
 
 def class_agreement(
-    *, project: Project, classes: list[LabelClass], stored: ProjectAgreement | None
+    *, classes: list[LabelClass], stored: ProjectAgreement | None, figures: ReportFigures
 ) -> list[dict]:
-    """Per class: consensus objects, how often labelers agree on its class, their mean IoU.
-
-    The pipeline's stored per-class figures when it has them; otherwise one grouped query
-    over the stored consensus boxes.
-    """
-    rows = _stored_per_class(stored, classes) if stored and stored.per_class else None
-    if rows is None:
-        rows = {
-            row["label_class"]: row
-            for row in ConsensusBox.objects.filter(image__project=project)
-            .values("label_class")
-            .annotate(
-                objects=Count("id"),
-                label_agreement=Avg("label_confidence"),
-                mean_iou=Avg("mean_iou"),
-                support=Avg("support"),
-            )
-        }
-    open_flags = dict(
-        Flag.objects.filter(project=project, status=Flag.Status.OPEN)
-        .values_list("label_class")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    """Per class: consensus objects, how often labelers agree on its class, their mean IoU,
+    and its open flags: all from the stored summary and figures."""
+    rows = (_stored_per_class(stored, classes) if stored else None) or {}
+    open_flags = figures.open_flags_by_class or {}
     out = []
     for label_class in classes:
         row = rows.get(label_class.pk, {})
@@ -177,7 +245,7 @@ def class_agreement(
                 "label_agreement": row.get("label_agreement"),
                 "mean_iou": row.get("mean_iou"),
                 "support": row.get("support"),
-                "open_flags": open_flags.get(label_class.pk, 0),
+                "open_flags": int(open_flags.get(class_key(label_class.pk), 0)),
             }
         )
     return out
@@ -258,43 +326,24 @@ def labeler_table(*, project: Project) -> list[dict]:
     return out
 
 
-def instruction_version_agreement(*, project: Project, stored: ProjectAgreement | None) -> list:
-    """Mean image score of the label sets made under each instruction version."""
-    if stored and stored.by_instruction_version:
-        normalized = [_version_row(row) for row in stored.by_instruction_version]
-        return [row for row in normalized if row]
-    rows = (
-        Annotation.objects.filter(
-            image__project=project,
-            kind=Annotation.Kind.LABEL,
-            status=Annotation.Status.SUBMITTED,
-            instruction_version__isnull=False,
-            image__agreement__isnull=False,
-        )
-        .values("instruction_version__number")
-        .annotate(images=Count("image", distinct=True), mean_score=Avg("image__agreement__score"))
-        .order_by("instruction_version__number")
-    )
-    return [
-        {
-            "number": row["instruction_version__number"],
-            "images": row["images"],
-            "mean_score": row["mean_score"],
-            "kalpha": None,
-        }
-        for row in rows
-    ]
+def instruction_version_agreement(*, stored: ProjectAgreement | None) -> list:
+    """Mean image score (and K-alpha) of the label sets made under each instruction version."""
+    if not stored or not stored.by_instruction_version:
+        return []
+    normalized = [_version_row(row) for row in stored.by_instruction_version]
+    return [row for row in normalized if row]
 
 
-def worst_images(*, project: Project, limit: int = WORST_IMAGES) -> list[dict]:
+def worst_images(*, image_ids: list[int], limit: int = WORST_IMAGES) -> list[dict]:
+    """The stored worst images with their current score, open flags and first open flag."""
+    if not image_ids:
+        return []
     first_open_flag = Flag.objects.filter(image=OuterRef("image"), status=Flag.Status.OPEN)
     rows = (
-        ImageAgreement.objects.filter(image__project=project)
-        .annotate(
-            has_open=Exists(first_open_flag),
-            flag_id=first_open_flag.order_by("id").values("id")[:1],
-        )
+        ImageAgreement.objects.filter(image_id__in=image_ids)
+        .annotate(flag_id=first_open_flag.order_by("id").values("id")[:1])
         .select_related("image")
+        .only("image_id", "score", "open_flag_count", "image__original_name")
         .order_by("score", "image_id")[:limit]
     )
     return [

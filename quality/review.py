@@ -14,19 +14,27 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from annotations.boxes import BoxesInvalid, boxes_clean
 from annotations.models import Annotation, Box
 from projects.models import Image, InstructionVersion
 from projects.services import instruction_version_publish
 from quality.models import ConsensusBox, Flag
 from quality.report import WORKED_EXAMPLE_MARK
+from quality.services import image_open_flag_counts_refresh
+from quality.services_summary import flag_counts_move
 
 R = Flag.Resolution
 RULE_PLACEHOLDER = (
     "_write the rule that settles this case (which class, how tight a box, one box or many) "
     "and why._"
 )
+
+
+# Decisions that set the image's final labels: every other flag on its labels follows them.
+IMAGE_DECISIONS = (R.ACCEPT_CONSENSUS, R.ACCEPT_LABELER, R.ADJUDICATED)
 
 
 @transaction.atomic
@@ -48,6 +56,12 @@ def flag_resolve(
     - adjudicated: `boxes` ([{x, y, width, height, label_class}]) become the adjudication.
     - dismissed: nothing changes in the labels; `note` says why.
     - instructions: publishes `instructions_body` as the next instruction version.
+
+    The first three settle the whole image's labels, so the image's other open flags are
+    resolved with the same decision and point to this flag (settled_by); so are flags an
+    earlier decision on the image's labels settled, since these labels replace those.
+    Near-duplicate conflicts are left alone: they are about another image too. The report's
+    stored flag counts and the image's open flag count move in the same transaction.
     """
     flag = Flag.objects.select_for_update().select_related("image", "project").get(pk=flag.pk)
     if flag.status == Flag.Status.SUPERSEDED:
@@ -59,6 +73,7 @@ def flag_resolve(
         raise ValidationError(f"Unknown resolution {resolution!r}; use one of {', '.join(R)}.")
     note = (note or "").strip()
     version = flag.project.current_instructions
+    old_status = flag.status
     flag.accepted_labeler = None
     if resolution == R.ACCEPT_CONSENSUS:
         adjudication_save(image=flag.image, lead=user, boxes=consensus_boxes(image=flag.image))
@@ -95,8 +110,56 @@ def flag_resolve(
     flag.instruction_version = version
     flag.resolved_by = user
     flag.resolved_at = timezone.now()
+    flag.settled_by = None
     flag.save()
+    moves = [(flag.kind, flag.label_class_id, old_status, flag.status)]
+    if resolution in IMAGE_DECISIONS:
+        moves += _image_flags_settle(flag)
+    flag_counts_move(project_id=flag.project_id, moves=moves)
+    image_open_flag_counts_refresh(image_ids=[flag.image_id])
     return flag
+
+
+def _image_flags_settle(decision: Flag) -> list[tuple]:
+    """Resolve the image's other flags on its labels with `decision`; returns the count moves."""
+    others = list(
+        Flag.objects.select_for_update()
+        .filter(image_id=decision.image_id)
+        .exclude(pk=decision.pk)
+        .exclude(kind=Flag.Kind.NEAR_DUPLICATE_CONFLICT)
+        .filter(
+            Q(status=Flag.Status.OPEN)
+            | Q(status=Flag.Status.RESOLVED, resolution__in=IMAGE_DECISIONS)
+        )
+        .order_by("pk")
+    )
+    moves = []
+    for other in others:
+        moves.append((other.kind, other.label_class_id, other.status, Flag.Status.RESOLVED))
+        other.status = Flag.Status.RESOLVED
+        other.resolution = decision.resolution
+        other.accepted_labeler = decision.accepted_labeler
+        other.resolution_note = (
+            f"Settled with flag #{decision.pk}, which decided the image's labels."
+        )
+        other.instruction_version = decision.instruction_version
+        other.resolved_by = decision.resolved_by
+        other.resolved_at = decision.resolved_at
+        other.settled_by = decision
+    Flag.objects.bulk_update(
+        others,
+        [
+            "status",
+            "resolution",
+            "accepted_labeler",
+            "resolution_note",
+            "instruction_version",
+            "resolved_by",
+            "resolved_at",
+            "settled_by",
+        ],
+    )
+    return moves
 
 
 @transaction.atomic
@@ -200,27 +263,26 @@ def _current_version(image: Image) -> InstructionVersion | None:
 
 
 def _clean_boxes(*, image: Image, boxes: Iterable[dict]) -> list[dict]:
-    class_ids = set(image.project.classes.values_list("id", flat=True))
-    cleaned = []
-    for n, box in enumerate(boxes, start=1):
-        try:
-            x, y = float(box["x"]), float(box["y"])
-            w, h = float(box["width"]), float(box["height"])
-            label_class = int(box["label_class"])
-        except (KeyError, TypeError, ValueError):
-            raise ValidationError(
-                f"Box {n} needs numbers x, y, width, height and a label_class id."
-            ) from None
-        if label_class not in class_ids:
-            raise ValidationError(f"Box {n} has a class that is not one of this project's.")
-        x0, y0 = max(0.0, x), max(0.0, y)
-        x1, y1 = min(float(image.width), x + w), min(float(image.height), y + h)
-        if x1 - x0 < 1 or y1 - y0 < 1:
-            raise ValidationError(f"Box {n} lies outside the image or has no area.")
-        cleaned.append(
-            {"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0, "label_class_id": label_class}
+    """The lead's boxes checked and clipped as a labeler's are (annotations.boxes)."""
+    try:
+        cleaned = boxes_clean(
+            list(boxes),
+            image_width=image.width,
+            image_height=image.height,
+            class_ids=image.project.classes.values_list("id", flat=True),
         )
-    return cleaned
+    except BoxesInvalid as error:
+        raise ValidationError(error.message) from None
+    return [
+        {
+            "x": b.x,
+            "y": b.y,
+            "width": b.width,
+            "height": b.height,
+            "label_class_id": b.label_class_id,
+        }
+        for b in cleaned
+    ]
 
 
 LABELER_COLORS = [

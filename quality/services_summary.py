@@ -32,7 +32,8 @@ from quality.engine import (
     kalpha,
     vitality,
 )
-from quality.models import Flag, LabelerAgreement, ProjectAgreement
+from quality.models import Flag, LabelerAgreement, ProjectAgreement, ReportFigures
+from quality.report import class_key, flag_counts, image_progress, worst_image_ids
 from quality.selectors import (
     ImageLabels,
     adjudicated_label_sets,
@@ -193,7 +194,66 @@ def project_summarize(*, project: Project, partials: list[dict] | None = None) -
         partials = project_partials(project=project)
     merged = partials_merge(partials)
     sampled = _sampled_figures(project)
-    return _summary_store(project, merged, sampled)
+    summary = _summary_store(project, merged, sampled)
+    report_figures_refresh(project=project)
+    return summary
+
+
+def report_figures_refresh(*, project: Project) -> ReportFigures:
+    """Store the report's progress, flag counts and worst images (ReportFigures).
+
+    Progress and the worst images are read before the row is locked: they take the longest and
+    no decision changes them. The flag counts are read after the lock, so a decision committed
+    meanwhile is either counted here or applied (flag_counts_move) on top of these counts.
+    """
+    progress = image_progress(project=project)
+    worst = worst_image_ids(project=project)
+    with transaction.atomic():
+        figures, _ = ReportFigures.objects.get_or_create(
+            project=project, defaults={"computed_at": timezone.now()}
+        )
+        figures = ReportFigures.objects.select_for_update().get(pk=figures.pk)
+        counts = flag_counts(project=project)
+        figures.progress = progress
+        figures.worst_images = worst
+        figures.flags_by_kind = counts["flags_by_kind"]
+        figures.open_flags_by_class = counts["open_flags_by_class"]
+        figures.computed_at = timezone.now()
+        figures.save()
+    return figures
+
+
+def _count_add(counts: dict, key: str, step: int) -> None:
+    """Add step to counts[key]; a count that reaches zero is dropped, as a recount has none."""
+    value = max(counts.get(key, 0) + step, 0)
+    if value:
+        counts[key] = value
+    else:
+        counts.pop(key, None)
+
+
+def flag_counts_move(*, project_id: int, moves: list[tuple[str, int | None, str, str]]) -> None:
+    """Move stored flag counts for flags whose status a lead changed, in the caller's transaction.
+
+    ``moves`` holds (kind, label_class_id, old status, new status) per flag. Without stored
+    figures there is nothing to move: the report counts live until the next summary.
+    """
+    moves = [m for m in moves if m[2] != m[3]]
+    if not moves:
+        return
+    figures = ReportFigures.objects.select_for_update().filter(project_id=project_id).first()
+    if figures is None:
+        return
+    by_kind, by_class = figures.flags_by_kind, figures.open_flags_by_class
+    for kind, label_class_id, old, new in moves:
+        statuses = by_kind.setdefault(kind, {})
+        for status, step in ((old, -1), (new, 1)):
+            if status != Flag.Status.SUPERSEDED:
+                _count_add(statuses, status, step)
+            if status == Flag.Status.OPEN:
+                _count_add(by_class, class_key(label_class_id), step)
+    figures.flags_changed_at = timezone.now()
+    figures.save(update_fields=["flags_by_kind", "open_flags_by_class", "flags_changed_at"])
 
 
 def _sample_ids(ids: list[int], size: int) -> list[int]:

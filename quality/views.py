@@ -211,4 +211,9 @@ def _settled_text(flag) -> str:
     text = flag.get_resolution_display().lower()
     if flag.accepted_labeler:
         text += f" ({flag.accepted_labeler.username})"
+    along = sorted(flag.settled_flags.values_list("pk", flat=True))
+    if along:
+        text += "; it set the image's labels, so it also settled " + ", ".join(
+            f"#{pk}" for pk in along
+        )
     return text + "."

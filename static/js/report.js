@@ -21,6 +21,14 @@ Chart.defaults.plugins.legend.labels.boxWidth = 12;
 function draw(id, config) {
   const canvas = document.getElementById(id);
   if (!canvas) return null;
+  // data-drawn once the bars and lines have grown to their values (tests, screenshots).
+  config.options = config.options || {};
+  config.options.animation = {
+    ...config.options.animation,
+    onComplete: () => {
+      canvas.dataset.drawn = "1";
+    },
+  };
   const chart = new Chart(canvas, config);
   canvas.dataset.points = String(
     config.data.datasets.reduce((n, d) => n + d.data.filter((v) => v !== null).length, 0),

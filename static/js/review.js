@@ -10,6 +10,7 @@ const H = data.image.height;
 const involvedBoxes = new Set(data.flag.box_ids);
 const classes = new Map(data.classes.map((c) => [c.id, c]));
 const className = (id) => (classes.get(id) ? classes.get(id).name : "class tie");
+const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
 const visible = { consensus: true, adjudication: true };
 data.labelers.forEach((l) => (visible[`l${l.id}`] = true));
@@ -101,11 +102,11 @@ function renderLayers() {
   list.replaceChildren();
   data.labelers.forEach((l) => {
     const mark = l.involved ? '<span class="involved-mark">involved</span>' : "";
-    list.append(layerRow(`l${l.id}`, l.username, `<span class="line-swatch" style="--c:${l.color}"></span>`, `${l.boxes.length} boxes`, mark));
+    list.append(layerRow(`l${l.id}`, l.username, `<span class="line-swatch" style="--c:${l.color}"></span>`, count(l.boxes.length, "box", "boxes"), mark));
   });
-  list.append(layerRow("consensus", "Consensus", '<span class="line-swatch dashed"></span>', `${data.consensus.length} objects`));
+  list.append(layerRow("consensus", "Consensus", '<span class="line-swatch dashed"></span>', count(data.consensus.length, "object", "objects")));
   if (data.adjudication) {
-    list.append(layerRow("adjudication", `Final boxes (${data.adjudication.by})`, '<span class="line-swatch" style="--c:#ffd400"></span>', `${data.adjudication.boxes.length} boxes`));
+    list.append(layerRow("adjudication", `Final boxes (${data.adjudication.by})`, '<span class="line-swatch" style="--c:#ffd400"></span>', count(data.adjudication.boxes.length, "box", "boxes")));
   }
 }
 
@@ -137,7 +138,7 @@ function renderAcceptButtons() {
     b.type = "button";
     b.dataset.labeler = l.id;
     b.style.setProperty("--c", l.color);
-    b.innerHTML = `<kbd>${i + 1}</kbd> Accept <strong></strong>'s version <span class="muted small">(${l.boxes.length} boxes)</span>`;
+    b.innerHTML = `<kbd>${i + 1}</kbd> Accept <strong></strong>'s version <span class="muted small">(${count(l.boxes.length, "box", "boxes")})</span>`;
     b.querySelector("strong").textContent = l.username;
     b.addEventListener("click", () => acceptLabeler(i));
     holder.append(b);

@@ -30,6 +30,9 @@ def test_dashboard_renders_charts_with_data_on_the_demo_project(page, login):
     assert page.locator("#labelers tbody tr").count() == 3
     assert page.locator(".worst-item").count() >= 6
     assert "Where labelers disagree" in page.content()
+    assert page.locator("#progress-as-of").inner_text().startswith("as of ")
+    for chart in ("chart-sweep", "chart-histogram", "chart-flags", "chart-versions"):
+        page.wait_for_selector(f"#{chart}[data-drawn]")  # bars grown to their values
     screenshot(page, "report")
     assert loaded < 3, f"the report took {loaded:.2f}s to load"
     page.locator(".worst-item").first.click()

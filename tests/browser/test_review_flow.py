@@ -24,7 +24,7 @@ def test_lead_accepts_a_labeler_and_clarifies_instructions(
 ):
     conflict, low = results["conflict"], results["low"]
     login("lead", PASSWORD)
-    page.goto(f"/projects/{project.slug}/flags/")
+    page.goto(f"/projects/{project.slug}/flags/?status=all")
     page.click(f"a[href^='/projects/{project.slug}/flags/{conflict.pk}/']")
     page.wait_for_selector("#stage[data-ready]")
     assert page.locator("#layer .box.involved").count() == 2
@@ -34,11 +34,20 @@ def test_lead_accepts_a_labeler_and_clarifies_instructions(
     page.check("#layers input[data-layer='consensus']")
 
     page.keyboard.press("2")  # accept labeler_b's version
-    page.wait_for_url(f"**/flags/{results['missing'].pk}/**")
+    missing = results["missing"]
+    page.wait_for_url(f"**/flags/{missing.pk}/**")  # the queue shows every status here
     conflict.refresh_from_db()
     assert conflict.status == Flag.Status.RESOLVED
     assert conflict.accepted_labeler == labeler_b
-    assert "settled" in page.locator(".messages").inner_text()
+    assert f"also settled #{missing.pk}" in page.locator(".messages").inner_text()
+    # The image's other flag was settled by that decision, and its page says by which flag.
+    missing.refresh_from_db()
+    assert (missing.status, missing.settled_by_id) == (Flag.Status.RESOLVED, conflict.pk)
+    assert page.get_attribute("#settled-with", "href").startswith(
+        f"/projects/{project.slug}/flags/{conflict.pk}/"
+    )
+    page.wait_for_selector("#stage[data-ready]")
+    screenshot(page, "review-settled-with")
 
     page.keyboard.press("j")  # next flag without going back to the list
     page.wait_for_url(f"**/flags/{low.pk}/**")

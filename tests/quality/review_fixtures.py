@@ -2,7 +2,7 @@
 
 Two labelers (labeler_a, labeler_b) on three images: image 1 has a label conflict (a: car,
 b: truck) and a missing box, image 2 a low overlap, image 3 agrees. Consensus boxes, image
-agreements, project and labeler figures are what the pipeline would store.
+agreements, project and labeler figures and the report figures are what the pipeline would store.
 """
 
 import pytest
@@ -16,6 +16,7 @@ from quality.models import (
     LabelerAgreement,
     ProjectAgreement,
 )
+from quality.services_summary import report_figures_refresh
 from tests.factories import ImageFactory
 from tests.quality.labels import submit
 
@@ -112,7 +113,9 @@ def results(project, classes, lead, labeler_a, labeler_b, instructions):
         per_class={
             "car": {"objects": 3, "support": 0.8, "label_confidence": 0.83, "mean_iou": 0.79}
         },
-        score_histogram=[],
+        score_histogram=[
+            {"from": i / 10, "to": (i + 1) / 10, "count": int(i in (3, 5, 9))} for i in range(10)
+        ],
         by_instruction_version=[{"version": 1, "images": 3, "mean_score": 0.61, "kalpha": 0.6}],
         engine_version="test",
         computed_at=now,
@@ -130,6 +133,7 @@ def results(project, classes, lead, labeler_a, labeler_b, instructions):
             flag_counts={"missing": 1, "label_conflict": 1, "low_overlap": 1},
             computed_at=now,
         )
+    report_figures_refresh(project=project)  # as the summary stores them
     return {
         "images": (img1, img2, img3),
         "conflict": conflict,

@@ -1,11 +1,14 @@
-"""The report's selectors: stored figures, aggregate queries, and labelers' feedback."""
+"""The report's selectors: stored figures kept in step with decisions, and labelers' feedback."""
 
 import pytest
+from django.db import connection
 from django.template import Context, Template
+from django.test.utils import CaptureQueriesContext
 
-from quality.models import Flag
-from quality.report import instruction_excerpt, labeler_feedback, project_report
+from quality.models import Flag, ReportFigures
+from quality.report import flag_counts, instruction_excerpt, labeler_feedback, project_report
 from quality.review import flag_resolve
+from quality.services_summary import report_figures_refresh
 from tests.factories import ImageFactory
 from tests.quality.labels import submit
 
@@ -16,6 +19,11 @@ def test_report_reads_progress_histogram_flags_and_classes(project, results, lab
     ImageFactory(project=project)  # untouched
     started = ImageFactory(project=project)
     submit(started, labeler_a, [])  # one of two label sets: in progress
+    report = project_report(project=project)
+    # Progress is as of the stored figures, until the next summary stores them again.
+    assert report["progress"] == {"total": 3, "complete": 3, "in_progress": 0, "untouched": 0}
+    assert report["figures_at"] is not None
+    report_figures_refresh(project=project)
     report = project_report(project=project)
     assert report["progress"] == {"total": 5, "complete": 3, "in_progress": 1, "untouched": 1}
     counts = [b["count"] for b in report["score_histogram"]]
@@ -36,22 +44,55 @@ def test_report_reads_progress_histogram_flags_and_classes(project, results, lab
     assert any("car and truck" in line for line in report["highlights"])
 
 
-def test_report_without_stored_results_still_renders(project, classes, labeler_a):
+def test_report_without_stored_results_counts_progress_live(project, classes, labeler_a):
+    submit(ImageFactory(project=project), labeler_a, [])
     report = project_report(project=project)
     assert report["kalpha"] is None and report["threshold_sweep"] == []
     assert report["confusion"] == {"labels": [], "rows": []}
     assert report["labelers"][0]["agreement_with_peers"] is None
+    assert report["figures_at"] is None
+    assert report["progress"] == {"total": 1, "complete": 0, "in_progress": 1, "untouched": 0}
 
 
-def test_report_query_count_does_not_depend_on_image_count(
+def test_report_reads_stored_figures_without_scanning_the_project(
     project, results, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(14):
-        project_report(project=project)
     for _ in range(20):
         ImageFactory(project=project)
-    with django_assert_max_num_queries(14):
+    with CaptureQueriesContext(connection) as captured:
         project_report(project=project)
+    assert len(captured) <= 8
+    scans = [
+        q["sql"]
+        for q in captured.captured_queries
+        if "annotations_annotation" in q["sql"]
+        or "COUNT(" in q["sql"].upper()
+        or '"projects_image"."project_id"' in q["sql"]
+    ]
+    assert scans == []  # no aggregate over images, annotations or flags per request
+
+
+def test_a_decision_moves_the_stored_flag_counts_at_once(project, results, lead, labeler_b):
+    flag_resolve(flag=results["low"], user=lead, resolution="dismissed", note="Both fine.")
+    report = project_report(project=project)
+    kinds = {k["kind"]: k for k in report["flags"]["by_kind"]}
+    assert (report["flags"]["open"], report["flags"]["settled"]) == (2, 1)
+    assert kinds["low_overlap"]["dismissed"] == 1 and kinds["low_overlap"]["open"] == 0
+    assert next(c for c in report["per_class"] if c["name"] == "car")["open_flags"] == 1
+
+    # Accepting a labeler's version settles the image: its missing flag goes with the conflict.
+    flag_resolve(
+        flag=results["conflict"], user=lead, resolution="accept_labeler", accepted_labeler=labeler_b
+    )
+    report = project_report(project=project)
+    assert (report["flags"]["open"], report["flags"]["settled"]) == (0, 3)
+    assert all(c["open_flags"] == 0 for c in report["per_class"])
+    assert [w["open_flags"] for w in report["worst_images"]] == [0, 0, 0]
+    stored = ReportFigures.objects.get(project=project)
+    assert flag_counts(project=project) == {
+        "flags_by_kind": stored.flags_by_kind,
+        "open_flags_by_class": stored.open_flags_by_class,
+    }  # the moved counts equal a recount
 
 
 def test_labeler_feedback_shows_the_decision_and_the_rule_not_others_boxes(
@@ -62,12 +103,18 @@ def test_labeler_feedback_shows_the_decision_and_the_rule_not_others_boxes(
     )
     flag_resolve(flag=results["low"], user=lead, resolution="dismissed", note="Both fine.")
     feedback = labeler_feedback(user=labeler_a, project=project)
-    assert [f["flag_id"] for f in feedback] == [results["low"].pk, results["conflict"].pk]
-    assert feedback[1]["decision"] == "The lead accepted another labeler's version, not yours."
+    # The missing box on the conflict's image was settled by the same decision.
+    assert [f["flag_id"] for f in feedback] == [
+        results["low"].pk,
+        results["missing"].pk,
+        results["conflict"].pk,
+    ]
+    assert feedback[2]["decision"] == "The lead accepted another labeler's version, not yours."
+    assert feedback[1]["decision"] == feedback[2]["decision"]
     assert feedback[0]["note"] == "Both fine."
-    assert feedback[1]["excerpt"] == "Box every car and truck."
+    assert feedback[2]["excerpt"] == "Box every car and truck."
     mine = labeler_feedback(user=labeler_b, project=project)
-    assert mine[1]["decision"] == "The lead accepted your version."
+    assert mine[2]["decision"] == "The lead accepted your version."
     html = Template('{% include "annotations/_my_feedback.html" %}').render(
         Context({"user": labeler_a, "project": project})
     )

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from annotations.models import Annotation
 from projects.services import instructions_pending_for
-from quality.models import Flag
+from quality.models import Flag, ImageAgreement
 from quality.review import RULE_PLACEHOLDER, adjudication_save, flag_resolve, instructions_draft
 
 pytestmark = pytest.mark.django_db
@@ -51,23 +51,42 @@ def test_accept_consensus_with_a_class_tie_is_refused_and_changes_nothing(result
 
 def test_adjudicate_stores_the_leads_boxes_clipped_to_the_image(results, lead):
     car = results["car"]
+    image = results["images"][0]
     flag_resolve(
         flag=results["conflict"],
         user=lead,
         resolution="adjudicated",
         boxes=[
             {"x": 10, "y": 10, "width": 50, "height": 40, "label_class": car.pk},
-            {"x": 600, "y": -5, "width": 100, "height": 20, "label_class": car.pk},
+            # Overshoots the right and top borders by a few pixels: clipped, as a labeler's is.
+            {"x": image.width - 40, "y": -5, "width": 45, "height": 20, "label_class": car.pk},
         ],
     )
-    _, boxes = _adjudication(results["images"][0])
-    assert boxes == [("car", 10, 10, 50, 40), ("car", 600, 0, 40, 15)]
+    _, boxes = _adjudication(image)
+    assert boxes == [("car", 10, 10, 50, 40), ("car", image.width - 40, 0, 40, 15)]
     assert Flag.objects.get(pk=results["conflict"].pk).resolution == "adjudicated"
+
+
+@pytest.mark.parametrize(
+    ("box", "message"),
+    [
+        ({"x": 600, "y": 10, "width": 400, "height": 20}, "lies outside the"),
+        ({"x": 10, "y": 10, "width": 0, "height": 20}, "must be positive"),
+        ({"x": "ten", "y": 10, "width": 5, "height": 5}, "x must be a number"),
+        ({"x": 10, "y": 10, "width": 5}, "missing height"),
+    ],
+)
+def test_adjudication_checks_boxes_as_the_labeling_api_does(results, lead, box, message):
+    """One validator (annotations.boxes) for a labeler's and the lead's boxes, same messages."""
+    box.setdefault("label_class", results["car"].pk)
+    with pytest.raises(ValidationError, match=message):
+        flag_resolve(flag=results["conflict"], user=lead, resolution="adjudicated", boxes=[box])
+    assert not Annotation.objects.filter(kind=Annotation.Kind.ADJUDICATION).exists()
 
 
 def test_adjudication_with_a_foreign_class_is_refused_without_writing(results, lead):
     other_class = results["car"].pk + 1000
-    with pytest.raises(ValidationError, match="not one of this project"):
+    with pytest.raises(ValidationError, match="not a class of this project"):
         flag_resolve(
             flag=results["conflict"],
             user=lead,
@@ -140,3 +159,58 @@ def test_accepting_a_labeler_without_labels_on_the_image_is_refused(results, lea
         flag_resolve(
             flag=results["low"], user=lead, resolution="accept_labeler", accepted_labeler=engineer
         )
+
+
+@pytest.mark.parametrize("resolution", ["accept_labeler", "adjudicated"])
+def test_a_decision_on_the_image_labels_settles_its_other_open_flags(
+    results, lead, labeler_b, resolution
+):
+    if resolution == "accept_labeler":
+        kwargs = {"accepted_labeler": labeler_b}
+    else:
+        box = {"x": 10, "y": 10, "width": 50, "height": 40, "label_class": results["truck"].pk}
+        kwargs = {"boxes": [box]}
+    conflict, missing, low = results["conflict"], results["missing"], results["low"]
+    flag_resolve(flag=conflict, user=lead, resolution=resolution, **kwargs)
+    missing.refresh_from_db()
+    assert missing.status == Flag.Status.RESOLVED
+    assert missing.resolution == resolution and missing.settled_by_id == conflict.pk
+    assert missing.resolved_by == lead and missing.resolved_at is not None
+    assert f"#{conflict.pk}" in missing.resolution_note
+    assert missing.accepted_labeler == (labeler_b if resolution == "accept_labeler" else None)
+    assert Flag.objects.get(pk=low.pk).status == Flag.Status.OPEN  # another image: untouched
+    assert ImageAgreement.objects.get(image=conflict.image).open_flag_count == 0
+
+
+def test_dismissing_or_clarifying_settles_only_that_flag(results, lead):
+    flag_resolve(flag=results["conflict"], user=lead, resolution="dismissed", note="Both fine.")
+    assert Flag.objects.get(pk=results["missing"].pk).status == Flag.Status.OPEN
+    assert ImageAgreement.objects.get(image=results["conflict"].image).open_flag_count == 1
+
+
+def test_a_later_decision_on_the_image_resettles_what_the_earlier_one_settled(
+    results, lead, labeler_a, labeler_b
+):
+    conflict, missing = results["conflict"], results["missing"]
+    flag_resolve(flag=conflict, user=lead, resolution="accept_labeler", accepted_labeler=labeler_b)
+    # The lead changes their mind from the missing flag: labeler_a's version after all.
+    flag_resolve(flag=missing, user=lead, resolution="accept_labeler", accepted_labeler=labeler_a)
+    conflict.refresh_from_db()
+    missing.refresh_from_db()
+    assert (conflict.accepted_labeler, conflict.settled_by_id) == (labeler_a, missing.pk)
+    assert (missing.accepted_labeler, missing.settled_by_id) == (labeler_a, None)
+    assert _adjudication(conflict.image)[1] == [("car", 10, 10, 50, 40), ("car", 200, 200, 60, 40)]
+
+
+def test_near_duplicate_conflicts_stay_open_when_one_image_is_settled(
+    project, results, lead, labeler_b
+):
+    img1, img2, _ = results["images"]
+    near = Flag.objects.create(
+        project=project, image=img1, other_image=img2, kind=Flag.Kind.NEAR_DUPLICATE_CONFLICT,
+        key="nd:1", message="These two images look the same but their labels differ.",
+    )  # fmt: skip
+    flag_resolve(
+        flag=results["conflict"], user=lead, resolution="accept_labeler", accepted_labeler=labeler_b
+    )
+    assert Flag.objects.get(pk=near.pk).status == Flag.Status.OPEN

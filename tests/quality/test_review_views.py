@@ -59,22 +59,49 @@ def test_engineer_sees_no_actions_and_cannot_resolve(client, project, results, e
     assert Flag.objects.get(pk=results["conflict"].pk).status == Flag.Status.OPEN
 
 
-def test_lead_accepts_a_labelers_version_and_goes_to_the_next_flag(
+def test_lead_accepts_a_labelers_version_and_goes_to_the_next_open_flag(
     client, project, results, lead, labeler_b
 ):
     client.force_login(lead)
-    flag = results["conflict"]
+    flag, missing = results["conflict"], results["missing"]
     response = client.post(
         f"/projects/{project.slug}/flags/{flag.pk}/",
         {"resolution": "accept_labeler", "accepted_labeler": labeler_b.pk},
     )
     assert response.status_code == 302
-    assert response["Location"].startswith(
-        f"/projects/{project.slug}/flags/{results['missing'].pk}/"
-    )
+    # The missing flag on the same image was settled with it, so the next open one is next.
+    assert response["Location"].startswith(f"/projects/{project.slug}/flags/{results['low'].pk}/")
     flag.refresh_from_db()
     assert (flag.status, flag.accepted_labeler) == (Flag.Status.RESOLVED, labeler_b)
     assert Annotation.objects.filter(image=flag.image, kind="adjudication").exists()
+    page = client.get(response["Location"]).content.decode()
+    assert f"also settled #{missing.pk}" in page  # the success message says so
+
+
+def test_a_flag_settled_with_another_says_so_in_the_queue_review_and_api(
+    client, project, results, lead, labeler_b
+):
+    client.force_login(lead)
+    flag, missing = results["conflict"], results["missing"]
+    client.post(
+        f"/projects/{project.slug}/flags/{flag.pk}/",
+        {"resolution": "accept_labeler", "accepted_labeler": labeler_b.pk},
+    )
+    queue = client.get(f"/projects/{project.slug}/flags/?status=resolved").content.decode()
+    assert f"with #{flag.pk}" in queue
+    review = client.get(f"/projects/{project.slug}/flags/{missing.pk}/").content.decode()
+    assert (
+        f'settled with <a id="settled-with" href="/projects/{project.slug}/flags/{flag.pk}/'
+        in review
+    )
+    deciding = client.get(f"/projects/{project.slug}/flags/{flag.pk}/").content.decode()
+    assert "Also settled by this decision" in deciding and f"#{missing.pk} missing" in deciding
+    body = client.get(f"/api/flags/{missing.pk}/").json()
+    assert (body["status"], body["resolution"], body["settled_by"]) == (
+        "resolved",
+        "accept_labeler",
+        flag.pk,
+    )
 
 
 def test_a_refused_decision_shows_its_reason_and_keeps_the_flag_open(

@@ -3,8 +3,10 @@
 import pytest
 from django.core.cache import cache
 
-from quality.models import LabelerAgreement, ProjectAgreement
+from quality.models import LabelerAgreement, ProjectAgreement, ReportFigures
+from quality.report import project_report
 from quality.triggers import image_labels_changed
+from tests.factories import ImageFactory
 from tests.quality.labels import conflicting_image
 
 pytestmark = pytest.mark.django_db
@@ -40,3 +42,19 @@ def test_a_second_image_updates_the_figures_again(
         with django_capture_on_commit_callbacks(execute=True):
             image_labels_changed(image_id=image.pk)
     assert ProjectAgreement.objects.get(project=project).images_assessed == 2
+
+
+def test_the_summary_stores_the_report_figures(
+    project, labeler_a, labeler_b, classes, django_capture_on_commit_callbacks
+):
+    """Progress, flag counts and the worst images are stored with the summary, for the report."""
+    untouched = ImageFactory(project=project)
+    image = conflicting_image(project, labeler_a, labeler_b, *classes)
+    with django_capture_on_commit_callbacks(execute=True):
+        image_labels_changed(image_id=image.pk)
+    figures = ReportFigures.objects.get(project=project)
+    assert figures.progress == {"total": 2, "complete": 1, "in_progress": 0, "untouched": 1}
+    assert figures.worst_images == [image.pk] and untouched.pk not in figures.worst_images
+    assert figures.flags_by_kind == {"label_conflict": {"open": 1}}
+    assert figures.open_flags_by_class == {str(classes[0].pk): 1}  # the flag names car
+    assert project_report(project=project)["flags"]["open"] == 1
