@@ -62,6 +62,9 @@ def test_lead_accepts_a_labeler_and_clarifies_instructions(
     low.refresh_from_db()
     assert low.resolution == Flag.Resolution.INSTRUCTIONS
     assert low.instruction_version.number == 2
+    row = page.locator("#flag-table tr", has_text=f"#{missing.pk}")
+    assert f"with #{conflict.pk}" in row.inner_text()  # the queue says what settled it
+    screenshot(page, "flag-queue")
 
     assert instructions_pending_for(user=labeler_a, project=project) == low.instruction_version
     if importlib.util.find_spec("annotations.api"):  # the labeling API: refuses the next image
