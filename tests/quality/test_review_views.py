@@ -265,3 +265,16 @@ def test_agreement_api_returns_the_report(client, project, results, engineer):
     assert body["kalpha"] == 0.61
     assert body["confusion"]["labels"] == ["car", "truck"]
     assert [r["username"] for r in body["labelers"]] == ["labeler_a", "labeler_b"]
+
+
+def test_flag_queue_counts_up_to_a_cap(client, project, results, lead, monkeypatch):
+    """A huge queue says "N+ flags" instead of counting every flag on each page view."""
+    from quality.views import CappedPaginator
+
+    client.force_login(lead)
+    url = f"/projects/{project.slug}/flags/"
+    assert "3 flags" in client.get(url).content.decode()
+    monkeypatch.setattr(CappedPaginator, "cap", 2)
+    response = client.get(url)
+    assert "2+ flags" in response.content.decode()
+    assert len(response.context["page"].object_list) == 3  # the page itself is not cut
