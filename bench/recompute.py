@@ -39,6 +39,14 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--latency-images", type=int, default=40)
     parser.add_argument("--keep", action="store_true", help="reuse a filled database")
+    parser.add_argument(
+        "--from",
+        dest="start",
+        choices=["empty", "stale"],
+        default="empty",
+        help="with --keep: start from no stored results (as after the fill; default) or from "
+        "the previous run's results made stale (as after a threshold change: every flag synced)",
+    )
     parser.add_argument("--db", default="concord_bench", help="database to (re)create and fill")
     args = parser.parse_args()
 
@@ -51,7 +59,7 @@ def main() -> None:
     )
     if not args.keep:
         _create_database(args.pg, args.db)
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
     import django
 
     django.setup()
@@ -59,6 +67,8 @@ def main() -> None:
         t = time.perf_counter()
         boxes = _fill(args.images)
         print(f"filled {args.images} images, {boxes} boxes in {time.perf_counter() - t:.1f} s")
+    else:
+        _reset(args.start)
     worker = _worker(args.workers)
     try:
         _recompute()
@@ -180,6 +190,25 @@ def _fill(n_images: int) -> int:
     return len(table)
 
 
+def _reset(start: str) -> None:
+    """Back to the state after the fill (or to stale results): same work for every run."""
+    from django.db import connection
+
+    from projects.models import Image
+    from quality.models import AgreementRun, ConsensusBox, Flag, ImageAgreement
+
+    Image.objects.filter(original_name__startswith="new").delete()  # the last latency images
+    tables = [AgreementRun._meta.db_table]
+    if start == "empty":
+        tables += [m._meta.db_table for m in (Flag.labelers.through, Flag, ConsensusBox)]
+        tables.append(ImageAgreement._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(tables)}")
+        if start == "stale":
+            cursor.execute(f"UPDATE {ImageAgreement._meta.db_table} SET input_digest = 'stale'")
+        cursor.execute(f"VACUUM ANALYZE {ImageAgreement._meta.db_table}")
+
+
 def _worker(concurrency: int) -> subprocess.Popen:
     from concord.celery import app
 
@@ -212,11 +241,14 @@ def _recompute() -> None:
     boxes = Box.objects.filter(annotation__image__project=project).count()
     t = time.perf_counter()
     run = project_recompute_start(project=project, reason="benchmark")
+    chunks_done = None
     while True:
         run.refresh_from_db()
+        if chunks_done is None and run.done >= run.total:
+            chunks_done = time.perf_counter() - t
         if run.state in ("succeeded", "failed"):
             break
-        time.sleep(0.2)
+        time.sleep(0.1)
     wall = time.perf_counter() - t
     flags = dict(
         Flag.objects.filter(project=project).values("kind").order_by().annotate(n=Count("id"))
@@ -224,7 +256,9 @@ def _recompute() -> None:
     )  # fmt: skip
     print(
         f"recompute: {run.state} {run.done}/{run.total} images, {boxes} boxes in {wall:.1f} s "
-        f"= {boxes / wall:,.0f} boxes/s; flags {flags}; error={run.error!r}"
+        f"= {boxes / wall:,.0f} boxes/s (chunks {chunks_done or wall:.1f} s, then near "
+        f"duplicates and summary {wall - (chunks_done or wall):.1f} s); flags {flags}; "
+        f"error={run.error!r}"
     )
 
 

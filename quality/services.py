@@ -10,14 +10,13 @@ the lead's resolution. Recompute runs are in services_runs, project figures in s
 from __future__ import annotations
 
 import hashlib
-import math
 
 import numpy as np
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from quality.bulk import BULK_BATCH, results_commit_async, rows_insert
+from quality.bulk import BULK_BATCH, arrays_insert, pipeline_transaction_settings, rows_insert
 from quality.engine import (
     ENGINE_VERSION,
     FLAG_KINDS,
@@ -25,6 +24,7 @@ from quality.engine import (
     assess_batch,
     near_duplicate_conflicts,
 )
+from quality.engine.messages import flag_message
 from quality.models import AgreementRun, ConsensusBox, Flag, ImageAgreement
 from quality.selectors import (
     ImageLabels,
@@ -56,42 +56,47 @@ def images_assess(*, image_ids, touch: bool = False) -> list[tuple[ImageLabels, 
 
     Complete images whose digest changed are (re)assessed; unchanged ones are not written
     again; images no longer complete lose their stored results (settled flags become
-    superseded). Each project's images are written in one transaction. Returns, per project,
-    the labels read and the engine's result (for summaries). ``touch``: see images_refresh.
+    superseded). Everything is read and written in one transaction. Returns, per project, the
+    labels read and the engine's result (for summaries). ``touch``: see images_refresh.
     """
-    return [
-        (labels, _labels_assess(labels, touch=touch))
-        for labels in images_labels(image_ids=image_ids)
-    ]
+    with transaction.atomic():
+        pipeline_transaction_settings()
+        return [
+            (labels, _labels_assess(labels, touch=touch))
+            for labels in images_labels(image_ids=image_ids)
+        ]
 
 
-@transaction.atomic
+ENGINE_FLAG_KINDS = [k for k in FLAG_KINDS if k != Flag.Kind.NEAR_DUPLICATE_CONFLICT]
+
+
 def _labels_assess(labels: ImageLabels, *, touch: bool = False) -> BatchAssessment:
-    results_commit_async()
-    stored = stored_digests(image_ids=labels.image_ids.tolist())
     ids = labels.image_ids.tolist()
-    changed = [
-        i for i, pk in enumerate(ids) if labels.complete[i] and stored.get(pk) != labels.digests[i]
-    ]
+    stored = stored_digests(image_ids=ids)
+    changed = np.array(
+        [labels.complete[i] and stored.get(pk) != labels.digests[i] for i, pk in enumerate(ids)],
+        dtype=bool,
+    )
     withdrawn = [pk for i, pk in enumerate(ids) if not labels.complete[i] and pk in stored]
     if withdrawn:
         images_unassess(image_ids=withdrawn)
     if touch:
-        redone = set(changed)
-        current = [pk for i, pk in enumerate(ids) if labels.complete[i] and i not in redone]
+        current = labels.image_ids[labels.complete & ~changed].tolist()
         ImageAgreement.objects.filter(image_id__in=current).update(computed_at=timezone.now())
     result = assess_batch(labels.batch, labels.params)
-    if not changed:
+    if not changed.any():
         return result
-    changed_ids = [ids[i] for i in changed]
+    changed_ids = labels.image_ids[changed].tolist()
     flags_sync(
         project_id=labels.project.pk,
         image_ids=changed_ids,
-        kinds=[k for k in FLAG_KINDS if k != Flag.Kind.NEAR_DUPLICATE_CONFLICT],
+        kinds=ENGINE_FLAG_KINDS,
         specs=_flag_specs(labels, result, changed),
     )
+    # Replaced rather than updated: one DELETE and one COPY/INSERT each, whatever the size.
     ConsensusBox.objects.filter(image_id__in=changed_ids).delete()
-    rows_insert(ConsensusBox, CONSENSUS_FIELDS, _consensus_rows(labels, result, changed))
+    columns, nulls = _consensus_columns(labels, result, changed)
+    arrays_insert(ConsensusBox, columns, nulls)
     open_counts = _open_flag_counts(changed_ids)
     now = timezone.now()
     params = params_as_dict(labels.params)
@@ -99,7 +104,6 @@ def _labels_assess(labels: ImageLabels, *, touch: bool = False) -> BatchAssessme
         result.object_image[result.object_consensus.astype(bool)], minlength=len(ids)
     )
     sets = np.bincount(labels.batch.set_image, minlength=len(ids))
-    # Replaced rather than updated: one DELETE and one COPY/INSERT, whatever the chunk size.
     ImageAgreement.objects.filter(image_id__in=changed_ids).delete()
     rows_insert(
         ImageAgreement,
@@ -116,7 +120,7 @@ def _labels_assess(labels: ImageLabels, *, touch: bool = False) -> BatchAssessme
                 labels.digests[i],
                 now,
             )
-            for i in changed
+            for i in np.flatnonzero(changed).tolist()
         ],
     )
     return result
@@ -130,63 +134,94 @@ def images_unassess(*, image_ids: list[int]) -> None:
     ImageAgreement.objects.filter(image_id__in=image_ids).delete()
 
 
-def _flag_specs(labels: ImageLabels, result, images: list[int]) -> list[FlagSpec]:
+def _segments(ptr: np.ndarray, picked: np.ndarray):
+    """CSR helper: for segments ``picked`` of ``ptr``, (their lengths, the owning position of
+    every element, the elements' indices into the flat array)."""
+    lengths = ptr[picked + 1] - ptr[picked]
+    owner = np.repeat(np.arange(len(picked)), lengths)
+    offsets = np.zeros(len(picked) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = np.arange(offsets[-1]) - offsets[owner] + ptr[picked][owner]
+    return lengths, owner, flat, offsets
+
+
+def _flag_specs(labels: ImageLabels, result, changed: np.ndarray) -> list[FlagSpec]:
+    """The flags the engine found on the ``changed`` images, keyed for flags_sync.
+
+    A flag's key is its kind, the ids of its boxes, the labelers who missed the object (if
+    any) and a digest of its boxes' coordinates and classes: the same disagreement found again
+    has the same key; a redrawn box gives a new key. Array work is done for all flags at once;
+    the loop only joins strings.
+    """
     batch = labels.batch
-    ids = labels.image_ids
+    flags = np.flatnonzero(changed[result.flag_image])
+    if not len(flags):
+        return []
+    lengths, owner, flat, offsets = _segments(result.flag_box_ptr, flags)
+    rows = result.flag_box_rows[flat]  # the engine's order: the first row names the object
+    # Box ids and content, each sorted within its flag.
+    box_ids = labels.box_ids[batch.box_ref[rows]]
+    box_ids = box_ids[np.lexsort((box_ids, owner))].tolist()
+    by_row = rows[np.lexsort((rows, owner))]
+    content = np.ascontiguousarray(np.column_stack([batch.xywh[by_row], batch.label[by_row]]))
+    content_bytes = memoryview(content).cast("B")
+    row_bytes = content.shape[1] * content.itemsize
+    # Labelers: bit k of a mask is the image's k-th label set.
+    image = result.flag_image[flags]
+    set_start = result.set_image_ptr[image]
+    owners = np.zeros(len(flags), dtype=np.int64)
+    np.bitwise_or.at(owners, owner, np.left_shift(1, batch.box_set[rows] - set_start[owner]))
+    involved_mask = result.flag_labeler_mask[flags].astype(np.int64)
+    missing_mask = (involved_mask & ~owners).tolist()
+    user_of_code = np.array([labels.labeler_id(c) for c in range(len(batch.labeler_names))])
+    set_ptr = result.set_image_ptr.tolist()
+    set_users = [
+        user_of_code[batch.set_labeler[set_ptr[i] : set_ptr[i + 1]]].tolist()
+        for i in range(len(set_ptr) - 1)
+    ]
+    # Class: the object's consensus class, else the first box's class.
+    first = rows[np.minimum(offsets[:-1], max(len(rows) - 1, 0))]
+    obj = np.where(lengths > 0, result.box_object[first], -1)
+    code = np.where(obj >= 0, result.object_label[np.maximum(obj, 0)], -1)
+    code = np.where((code < 0) & (lengths > 0), batch.label[first], code)
+    class_of_code = [labels.class_ids[name] for name in batch.label_names] + [None]
+
     specs = []
-    for i in images:
-        start, end = result.flag_image_ptr[i], result.flag_image_ptr[i + 1]
-        set_start = result.set_image_ptr[i]
-        set_users = [
-            labels.labeler_id(c)
-            for c in batch.set_labeler[set_start : result.set_image_ptr[i + 1]].tolist()
-        ]
-        for f in range(start, end):
-            rows = result.flag_rows(f)
-            box_ids = sorted(labels.box_ids[batch.box_ref[rows]].tolist())
-            mask = int(result.flag_labeler_mask[f])
-            involved = [u for k, u in enumerate(set_users) if mask >> k & 1]
-            owners = {set_users[s - set_start] for s in batch.box_set[rows].tolist()}
-            missing = sorted(set(involved) - owners)
-            obj = int(result.box_object[rows[0]]) if len(rows) else -1
-            code = int(result.object_label[obj]) if obj >= 0 else -1
-            if code < 0 and len(rows):
-                code = int(batch.label[rows[0]])
-            kind = FLAG_KINDS[int(result.flag_kind[f])]
-            key = f"{kind}:b{','.join(map(str, box_ids))}"
-            if missing:
-                key += f":m{','.join(map(str, missing))}"
-            content = np.ascontiguousarray(
-                np.column_stack([batch.xywh[rows], batch.label[rows]])[np.argsort(rows)]
+    bounds = offsets.tolist()
+    for k, (f, i, mask, missed, c) in enumerate(
+        zip(
+            flags.tolist(),
+            image.tolist(),
+            involved_mask.tolist(),
+            missing_mask,
+            code.tolist(),
+            strict=True,
+        )
+    ):
+        a, b = bounds[k], bounds[k + 1]
+        users = set_users[i]
+        kind = FLAG_KINDS[result.flag_kind[f]]
+        key = f"{kind}:b{','.join(map(str, box_ids[a:b]))}"
+        if missed:
+            key += (
+                f":m{','.join(map(str, sorted(u for j, u in enumerate(users) if missed >> j & 1)))}"
             )
-            key += ":" + hashlib.blake2b(content.tobytes(), digest_size=4).hexdigest()
-            specs.append(
-                FlagSpec(
-                    image_id=int(ids[i]),
-                    other_image_id=None,
-                    kind=kind,
-                    key=key,
-                    labeler_ids=involved,
-                    box_ids=box_ids,
-                    label_class_id=labels.class_ids[batch.label_names[code]] if code >= 0 else None,
-                    message=result.flag(f).message,
-                )
+        digest = hashlib.blake2b(content_bytes[a * row_bytes : b * row_bytes], digest_size=4)
+        specs.append(
+            FlagSpec(
+                image_id=int(labels.image_ids[i]),
+                other_image_id=None,
+                kind=kind,
+                key=f"{key}:{digest.hexdigest()}",
+                labeler_ids=[u for j, u in enumerate(users) if mask >> j & 1],
+                box_ids=box_ids[a:b],
+                label_class_id=class_of_code[c],
+                message=flag_message(result, f),
             )
+        )
     return specs
 
 
-CONSENSUS_FIELDS = [
-    "image_id",
-    "index",
-    "label_class_id",
-    "x",
-    "y",
-    "width",
-    "height",
-    "support",
-    "label_confidence",
-    "mean_iou",
-]
 AGREEMENT_FIELDS = [
     "image_id",
     "score",
@@ -200,35 +235,30 @@ AGREEMENT_FIELDS = [
 ]
 
 
-def _consensus_rows(labels: ImageLabels, result, images: list[int]) -> list[tuple]:
-    names = labels.batch.label_names
-    class_of_code = [labels.class_ids[name] for name in names]
-    rows = []
-    for i in images:
-        image_id = int(labels.image_ids[i])
-        start, end = int(result.object_image_ptr[i]), int(result.object_image_ptr[i + 1])
-        for o in range(start, end):
-            if not result.object_consensus[o]:
-                continue
-            code = int(result.object_label[o])
-            x, y, w, h = result.object_xywh[o].tolist()
-            mean_iou = float(result.object_mean_iou[o])
-            rows.append(
-                (
-                    image_id,
-                    o - start,
-                    class_of_code[code] if code >= 0 else None,
-                    x,
-                    y,
-                    w,
-                    h,
-                    float(result.object_support[o]),
-                    float(result.object_label_confidence[o]),
-                    # One box alone has no pairwise IoU; 0 rather than NaN (not portable).
-                    0.0 if math.isnan(mean_iou) else mean_iou,
-                )
-            )
-    return rows
+def _consensus_columns(labels: ImageLabels, result, changed: np.ndarray):
+    """Consensus boxes of the changed images as columns for arrays_insert (no row objects)."""
+    picked = np.flatnonzero(changed[result.object_image] & result.object_consensus.astype(bool))
+    image = result.object_image[picked]
+    class_of_code = np.array(
+        [labels.class_ids[name] for name in labels.batch.label_names] + [0], dtype=np.int64
+    )
+    code = result.object_label[picked]
+    xywh = result.object_xywh[picked]
+    mean_iou = result.object_mean_iou[picked]
+    columns = {
+        "image_id": labels.image_ids[image].astype(np.int64),
+        "index": (picked - result.object_image_ptr[image]).astype(np.int32),
+        "label_class_id": class_of_code[code],  # code -1 (a tie): the last entry, null below
+        "x": xywh[:, 0].astype(np.float64),
+        "y": xywh[:, 1].astype(np.float64),
+        "width": xywh[:, 2].astype(np.float64),
+        "height": xywh[:, 3].astype(np.float64),
+        "support": result.object_support[picked].astype(np.float64),
+        "label_confidence": result.object_label_confidence[picked].astype(np.float64),
+        # One box alone has no pairwise IoU; 0 rather than NaN (not portable).
+        "mean_iou": np.nan_to_num(mean_iou.astype(np.float64), nan=0.0),
+    }
+    return columns, {"label_class_id": code < 0}
 
 
 def _open_flag_counts(image_ids: list[int]) -> dict[int, int]:

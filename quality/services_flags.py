@@ -7,9 +7,10 @@ a resolved or dismissed flag no longer found becomes superseded (the history sta
 
 from __future__ import annotations
 
+import json
 from typing import NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -42,8 +43,11 @@ def flags_sync(
     """Make the live flags of these images (None: the whole project) and kinds equal ``specs``.
 
     Returns the ids of images whose set of open flags changed. A constant number of queries
-    whatever the number of flags (bulk writes in batches of BULK_BATCH).
+    whatever the number of flags: on PostgreSQL the flags found are copied into a temporary
+    table and the scope is synced by one set-based statement; elsewhere bulk ORM writes.
     """
+    if is_postgresql():
+        return _flags_sync_sql(project_id, image_ids, kinds, specs, include_other_image)
     scope = Flag.objects.filter(project_id=project_id, kind__in=kinds).exclude(
         status=Flag.Status.SUPERSEDED
     )
@@ -92,6 +96,103 @@ def flags_sync(
         touched.add(s.image_id)
         if s.other_image_id:
             touched.add(s.other_image_id)
+    return touched
+
+
+FOUND = "concord_flag_found"  # temporary table, per session, emptied at each commit
+_FOUND_COLUMNS = [
+    "image_id",
+    "other_image_id",
+    "kind",
+    "key",
+    "labeler_ids",
+    "box_ids",
+    "label_class_id",
+    "message",
+]
+
+
+def _flags_sync_sql(project_id, image_ids, kinds, specs, include_other_image) -> set[int]:
+    """flags_sync on PostgreSQL: COPY the flags found, then one statement does the rest.
+
+    In the scope, a live flag whose (image, key) was not found is superseded when settled and
+    deleted (afterwards, through the ORM) when open; one found again gets the new sentence and class if they changed;
+    a flag found and not live is inserted with its labelers. Rows are only reached through the
+    image indexes and the unique (image, key) index, so the cost is that of the flags touched.
+    """
+    flag, through = Flag._meta.db_table, Flag.labelers.through._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""CREATE TEMPORARY TABLE IF NOT EXISTS {FOUND} (
+                image_id bigint NOT NULL, other_image_id bigint, kind varchar(32) NOT NULL,
+                key varchar(255) NOT NULL, labeler_ids bigint[] NOT NULL, box_ids jsonb NOT NULL,
+                label_class_id bigint, message varchar(500) NOT NULL,
+                PRIMARY KEY (image_id, key)
+            ) ON COMMIT DELETE ROWS"""
+        )
+        cursor.execute(f"DELETE FROM {FOUND}")  # a savepoint rolled back may have left rows
+        with cursor.cursor.copy(f"COPY {FOUND} ({', '.join(_FOUND_COLUMNS)}) FROM STDIN") as copy:
+            for s in {(s.image_id, s.key): s for s in specs}.values():
+                copy.write_row(
+                    (s.image_id, s.other_image_id, s.kind, s.key, s.labeler_ids,
+                     json.dumps(s.box_ids), s.label_class_id, s.message)
+                )  # fmt: skip
+        if image_ids is None:
+            in_scope = "f.project_id = %(project)s"
+        elif include_other_image:
+            in_scope = "(f.image_id = ANY(%(images)s) OR f.other_image_id = ANY(%(images)s))"
+        else:
+            in_scope = "f.image_id = ANY(%(images)s)"
+        # Kinds as those left out: "kind <> ALL(...)" cannot lead the planner to the kind index
+        # (it did, on stale statistics, and then read every flag of the project).
+        others = sorted(set(Flag.Kind.values) - set(kinds))
+        cursor.execute(
+            f"""
+            WITH scope AS (
+                SELECT f.id, f.image_id, f.key, f.status, f.other_image_id FROM {flag} f
+                WHERE {in_scope} AND f.kind <> ALL(%(others)s) AND NOT f.status = 'superseded'
+            ), gone AS (
+                SELECT s.* FROM scope s WHERE NOT EXISTS (
+                    SELECT 1 FROM {FOUND} t WHERE t.image_id = s.image_id AND t.key = s.key)
+            ), superseded AS (
+                UPDATE {flag} f SET status = 'superseded', updated_at = now() FROM gone
+                WHERE f.id = gone.id AND gone.status IN ('resolved', 'dismissed')
+                RETURNING f.image_id, f.other_image_id
+            ), updated AS (
+                UPDATE {flag} f SET message = t.message, label_class_id = t.label_class_id,
+                    updated_at = now()
+                FROM scope s JOIN {FOUND} t ON t.image_id = s.image_id AND t.key = s.key
+                WHERE f.id = s.id AND (f.message, f.label_class_id)
+                    IS DISTINCT FROM (t.message, t.label_class_id)
+            ), inserted AS (
+                INSERT INTO {flag} (project_id, image_id, other_image_id, kind, key, box_ids,
+                    label_class_id, message, status, resolution, resolution_note, created_at,
+                    updated_at)
+                SELECT %(project)s, t.image_id, t.other_image_id, t.kind, t.key, t.box_ids,
+                    t.label_class_id, t.message, 'open', '', '', now(), now()
+                FROM {FOUND} t
+                ON CONFLICT (image_id, key) WHERE NOT status = 'superseded' DO NOTHING
+                RETURNING id, image_id, key, other_image_id
+            ), labelers AS (
+                INSERT INTO {through} (flag_id, user_id)
+                SELECT i.id, u.user_id FROM inserted i
+                JOIN {FOUND} t ON t.image_id = i.image_id AND t.key = i.key
+                CROSS JOIN LATERAL unnest(t.labeler_ids) AS u(user_id)
+            )
+            SELECT id, status, image_id, other_image_id FROM gone
+            UNION ALL SELECT NULL, 'open', image_id, other_image_id FROM inserted
+            """,
+            {"project": project_id, "images": image_ids, "others": others},
+        )
+        rows = cursor.fetchall()
+    # Deleted through the ORM: it also removes their labeler rows and whatever else points
+    # at a flag. Only flags no longer found; none in a recompute from empty results.
+    _retire([pk for pk, status, _, _ in rows if pk and status == Flag.Status.OPEN], [])
+    touched = set()
+    for _, _, image_id, other_image_id in rows:
+        touched.add(image_id)
+        if other_image_id:
+            touched.add(other_image_id)
     return touched
 
 

@@ -73,8 +73,10 @@ def _run_enqueue(*, run_id: int, image_ids: list[int]) -> None:
     chord(header)(body.on_error(tasks.fail_run_task.s(run_id=run_id)))
 
 
+@transaction.atomic
 def run_chunk_assess(*, run_id: int, image_ids: list[int]) -> dict:
-    """Assess one chunk of a run, record it as done; returns its partial project figures."""
+    """Assess one chunk of a run and record it as done, in one transaction (one commit);
+    returns its partial project figures."""
     partial: dict = {}
     for labels, result in images_assess(image_ids=image_ids):
         partial = labels_partial(labels, result, np.flatnonzero(labels.complete))
@@ -82,7 +84,6 @@ def run_chunk_assess(*, run_id: int, image_ids: list[int]) -> dict:
     return partial
 
 
-@transaction.atomic
 def _run_chunk_done(*, run_id: int, image_ids: list[int]) -> None:
     run = AgreementRun.objects.select_for_update().filter(pk=run_id).first()
     if run is None:
