@@ -185,18 +185,19 @@ def project_partials(*, project: Project) -> list[dict]:
 
 
 def project_summarize(*, project: Project, partials: list[dict] | None = None) -> ProjectAgreement:
-    """Store the project's and each labeler's agreement figures.
+    """Store the project's and each labeler's agreement figures, and the report's figures.
 
     ``partials`` (from a recompute's chunks) saves reading every image again; without them the
     project is read chunk by chunk here.
     """
+    # The report's cheap figures first (about a second at 100,000 images): the page shows fresh
+    # progress and flag counts while the rest (tens of seconds there) is computed.
+    report_figures_refresh(project=project)
     if partials is None:
         partials = project_partials(project=project)
     merged = partials_merge(partials)
     sampled = _sampled_figures(project)
-    summary = _summary_store(project, merged, sampled)
-    report_figures_refresh(project=project)
-    return summary
+    return _summary_store(project, merged, sampled)
 
 
 def report_figures_refresh(*, project: Project) -> ReportFigures:
