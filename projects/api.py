@@ -422,6 +422,8 @@ class ImageUploadOutput(serializers.Serializer):
     duplicate = serializers.IntegerField()
     refused = serializers.IntegerField()
     results = IngestResultOutput(many=True)
+    detail = serializers.CharField(required=False, help_text="Why nothing was added (400 only).")
+    errors = serializers.DictField(required=False, help_text="Per-field messages (400 only).")
 
 
 @extend_schema_view(
@@ -482,9 +484,11 @@ class ImageListApi(ProjectScoped, generics.ListCreateAPIView):
     def create(self, request, *args, **kwargs):
         files = request.FILES.getlist("files")
         if not files:
-            raise ValidationError(
-                {"files": ["Send one or more image files or zips in the multipart field 'files'."]}
-            )
+            # The documented 400 shape (ImageUploadOutput), as when every file is refused.
+            message = "Send one or more image files or zips in the multipart field 'files'."
+            body = {"added": 0, "duplicate": 0, "refused": 0, "results": []}
+            body.update(detail=f"files: {message}", errors={"files": [message]})
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
         results = images_ingest(project=self.get_project(), files=[(f.name, f) for f in files])
         counts = {s: sum(r.status == s for r in results) for s in ("added", "duplicate", "refused")}
         body = {

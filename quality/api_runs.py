@@ -13,7 +13,12 @@ from quality.services import project_recompute_start
 
 class RunOutput(serializers.ModelSerializer):
     progress = serializers.FloatField(read_only=True, help_text="done / total, 0 to 1.")
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Who started the run; null when Concord started it itself.",
+    )
 
     class Meta:
         model = AgreementRun

@@ -1,24 +1,42 @@
 """The OpenAPI schema: generated without warnings for these endpoints, valid, and fuzzed.
 
-The schemathesis run sends up to 10 generated requests per operation (deterministic: hypothesis
-derandomized), authenticated as the project's lead, and fails on any 5xx.
+The schemathesis run (issue #8, item 6) sends, per operation, POSITIVE_EXAMPLES requests that
+follow the schema and NEGATIVE_EXAMPLES that break it (deterministic: hypothesis derandomized).
+Path ids are those of real objects (the project, one of its flags, runs and instruction versions,
+the labeler's own draft), so the calls reach the views instead of stopping at 404. Labeling
+operations go as a labeler of the project, everything else as its lead (the role that may do the
+most). Every response must be no 5xx, and every documented response must match its schema.
 """
 
 import io
+import time
 
 import pytest
 import schemathesis
 from django.core import signals
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import close_old_connections
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from rest_framework.authtoken.models import Token
+from schemathesis import GenerationMode
+from schemathesis import checks as st_checks
+from schemathesis.core.failures import Failure, FailureGroup
 
+from projects.services import instruction_acknowledge, instruction_version_publish
+from quality.models import Flag
+from quality.services import project_recompute_start
 from tests.exports.conftest import label
-from tests.factories import ImageFactory
+from tests.factories import AnnotationFactory, ImageFactory
 
 MY_FILES = ("projects/api.py", "exports/", "concord/exceptions.py")
-MAX_EXAMPLES = 10
+POSITIVE_EXAMPLES = 30
+NEGATIVE_EXAMPLES = 10
+CHECKS = [
+    st_checks.not_a_server_error,
+    st_checks.response_schema_conformance,
+    st_checks.content_type_conformance,
+]
 
 
 def test_schema_generates_and_validates_without_warnings_from_these_endpoints(capsys):
@@ -49,44 +67,99 @@ def wsgi_in_test_transaction():
     yield application
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
+    cache.clear()  # the fuzzed logins' failure counts must not lock out later tests
 
 
-def test_schemathesis_finds_no_server_error(
-    wsgi_in_test_transaction, project, classes, lead, labeler_a, labeler_b
+@pytest.fixture
+def fuzz_world(project, classes, lead, labeler_a, labeler_b, django_capture_on_commit_callbacks):
+    """Real ids for every path parameter, and a token for each of the two callers."""
+    car, truck = classes
+    conflict = ImageFactory(project=project)
+    label(conflict, labeler_a, [(car, 10, 10, 50, 40)])
+    label(conflict, labeler_b, [(truck, 12, 10, 50, 40)])
+    with django_capture_on_commit_callbacks(execute=True):
+        run = project_recompute_start(project=project, reason="fuzz")  # eager: flags now exist
+    version = instruction_version_publish(project=project, author=lead, body="Box every car.")
+    instruction_acknowledge(user=labeler_a, version=version)
+    draft = AnnotationFactory(image=ImageFactory(project=project), labeler=labeler_a)
+    ids = {
+        "project_id": project.pk,
+        "flag_id": Flag.objects.filter(project=project).values_list("pk", flat=True).first(),
+        "run_id": run.pk,
+        "number": version.number,
+        "annotation_id": draft.pk,
+    }
+    assert None not in ids.values()
+    tokens = {
+        "lead": Token.objects.create(user=lead).key,
+        "labeler": Token.objects.create(user=labeler_a).key,
+    }
+    return ids, tokens
+
+
+def _caller(path: str) -> str:
+    labeling = path.startswith("/api/annotations/") or path.endswith(
+        ("/queue/next/", "/acknowledge/")
+    )
+    return "labeler" if labeling else "lead"
+
+
+def test_schemathesis_finds_no_server_error_and_responses_match_the_schema(
+    wsgi_in_test_transaction, fuzz_world
 ):
-    image = ImageFactory(project=project)
-    label(image, labeler_a, [(classes[0], 10, 10, 50, 40)])
-    label(image, labeler_b, [(classes[0], 12, 10, 50, 40)])
-    token = Token.objects.create(user=lead).key
-    auth = {"Authorization": f"Token {token}"}
+    ids, tokens = fuzz_world
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", wsgi_in_test_transaction)
-    failures = []
+    operations = [result.ok() for result in schema.get_all_operations()]
+    # The labeler's operations first: the lead's fuzzed writes (new instruction versions,
+    # labelers per image) would otherwise turn most of them into 409s.
+    operations.sort(key=lambda op: _caller(op.path) != "labeler")
+    failures: list[str] = []
     statuses: dict[int, int] = {}
-    operations = 0
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        operations += 1
-        names = {p.name for p in operation.path_parameters}
-        fixed = {"project_id": project.pk} if "project_id" in names else None
+    started, cpu = time.perf_counter(), time.process_time()
+    for operation in operations:
+        fixed = {p.name: ids[p.name] for p in operation.path_parameters if p.name in ids}
+        assert len(fixed) == len(list(operation.path_parameters)), operation.label
+        auth = {"Authorization": f"Token {tokens[_caller(operation.path)]}"}
+        modes = [(GenerationMode.POSITIVE, POSITIVE_EXAMPLES)]
+        if _has_inputs(operation):  # else hypothesis finds no way to break the request
+            modes.append((GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES))
+        for mode, examples in modes:
+            _fuzz(operation, mode, examples, fixed, auth, failures, statuses)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(
+        f"{len(operations)} operations, {elapsed:.1f} s ({cpu:.1f} s CPU), {sorted(statuses.items())}"
+    )
+    assert len(operations) >= 25
+    assert statuses.get(200, 0) + statuses.get(201, 0) >= 5 * len(operations)  # not all refused
+    assert not failures, "\n".join(sorted(set(failures)))
 
-        @settings(
-            max_examples=MAX_EXAMPLES,
-            derandomize=True,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy(path_parameters=fixed))
-        def call(case):
-            response = case.call(headers=auth)
-            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            if response.status_code >= 500:
+
+def _has_inputs(operation) -> bool:
+    """A body or a query parameter: something a request can get wrong besides fixed path ids."""
+    query = any(p.location.value == "query" for p in operation.iter_parameters())
+    return query or len(operation.body) > 0
+
+
+def _fuzz(operation, mode, examples, fixed, auth, failures, statuses) -> None:
+    @settings(
+        max_examples=examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],  # failures are collected, never raised: nothing to shrink
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=fixed, headers=auth))
+    def call(case):
+        response = case.call()
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except (Failure, FailureGroup) as exc:
+            for failure in getattr(exc, "exceptions", [exc]):
                 failures.append(
-                    f"{case.method} {case.formatted_path} {case.query} -> {response.status_code}"
+                    f"{mode.value} {operation.label} -> {response.status_code}: "
+                    f"{getattr(failure, 'title', failure)} {getattr(failure, 'message', '')[:700]}"
                 )
 
-        call()
-    assert operations >= 15
-    print(operations, "operations", statuses)
-    assert statuses.get(200, 0) + statuses.get(201, 0) >= 2 * operations  # not all refused
-    assert failures == []
+    call()
