@@ -4,53 +4,88 @@
 the name under images/ when include_images=1), `width`, `height`, and Concord extras:
 `original_name`, `agreement` (the image's agreement score, null before assessment). Category
 ids are Concord's class ids. Annotation ids count from 1 in export order. `bbox` is
-[x, y, width, height] in pixels, `area` = width * height, `iscrowd` 0.
+[x, y, width, height] in pixels, `area` = width * height, `iscrowd` 0. Numbers are written with
+the fewest digits that read back to the same value ("400" for 400.0, as PostgreSQL prints them).
 
 Raw exports carry the labeler the way the K-alpha reference tool `kalphacv` reads it: each image
 lists the labelers who submitted a label set in `rater_list` (a labeler who drew nothing is
 listed, with no annotations), each annotation names its labeler in `rater`. Compute K-alpha with
 `calculate_iaa_from_annotations(..., images_rater_key="rater_list", annotations_rater_key="rater")`.
+
+On PostgreSQL the image and annotation objects are written by the database (exports/sql_text.py),
+byte for byte as `_python_images` and `_python_annotations` write them elsewhere.
 """
 
 import json
 from collections.abc import Callable, Iterator
 
+from exports import sql_text
 from exports.selectors import ExportQuery
+
+
+def json_number(value: float) -> str:
+    """A float as PostgreSQL's float8 output prints it: shortest round-trip digits, no ".0"."""
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
 
 
 def coco_pieces(
     query: ExportQuery, *, info: dict, progress: Callable | None = None
-) -> Iterator[str]:
-    raw = query.spec.source == "raw"
+) -> Iterator[str | bytes]:
     categories = [{"id": c.id, "name": c.name, "supercategory": "object"} for c in query.classes]
     yield '{"info": ' + json.dumps(info) + ', "licenses": [], "categories": '
     yield json.dumps(categories) + ', "images": ['
+    if query.text_in_database:
+        images = sql_text.coco_image_objects(query)
+        groups = sql_text.coco_annotation_groups(query)
+    else:
+        images = _python_images(query)
+        groups = _python_annotations(query)
+    separator = b"\n"
+    for image in images:
+        yield separator
+        yield image
+        separator = b",\n"
+    yield '\n], "annotations": ['
+    separator = b"\n"
+    for group in groups:
+        if group is not None:  # None: an image labeled as holding no objects
+            yield separator
+            yield group
+            separator = b",\n"
+        if progress is not None:
+            progress(1)
+    yield "\n]}\n"
+
+
+def _python_images(query: ExportQuery) -> Iterator[str]:
+    raw = query.spec.source == "raw"
     dumps = json.dumps
-    first = True
     for image in query.images():
         extra = f', "rater_list": {dumps(list(image.labelers))}' if raw else ""
+        agreement = "null" if image.agreement is None else json_number(image.agreement)
         yield (
-            f'{"" if first else ","}\n{{"id": {image.id}, "file_name": {dumps(image.file_name)}, '
+            f'{{"id": {image.id}, "file_name": {dumps(image.file_name)}, '
             f'"width": {image.width}, "height": {image.height}, '
-            f'"original_name": {dumps(image.original_name)}, '
-            f'"agreement": {"null" if image.agreement is None else repr(image.agreement)}{extra}}}'
+            f'"original_name": {dumps(image.original_name)}, "agreement": {agreement}{extra}}}'
         )
-        first = False
-    yield '\n], "annotations": ['
+
+
+def _python_annotations(query: ExportQuery) -> Iterator[str | None]:
+    """Per exported image, its annotation objects joined by ",\\n" (None for an empty image)."""
+    dumps, number = json.dumps, json_number
     next_id = 1
-    separator = "\n"
-    for _image, boxes in query.groups(progress):
+    for _image, boxes in query.groups():
         if not boxes:
+            yield None
             continue
         parts = []
         for image_id, class_id, x, y, w, h, labeler, _support, origin in boxes:
             who = f', "rater": {dumps(labeler)}' if labeler else ""
             parts.append(
-                f'{separator}{{"id": {next_id}, "image_id": {image_id}, "category_id": {class_id}, '
-                f'"bbox": [{x!r}, {y!r}, {w!r}, {h!r}], "area": {w * h!r}, "iscrowd": 0, '
-                f'"source": "{origin}"{who}}}'
+                f'{{"id": {next_id}, "image_id": {image_id}, "category_id": {class_id}, '
+                f'"bbox": [{number(x)}, {number(y)}, {number(w)}, {number(h)}], '
+                f'"area": {number(w * h)}, "iscrowd": 0, "source": "{origin}"{who}}}'
             )
-            separator = ",\n"
             next_id += 1
-        yield "".join(parts)
-    yield "\n]}\n"
+        yield ",\n".join(parts)

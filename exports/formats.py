@@ -89,5 +89,7 @@ def _with_images(query: ExportQuery, inner: str, pieces, readme: str) -> Iterato
     yield archive.entry("README.txt", readme.encode())
     yield from archive.entry_stream(inner, coalesce(pieces))
     for image in query.images():
-        yield archive.entry(f"images/{image.file_name}", image_bytes(image), compress=False)
+        yield archive.entry(
+            f"images/{image.file_name}", image_bytes(image.storage_name), compress=False
+        )
     yield from archive.finish()

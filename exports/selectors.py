@@ -29,10 +29,12 @@ import heapq
 import itertools
 import posixpath
 import re
+import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 
+from django.db import connections
 from django.db.models import Exists, F, IntegerField, OuterRef, Q, Value
 
 from annotations.models import Annotation, Box
@@ -68,23 +70,47 @@ class ExportImage:
     labelers: tuple[str, ...] = ()  # raw source: who submitted a label set for this image
 
 
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
 def export_file_name(image_id: int, original_name: str, storage_name: str) -> str:
-    """A file name that is unique in the export and keeps the original stem readable."""
+    """A file name that is unique in the export and keeps the original stem readable.
+
+    exports/sql_text.py computes the same name in SQL; keep the two in step (the extension's
+    case is folded for ASCII letters only, which is what PostgreSQL's lower() does under "C").
+    """
     base = posixpath.basename(original_name.replace("\\", "/"))
     stem, _, _ = base.rpartition(".") if "." in base else (base, "", "")
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._")[:80] or "image"
-    ext = posixpath.splitext(storage_name)[1].lower() or posixpath.splitext(base)[1].lower()
-    return f"{image_id}_{stem}{ext}"
+    ext = posixpath.splitext(storage_name)[1] or posixpath.splitext(base)[1]
+    return f"{image_id}_{stem}{ext.translate(_ASCII_LOWER)}"
 
 
 class ExportQuery:
     """The images and boxes of one export of one project, as streams ordered by image id."""
 
-    def __init__(self, *, project: Project, spec: ExportSpec):
+    def __init__(self, *, project: Project, spec: ExportSpec, text_in_database: bool | None = None):
         self.project = project
         self.spec = spec
         self.classes = _resolve_classes(project, spec.classes)
         self._class_ids = [c.id for c in self.classes] if spec.classes else None
+        self._text_in_database = text_in_database
+
+    @property
+    def text_in_database(self) -> bool:
+        """Whether PostgreSQL writes the COCO and YOLO text (exports/sql_text.py).
+
+        The default on PostgreSQL; False forces the Python writers, which every other database
+        uses, so tests can compare the two on the same rows.
+        """
+        if self._text_in_database is not None:
+            return self._text_in_database
+        return connections[self.db].vendor == "postgresql"
+
+    @property
+    def db(self) -> str:
+        """The database alias the export reads."""
+        return self.image_queryset().db
 
     # -- images ---------------------------------------------------------------------------------
 

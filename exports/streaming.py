@@ -4,8 +4,6 @@ from collections.abc import Iterable, Iterator
 
 from django.core.files.storage import default_storage
 
-from exports.selectors import ExportImage
-
 CHUNK_BYTES = 1 << 16
 
 
@@ -25,9 +23,9 @@ def coalesce(pieces: Iterable[str | bytes], size: int = CHUNK_BYTES) -> Iterator
         yield b"".join(buffer)
 
 
-def image_bytes(image: ExportImage) -> bytes:
+def image_bytes(storage_name: str) -> bytes:
     """The stored image file (at most UPLOAD_MAX_BYTES), for include_images=1."""
-    with default_storage.open(image.storage_name, "rb") as handle:
+    with default_storage.open(storage_name, "rb") as handle:
         return handle.read()
 
 

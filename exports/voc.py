@@ -57,5 +57,7 @@ def voc_chunks(
         else:
             yield archive.entry(f"Annotations/{name}", voc_xml(image, boxes, name_of).encode())
         if query.spec.include_images:
-            yield archive.entry(f"images/{image.file_name}", image_bytes(image), compress=False)
+            yield archive.entry(
+                f"images/{image.file_name}", image_bytes(image.storage_name), compress=False
+            )
     yield from archive.finish()

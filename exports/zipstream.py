@@ -38,8 +38,8 @@ class ZipStream:
         self._level = compresslevel
         self._time, self._date = _dos_time(time.time())
 
-    def entry(self, name: str, data: bytes, *, compress: bool = True) -> bytes:
-        encoded = name.encode("utf-8")
+    def entry(self, name: str | bytes, data: bytes, *, compress: bool = True) -> bytes:
+        encoded = name if isinstance(name, bytes) else name.encode("utf-8")
         crc = zlib.crc32(data)
         if compress:
             packer = zlib.compressobj(self._level, zlib.DEFLATED, -15)
