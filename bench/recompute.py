@@ -71,7 +71,7 @@ def main() -> None:
         _reset(args.start)
     worker = _worker(args.workers)
     try:
-        _recompute()
+        _recompute(worker.pid)
         _latency(args.latency_images)
     finally:
         worker.terminate()  # warm shutdown of the pool
@@ -210,8 +210,13 @@ def _reset(start: str) -> None:
 
 
 def _worker(concurrency: int) -> subprocess.Popen:
+    import socket
+
     from concord.celery import app
 
+    name = f"{os.environ['CELERY_TASK_DEFAULT_QUEUE']}@{socket.gethostname()}"  # as -n below
+    if app.control.ping(timeout=1.0, destination=[name]):
+        raise SystemExit(f"a worker {name} already consumes the bench queue: stop it first")
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "concord", "worker", "-Q", os.environ["CELERY_TASK_DEFAULT_QUEUE"],
          "-n", os.environ["CELERY_TASK_DEFAULT_QUEUE"] + "@%h", "-c", str(concurrency), "-l", "warning", "--without-gossip",
@@ -220,16 +225,36 @@ def _worker(concurrency: int) -> subprocess.Popen:
     )  # fmt: skip
     app.control.purge()
     deadline = time.monotonic() + 60
-    import socket
-
-    name = f"{os.environ['CELERY_TASK_DEFAULT_QUEUE']}@{socket.gethostname()}"  # as -n above
     while not app.control.ping(timeout=0.5, destination=[name]):
         if time.monotonic() > deadline or process.poll() is not None:
+            os.killpg(process.pid, signal.SIGKILL)  # never leave a worker on the bench queue
             raise SystemExit("the Celery worker did not start")
     return process
 
 
-def _recompute() -> None:
+def _cpu_seconds(worker_pid: int) -> float:
+    """CPU time so far of the worker's processes and of the database's server processes."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        pids = [row[0] for row in cursor.fetchall()]
+    children = Path(f"/proc/{worker_pid}/task/{worker_pid}/children")
+    pids += [worker_pid] + [int(p) for p in children.read_text().split()]
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _recompute(worker_pid: int) -> None:
     from django.db.models import Count
 
     from annotations.models import Box
@@ -239,6 +264,7 @@ def _recompute() -> None:
 
     project = Project.objects.get(slug="bench")
     boxes = Box.objects.filter(annotation__image__project=project).count()
+    cpu = _cpu_seconds(worker_pid)
     t = time.perf_counter()
     run = project_recompute_start(project=project, reason="benchmark")
     chunks_done = None
@@ -250,6 +276,7 @@ def _recompute() -> None:
             break
         time.sleep(0.1)
     wall = time.perf_counter() - t
+    cpu = _cpu_seconds(worker_pid) - cpu
     flags = dict(
         Flag.objects.filter(project=project).values("kind").order_by().annotate(n=Count("id"))
         .values_list("kind", "n")
@@ -257,7 +284,8 @@ def _recompute() -> None:
     print(
         f"recompute: {run.state} {run.done}/{run.total} images, {boxes} boxes in {wall:.1f} s "
         f"= {boxes / wall:,.0f} boxes/s (chunks {chunks_done or wall:.1f} s, then near "
-        f"duplicates and summary {wall - (chunks_done or wall):.1f} s); flags {flags}; "
+        f"duplicates and summary {wall - (chunks_done or wall):.1f} s; CPU of the workers and "
+        f"PostgreSQL {cpu:.0f} s); flags {flags}; "
         f"error={run.error!r}"
     )
 

@@ -12,11 +12,17 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from quality.bulk import BULK_BATCH, arrays_insert, pipeline_transaction_settings, rows_insert
+from quality.bulk import (
+    BULK_BATCH,
+    arrays_insert,
+    is_postgresql,
+    pipeline_transaction_settings,
+    rows_insert,
+)
 from quality.engine import (
     ENGINE_VERSION,
     FLAG_KINDS,
@@ -262,6 +268,17 @@ def _consensus_columns(labels: ImageLabels, result, changed: np.ndarray):
 
 
 def _open_flag_counts(image_ids: list[int]) -> dict[int, int]:
+    if is_postgresql():
+        # One index probe per image on (image, status), whatever the statistics say: on a
+        # recompute from empty tables the planner took the project index and read every flag.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT i.id, (SELECT count(*) FROM {Flag._meta.db_table} f
+                        WHERE f.image_id = i.id AND f.status = %s)
+                    FROM unnest(%s::bigint[]) AS i(id)""",
+                [Flag.Status.OPEN, list(image_ids)],
+            )
+            return {pk: n for pk, n in cursor.fetchall() if n}
     return dict(
         Flag.objects.filter(image_id__in=image_ids, status=Flag.Status.OPEN)
         .values("image_id")
