@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, count
 from operator import attrgetter
 
 import numpy as np
@@ -126,48 +127,72 @@ class BoxBatch:
 
     @classmethod
     def from_label_sets(cls, images: Iterable[Sequence[LabelSet]]) -> BoxBatch:
-        """Flatten per-image LabelSets; results name boxes by their index in their LabelSet."""
-        # Comprehensions and C-level maps over the label sets; everything per box is numpy.
+        """Flatten per-image LabelSets; results name boxes by their index in their LabelSet.
+
+        The only work per box outside numpy is one dict lookup per label (classes are
+        arbitrary hashables); boxes are joined straight from the LabelSets' buffers.
+        Everything per label set is a C-level map; values are validated for the whole batch.
+        """
         images = images if isinstance(images, list | tuple) else list(images)
         sets_per_image = list(map(len, images))
         flat = list(chain.from_iterable(images))
         names = list(map(_get_labeler, flat))
         codes = {name: code for code, name in enumerate(dict.fromkeys(names))}
-        set_labeler = list(map(codes.__getitem__, names))
+        set_labeler = np.fromiter(map(codes.__getitem__, names), dtype=np.int64, count=len(flat))
         per_set_labels = list(map(_get_labels, flat))
-        set_sizes = list(map(len, per_set_labels))
-        box_arrays = list(map(_get_boxes, flat))
-        n_images = len(sets_per_image)
-        label_names = _sorted_labels(set().union(*per_set_labels))
-        label_code = {name: i for i, name in enumerate(label_names)}
-        n = sum(set_sizes)
-        label = np.fromiter(
-            map(label_code.__getitem__, chain.from_iterable(per_set_labels)),
+        sizes = np.array(list(map(len, per_set_labels)), dtype=np.int64)
+        n = int(sizes.sum())
+        # One pass over the labels: codes in order of first appearance, renumbered afterwards
+        # into sorted order (so codes do not depend on the order boxes came in).
+        first_seen: defaultdict[Hashable, int] = defaultdict(count().__next__)
+        seen_code = np.fromiter(
+            map(first_seen.__getitem__, chain.from_iterable(per_set_labels)),
             dtype=np.int64,
             count=n,
         )
-        # LabelSet holds float64 (n, 4) arrays; joining their bytes beats np.concatenate on
-        # many tiny arrays.
-        xywh = np.frombuffer(b"".join(map(np.ndarray.tobytes, box_arrays)), dtype=np.float64)
-        xywh = xywh.reshape(-1, 4)
-        sizes = np.asarray(set_sizes, dtype=np.int64)
+        label_names = _sorted_labels(first_seen)
+        rank = np.empty(len(label_names), dtype=np.int64)
+        rank[[first_seen[name] for name in label_names]] = np.arange(len(label_names))
+        label = rank[seen_code]
+        xywh = _join_boxes(list(map(_get_boxes, flat)), sizes, names)
         n_sets = len(sizes)
         box_set = np.repeat(np.arange(n_sets, dtype=np.int64), sizes)
         starts = np.cumsum(sizes) - sizes
         box_ref = np.arange(n, dtype=np.int64) - np.repeat(starts, sizes)
-        set_image = np.repeat(np.arange(n_images, dtype=np.int64), sets_per_image)
+        set_image = np.repeat(np.arange(len(images), dtype=np.int64), sets_per_image)
         return _normalised(
-            n_images,
+            len(images),
             tuple(codes),
             label_names,
             set_image,
-            np.asarray(set_labeler, dtype=np.int64),
+            set_labeler,
             box_set,
             xywh,
             label,
             box_ref,
             unique_sets=False,
         )
+
+
+def _join_boxes(arrays: list, sizes: np.ndarray, labelers: list[str]) -> np.ndarray:
+    """The LabelSets' (k, 4) float64 arrays as one (n, 4) array, in one copy.
+
+    ``bytes.join`` reads each array through the buffer protocol, which costs far less per
+    array than ``np.concatenate`` on many tiny arrays. LabelSet keeps its boxes C-contiguous
+    float64; anything else (a non-contiguous view, a list) takes the slower, general path.
+    """
+    try:
+        joined = b"".join(arrays)
+    except (BufferError, TypeError):
+        joined = b"".join([np.ascontiguousarray(a, dtype=np.float64).tobytes() for a in arrays])
+    n = int(sizes.sum())
+    if len(joined) != 32 * n:  # only if a label set changed after LabelSet checked it
+        for boxes, k, labeler in zip(arrays, sizes.tolist(), labelers, strict=True):
+            if np.shape(boxes) != (k, 4):
+                raise ValueError(
+                    f"labeler {labeler!r} has boxes of shape {np.shape(boxes)} for {k} labels"
+                )
+    return np.frombuffer(joined, dtype=np.float64).reshape(n, 4)
 
 
 def _sorted_labels(labels: Iterable[Hashable]) -> tuple[Hashable, ...]:
@@ -207,20 +232,23 @@ def _normalised(
     set_labeler = rank[set_labeler] if len(set_labeler) else set_labeler
     width = max(len(sorted_names), 1)
     set_key = set_image * width + set_labeler
-    set_order = np.argsort(set_key, kind="stable")
-    if not unique_sets:
-        sorted_key = set_key[set_order]
-        dup = np.flatnonzero(sorted_key[1:] == sorted_key[:-1])
-        if len(dup):
-            k = sorted_key[dup[0]]
-            raise ValueError(
-                f"labeler {sorted_names[k % width]!r} has two label sets in image {k // width}"
-            )
-    new_set = np.empty_like(set_order)
-    new_set[set_order] = np.arange(len(set_order))
-    set_image = set_image[set_order]
-    set_labeler = set_labeler[set_order]
-    box_set = new_set[box_set] if len(box_set) else box_set
+    # Callers often pass labelers in name order already: then nothing moves (and strictly
+    # increasing keys also prove that no labeler has two label sets in one image).
+    if not (set_key[1:] > set_key[:-1]).all():
+        set_order = np.argsort(set_key, kind="stable")
+        if not unique_sets:
+            sorted_key = set_key[set_order]
+            dup = np.flatnonzero(sorted_key[1:] == sorted_key[:-1])
+            if len(dup):
+                k = sorted_key[dup[0]]
+                raise ValueError(
+                    f"labeler {sorted_names[k % width]!r} has two label sets in image {k // width}"
+                )
+        new_set = np.empty_like(set_order)
+        new_set[set_order] = np.arange(len(set_order))
+        set_image = set_image[set_order]
+        set_labeler = set_labeler[set_order]
+        box_set = new_set[box_set] if len(box_set) else box_set
     counts = np.bincount(set_image, minlength=n_images) if len(set_image) else np.zeros(0, int)
     if len(counts) and counts.max() > MAX_LABELERS_PER_IMAGE:
         image = int(np.argmax(counts))

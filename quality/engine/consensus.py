@@ -20,6 +20,7 @@ class Objects(NamedTuple):
     labmask: np.ndarray  # int64 bit mask of the image-local labelers who boxed it
     label: np.ndarray  # majority label code, -1 on a tie
     confidence: np.ndarray  # share of members with the majority label
+    mixed: np.ndarray  # the members gave more than one class
     xyxy: np.ndarray  # mean of the members' boxes
     support: np.ndarray
     consensus: np.ndarray
@@ -53,38 +54,37 @@ def build_objects(
     them, and only objects whose members were not all matched directly get theirs enumerated.
     """
     live = np.flatnonzero(obj >= 0)
-    member_box = live[np.argsort(obj[live] * kmax + lab[live], kind="stable")]
-    member_obj = obj[member_box]
-    size = np.bincount(member_obj, minlength=n_obj)
+    member_box, size, labmask = _group_members(live, obj.take(live), lab.take(live), n_obj, kmax)
+    member_obj = np.repeat(np.arange(n_obj, dtype=np.int64), size)
     ptr = np.zeros(n_obj + 1, dtype=np.int64)
     np.cumsum(size, out=ptr[1:])
     starts = ptr[:-1]
-    obj_image = image[member_box[starts]] if n_obj else np.zeros(0, dtype=np.int64)
-    # Objects hold at most one box per labeler, so a padded (widest x objects) matrix of member
-    # positions turns every per-object reduction into a few whole-row operations.
-    width = int(size.max()) if n_obj else 0
-    column = np.arange(width)[:, None]
-    filled = column < size[None, :]
-    at = member_box[np.where(filled, starts[None, :] + column, 0)]
-    labels = np.where(filled, label[at], -1)
-    labmask = np.zeros(n_obj, dtype=np.int64)
-    low = np.full(n_obj, np.iinfo(np.int64).max)
-    high = np.full(n_obj, -1, dtype=np.int64)
-    mean_xyxy = np.zeros((4, n_obj))
-    for c in range(width):
-        # Row c: every object's c-th member (padding where the object is smaller).
-        here = filled[c]
-        labmask |= np.where(here, np.left_shift(1, lab[at[c]]), 0)
-        np.minimum(low, np.where(here, labels[c], low), out=low)
-        np.maximum(high, labels[c], out=high)
-        for k in range(4):
-            mean_xyxy[k] += np.where(here, corners[k][at[c]], 0.0)
-    mean_xyxy = (mean_xyxy / np.maximum(size, 1)).T
-    obj_label = low.copy() if n_obj else np.zeros(0, dtype=np.int64)
+    obj_image = image.take(member_box.take(starts)) if n_obj else np.zeros(0, dtype=np.int64)
+    member_label = label.take(member_box)
+    if n_obj:
+        low = np.minimum.reduceat(member_label, starts)
+        high = np.maximum.reduceat(member_label, starts)
+    else:
+        low = high = np.zeros(0, dtype=np.int64)
+    # The consensus box is the mean of the members' corners. bincount adds the members of an
+    # object one by one in labeler order, from 0.0: the same sums as a loop over members.
+    member_corners = corners.take(member_box, axis=1)
+    mean_xyxy = np.empty((n_obj, 4))
+    for k in range(4):
+        mean_xyxy[:, k] = np.bincount(member_obj, weights=member_corners[k], minlength=n_obj)
+    mean_xyxy /= np.maximum(size, 1)[:, None]
+    obj_label = low.copy()
     confidence = np.ones(n_obj)
-    mixed = np.flatnonzero(low != high)
+    is_mixed = low != high
+    mixed = np.flatnonzero(is_mixed)
     if len(mixed):
-        obj_label[mixed], confidence[mixed] = _majority(labels[:, mixed].T, size[mixed])
+        # A padded (objects x widest) matrix of the mixed objects' labels, -1 where padding.
+        mixed_size = size[mixed]
+        column = np.arange(int(mixed_size.max()))[None, :]
+        filled = column < mixed_size[:, None]
+        at = np.where(filled, starts[mixed][:, None] + column, 0)
+        labels = np.where(filled, member_label[at], -1)
+        obj_label[mixed], confidence[mixed] = _majority(labels, mixed_size)
     pairs = _member_pairs(obj, size, member_box, member_obj, ptr, corners, matches)
     pair_count = np.bincount(pairs.obj, minlength=n_obj)
     iou_sum = np.bincount(pairs.obj, weights=pairs.iou, minlength=n_obj)
@@ -100,12 +100,36 @@ def build_objects(
         labmask=labmask,
         label=obj_label,
         confidence=confidence,
+        mixed=is_mixed,
         xyxy=mean_xyxy,
         support=size / np.maximum(k, 1),
         consensus=size >= quorum[obj_image],
         mean_iou=mean_iou,
     )
     return objects, pairs
+
+
+def _group_members(
+    live: np.ndarray, live_obj: np.ndarray, live_lab: np.ndarray, n_obj: int, kmax: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes ``live`` sorted by (object, labeler); members per object; labeler bit masks.
+
+    An object holds at most one box per labeler, so a box's place inside its object is the
+    number of its object's labelers that sort before its own: a counting sort (a popcount of
+    the object's labeler mask), no comparison sort needed.
+    """
+    size = np.bincount(live_obj, minlength=n_obj)
+    bits = np.left_shift(1, live_lab)
+    labmask = np.zeros(n_obj, dtype=np.int64)
+    np.bitwise_or.at(labmask, live_obj, bits)
+    if not np.array_equal(np.bitwise_count(labmask), size):  # never, if objects are valid
+        order = np.argsort(live_obj * kmax + live_lab, kind="stable")
+        return live[order], size, labmask
+    start = np.cumsum(size) - size
+    place = start.take(live_obj) + np.bitwise_count(labmask.take(live_obj) & (bits - 1))
+    member_box = np.empty(len(live), dtype=np.int64)
+    member_box[place] = live
+    return member_box, size, labmask
 
 
 def _majority(labels: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -124,25 +148,25 @@ def _member_pairs(obj, size, member_box, member_obj, ptr, corners, matches) -> M
     # Matched boxes are never a duplicate's extra copy, so their obj is >= 0; a match ends up
     # across two objects only where a chain had to be split.
     ov_i, ov_j, ov_iou = matches
-    pair_obj = obj[ov_i]
-    inside = pair_obj == obj[ov_j]
+    pair_obj = obj.take(ov_i)
+    inside = pair_obj == obj.take(ov_j)
     all_inside = bool(inside.all())
-    found = np.bincount(pair_obj if all_inside else pair_obj[inside], minlength=len(size))
+    kept = None if all_inside else np.flatnonzero(inside)
+    found = np.bincount(pair_obj if all_inside else pair_obj.take(kept), minlength=len(size))
     # Members of a chained object need not all be matched to each other (they may not even
     # intersect); the pairs that are missing are enumerated here, for those objects only.
     short = np.flatnonzero(found < size * (size - 1) // 2)
     if len(short) == 0 and all_inside:
         return MemberPairs(ov_i, ov_j, pair_obj, ov_iou)
     extra = _missing_pairs(short, size, ptr, member_box, member_obj, corners, matches, inside, obj)
-    # One pass per output array: compress straight into the result, extras after it.
-    n_in = int(inside.sum())
-    out = []
-    for whole, more in zip((ov_i, ov_j, pair_obj, ov_iou), extra, strict=True):
-        result = np.empty(n_in + len(more), dtype=whole.dtype)
-        np.compress(inside, whole, out=result[:n_in])
-        result[n_in:] = more
-        out.append(result)
-    return MemberPairs(*out)
+    if kept is not None:
+        ov_i, ov_j, pair_obj, ov_iou = (a.take(kept) for a in (ov_i, ov_j, pair_obj, ov_iou))
+    return MemberPairs(
+        *(
+            np.concatenate([whole, np.asarray(more, dtype=whole.dtype)])
+            for whole, more in zip((ov_i, ov_j, pair_obj, ov_iou), extra, strict=True)
+        )
+    )
 
 
 def _missing_pairs(short, size, ptr, member_box, member_obj, corners, matches, inside, obj):

@@ -70,47 +70,63 @@ def find_groupings(
     for the grouping labelers, and the object of G is never reported missing at all.
     """
     n, n_obj = len(obj), len(objects.size)
-    area_i, area_j = area[overlaps_i], area[overlaps_j]
-    i_small = area_i < area_j
-    small_area = np.where(i_small, area_i, area_j)
-    maybe = cross & (area_i != area_j) & (inter >= LOOSE_MIN_COVER * small_area)
-    pick = np.flatnonzero(maybe)
-    i, j, i_small = overlaps_i[pick], overlaps_j[pick], i_small[pick]
-    big = np.where(i_small, j, i)
-    small = np.where(i_small, i, j)
-    inter, small_area = inter[pick], small_area[pick]
 
-    def inside(rows: np.ndarray) -> np.ndarray:
-        """For these candidate pairs: does the small box count as inside the big one?"""
-        b, m = big[rows], small[rows]
-        x1, y1, x2, y2 = corners
-        tight = inter[rows] >= group_cover * small_area[rows]
-        cx = 0.5 * (x1[m] + x2[m])
-        cy = 0.5 * (y1[m] + y2[m])
-        center_in = (cx >= x1[b]) & (cx <= x2[b]) & (cy >= y1[b]) & (cy <= y2[b])
-        wide = (x2[b] - x1[b]) >= (y2[b] - y1[b])
-        along_lo = np.where(wide, np.maximum(x1[m], x1[b]), np.maximum(y1[m], y1[b]))
-        along_hi = np.where(wide, np.minimum(x2[m], x2[b]), np.minimum(y2[m], y2[b]))
-        along_len = np.where(wide, x2[m] - x1[m], y2[m] - y1[m])
+    def covering(pairs: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Of these overlap pairs, those where a bigger box of another labeler holds at least
+        LOOSE_MIN_COVER of the smaller one: (big, small, intersection, small area), in order."""
+        i, j = overlaps_i.take(pairs), overlaps_j.take(pairs)
+        area_i, area_j = area.take(i), area.take(j)
+        small_area = np.minimum(area_i, area_j)
+        inter_ij = inter.take(pairs)
+        hit = np.flatnonzero(
+            cross.take(pairs) & (area_i != area_j) & (inter_ij >= LOOSE_MIN_COVER * small_area)
+        )
+        i, j = i.take(hit), j.take(hit)
+        i_small = area_i.take(hit) < area_j.take(hit)
+        return (
+            np.where(i_small, j, i),
+            np.where(i_small, i, j),
+            inter_ij.take(hit),
+            small_area.take(hit),
+        )
+
+    def inside(b, m, inter_bm, small_area) -> np.ndarray:
+        """For these (big, small) pairs: does the small box count as inside the big one?"""
+        tight = inter_bm >= group_cover * small_area
+        bx1, by1, bx2, by2 = corners.take(b, axis=1)
+        mx1, my1, mx2, my2 = corners.take(m, axis=1)
+        cx = 0.5 * (mx1 + mx2)
+        cy = 0.5 * (my1 + my2)
+        center_in = (cx >= bx1) & (cx <= bx2) & (cy >= by1) & (cy <= by2)
+        wide = (bx2 - bx1) >= (by2 - by1)
+        along_lo = np.where(wide, np.maximum(mx1, bx1), np.maximum(my1, by1))
+        along_hi = np.where(wide, np.minimum(mx2, bx2), np.minimum(my2, by2))
+        along_len = np.where(wide, mx2 - mx1, my2 - my1)
         return tight | (center_in & (along_hi - along_lo >= group_cover * along_len))
 
     # Most covered boxes are simply the big box's own match. A big box can only group if it
-    # also covers a box outside its own object, which few do: find those big boxes first, then
-    # measure cover only on their pairs (the geometry is the costly part).
-    obj_big, obj_small = obj[big], obj[small]
-    across = np.flatnonzero((obj_big != obj_small) & (obj_big >= 0) & (obj_small >= 0))
+    # also covers a box outside its own object, which few do: find those big boxes first, from
+    # the pairs across two objects only, then measure cover on the pairs of those big boxes
+    # (the geometry is the costly part; most pairs never reach it).
+    obj_i, obj_j = obj.take(overlaps_i), obj.take(overlaps_j)
+    across = np.flatnonzero(cross & (obj_i != obj_j) & (obj_i >= 0) & (obj_j >= 0))
+    big, small, inter_bs, small_area = covering(across)
     elsewhere = np.zeros(n, dtype=bool)
-    elsewhere[big[across[inside(across)]]] = True
-    rows = np.flatnonzero(elsewhere[big] & (obj_small >= 0))
-    rows = rows[inside(rows)]
-    big, small = big[rows], small[rows]
+    elsewhere[big[inside(big, small, inter_bs, small_area)]] = True
+    near = np.flatnonzero(elsewhere.take(overlaps_i) | elsewhere.take(overlaps_j))
+    big, small, inter_bs, small_area = covering(near)
+    rows = np.flatnonzero(elsewhere.take(big) & (obj.take(small) >= 0))
+    big, small = big.take(rows), small.take(rows)
+    keep = inside(big, small, inter_bs.take(rows), small_area.take(rows))
+    big, small = big[keep], small[keep]
     other_box_of_big_labeler = ((objects.labmask[obj[small]] >> lab[big]) & 1).astype(bool)
     ok = (obj[small] == obj[big]) | ~other_box_of_big_labeler
     big, small = big[ok], small[ok]
+    # A big box groups when it holds two or more boxes of one other labeler.
+    key = big * kmax + lab[small]
+    _, key_at, key_count = np.unique(key, return_inverse=True, return_counts=True)
     is_group = np.zeros(n, dtype=bool)
-    if len(big):
-        key = big * kmax + lab[small]
-        is_group[big[np.bincount(key, minlength=n * kmax)[key] >= 2]] = True
+    is_group[big[key_count[key_at] >= 2]] = True
     keep = is_group[big]
     big, small = big[keep], small[keep]
     flag_obj, s_flag = np.unique(obj[big], return_inverse=True)
@@ -156,60 +172,76 @@ def build_flags(
     """Every flag of the batch, columnar."""
     n = len(lab)
     n_obj = len(objects.size)
-    starts = objects.ptr[:-1]
     parts: list[tuple] = []  # (kind, flag image, labmask, value, entry flag, box, role)
 
     member_box = objects.member_box
     member_obj = objects.member_obj
-    in_group = grouping.is_group[member_box]
-    if n_obj:
-        all_group = np.minimum.reduceat(in_group.astype(np.int8), starts).astype(bool)
-    else:
-        all_group = np.zeros(0, dtype=bool)
-    # Beside a grouping flag, the big box is not also a class or overlap disagreement.
-    considered = ~in_group | all_group[member_obj]
+    ptr = objects.ptr
+    is_group = grouping.is_group
+    # Beside a grouping flag, the big box is not also a class or overlap disagreement: a
+    # member that is a grouping flag's big box is left out, unless its whole object is such
+    # boxes. Big boxes are few, so this is worked out on them alone.
+    group_pos = np.flatnonzero(is_group.take(member_box))
+    group_obj = member_obj.take(group_pos)
+    group_objs, group_count = np.unique(group_obj, return_counts=True)
+    all_group = group_count == objects.size.take(group_objs)
+    left_out = group_pos[~all_group[np.searchsorted(group_objs, group_obj)]]
+    considered = np.ones(len(member_box), dtype=bool)
+    considered[left_out] = False
 
     # label_conflict: considered members of one object carry different classes.
-    if n_obj:
-        member_label = label[member_box]
-        big = np.iinfo(np.int64).max
-        low = np.minimum.reduceat(np.where(considered, member_label, big), starts)
-        high = np.maximum.reduceat(np.where(considered, member_label, -1), starts)
-        conflict = (high >= 0) & (low != high)
-    else:
-        conflict = np.zeros(0, dtype=bool)
-    sel = conflict[member_obj] & considered
+    conflict = objects.mixed.copy()
+    touched = np.unique(member_obj.take(left_out))
+    if len(touched):
+        # Objects with a member left out: compare the classes of the others only.
+        pos = _member_positions(touched, ptr)
+        kept = considered.take(pos)
+        kept_label = label.take(member_box.take(pos))
+        seg = np.cumsum(objects.size.take(touched)) - objects.size.take(touched)
+        low = np.minimum.reduceat(np.where(kept, kept_label, np.iinfo(np.int64).max), seg)
+        high = np.maximum.reduceat(np.where(kept, kept_label, -1), seg)
+        conflict[touched] = (high >= 0) & (low != high)
+    pos = _member_positions(np.flatnonzero(conflict), ptr)
+    pos = pos[considered.take(pos)]
     parts.append(
-        _object_flags(LABEL_CONFLICT, conflict, member_obj[sel], member_box[sel], objects, lab)
+        _object_flags(
+            LABEL_CONFLICT, conflict, member_obj.take(pos), member_box.take(pos), objects, lab
+        )
     )
 
     # missing: labelers of the image who did not box the object (minus grouping disagreements).
     full = np.left_shift(1, n_labelers[objects.image]).astype(np.int64) - 1
     missed = full & ~objects.labmask & ~grouping.suppressed
     flagged = missed != 0
-    sel = flagged[member_obj]
-    kind_missing = _object_flags(MISSING, flagged, member_obj[sel], member_box[sel], objects, lab)
+    pos = _member_positions(np.flatnonzero(flagged), ptr)
+    kind_missing = _object_flags(
+        MISSING, flagged, member_obj.take(pos), member_box.take(pos), objects, lab
+    )
     kind_missing = kind_missing[:2] + (kind_missing[2] | missed[flagged],) + kind_missing[3:]
     parts.append(kind_missing)
 
     # low_overlap: ONE flag per object whose worst member pair is below low_iou (not one per
     # pair), naming every member in such a pair; value: the worst pair IoU.
     # A grouping flag's big box is explained by it: none of its pairs is a low overlap.
-    pair_ok = ~grouping.is_group[members.i] & ~grouping.is_group[members.j]
-    low_pair = pair_ok & (members.iou < low_iou)
+    low_pair = np.flatnonzero(members.iou < low_iou)
+    low_i, low_j = members.i.take(low_pair), members.j.take(low_pair)
+    ok = np.flatnonzero(~(is_group.take(low_i) | is_group.take(low_j)))
+    low_pair, low_i, low_j = low_pair.take(ok), low_i.take(ok), low_j.take(ok)
+    low_obj = members.obj.take(low_pair)
     worst = np.full(n_obj, np.inf)
-    np.minimum.at(worst, members.obj[low_pair], members.iou[low_pair])
+    np.minimum.at(worst, low_obj, members.iou.take(low_pair))
     loose = np.isfinite(worst)
     involved = np.zeros(n, dtype=bool)
-    involved[members.i[low_pair]] = True
-    involved[members.j[low_pair]] = True
-    sel = involved[member_box] & loose[member_obj]
-    part = _object_flags(LOW_OVERLAP, loose, member_obj[sel], member_box[sel], objects, lab)
+    involved[low_i] = True
+    involved[low_j] = True
+    pos = _member_positions(np.flatnonzero(loose), ptr)
+    pos = pos[involved.take(member_box.take(pos))]
+    e_obj, e_box = member_obj.take(pos), member_box.take(pos)
+    part = _object_flags(LOW_OVERLAP, loose, e_obj, e_box, objects, lab)
     # The outlier: with two or more low pairs in an object, the one box that is in all of them
     # (cho's loose box against ann's and bob's tight ones). It gets role 1; the message names it.
-    n_low = np.bincount(members.obj[low_pair], minlength=n_obj)
-    low_count = np.bincount(np.concatenate([members.i[low_pair], members.j[low_pair]]), minlength=n)
-    e_obj, e_box = member_obj[sel], member_box[sel]
+    n_low = np.bincount(low_obj, minlength=n_obj)
+    low_count = np.bincount(np.concatenate([low_i, low_j]), minlength=n)
     outlier = (n_low[e_obj] >= 2) & (low_count[e_box] == n_low[e_obj])
     parts.append(part[:3] + (worst[loose],) + part[4:6] + (outlier.astype(np.int8),))
 
@@ -248,6 +280,14 @@ def build_flags(
         )
     )
     return _assemble(parts, n, lab, kmax)
+
+
+def _member_positions(objs: np.ndarray, ptr: np.ndarray) -> np.ndarray:
+    """Positions in the member arrays of the members of ``objs`` (ascending), in order."""
+    first = ptr.take(objs)
+    counts = ptr.take(objs + 1) - first
+    ends = np.cumsum(counts)
+    return np.repeat(first - (ends - counts), counts) + np.arange(ends[-1] if len(ends) else 0)
 
 
 def _object_flags(kind, flagged, entry_obj, entry_box, objects: Objects, lab):

@@ -45,6 +45,8 @@ class LabelSet:
                 f"boxes of labeler {self.labeler!r} must have shape (n, 4) as x, y, width, "
                 f"height; got shape {boxes.shape}"
             )
+        # C-contiguous, so the engine can join many label sets' boxes in one copy.
+        boxes = np.ascontiguousarray(boxes)
         labels = tuple(self.labels)
         if len(labels) != len(boxes):
             raise ValueError(
