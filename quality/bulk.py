@@ -4,7 +4,9 @@ A recompute reads millions of boxes and writes hundreds of thousands of consensu
 flags; building a model instance (or even a Python tuple) per row costs more than the engine
 itself, so on PostgreSQL numeric rows travel as binary COPY built from numpy arrays in one go,
 and the other rows through COPY (ids reserved from the table's sequence when the caller needs
-them).
+them). COPY goes through psycopg's own cursor, so it runs inside Django's error wrapper: a unique
+violation or a lost connection must reach the tasks' retries as Django's IntegrityError and
+OperationalError, not as psycopg's.
 """
 
 from __future__ import annotations
@@ -69,7 +71,11 @@ def rows_insert(model, fields: list[str], rows: list[tuple]) -> None:
     }
     columns = ", ".join(model._meta.get_field(name).column for name in fields)
     sql = f"COPY {model._meta.db_table} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(sql) as copy,
+    ):
         for row in rows:
             if json_columns:
                 row = tuple(json.dumps(v) if k in json_columns else v for k, v in enumerate(row))
@@ -97,7 +103,11 @@ def arrays_insert(model, columns: dict[str, np.ndarray], nulls: dict[str, np.nda
     names = ", ".join(model._meta.get_field(f).column for f in fields)
     data = _copy_binary([columns[f] for f in fields], [nulls.get(f) for f in fields])
     sql = f"COPY {model._meta.db_table} ({names}) FROM STDIN BINARY"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(sql) as copy,
+    ):
         copy.write(data)
 
 
@@ -132,7 +142,7 @@ def query_matrix(sql: str, params, n_columns: int) -> np.ndarray:
     object per value. Every selected column must be a non-null ``float8``."""
     from psycopg import ClientCursor  # COPY takes no parameters: bind them client-side
 
-    with connection.cursor() as cursor:
+    with connection.wrap_database_errors, connection.cursor() as cursor:
         query = ClientCursor(cursor.cursor.connection).mogrify(sql, params)
         data = bytearray()
         with cursor.cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:

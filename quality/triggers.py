@@ -4,11 +4,17 @@ Callers never import quality.tasks directly: the rules for *when* an image needs
 live here, next to the pipeline.
 """
 
+import logging
+
 from django.db import transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from annotations.models import Annotation
 from projects.models import Image
 from quality.models import ImageAgreement
+
+log = logging.getLogger(__name__)
 
 
 def image_is_complete(*, image_id: int) -> bool:
@@ -29,6 +35,40 @@ def image_labels_changed(*, image_id: int) -> None:
     the image's assessment is enqueued if the image is complete (its N submitted label sets) or
     was assessed before (a change to a complete image, or a withdrawn submission, must refresh
     the stored agreement). Nothing is enqueued if the transaction rolls back.
+
+    Completeness is decided after the commit: two labelers submitting an image's last two label
+    sets at once each see only their own submission inside their transaction (the other's is
+    still a draft), so neither would enqueue it. Inside the transaction, drafts count as
+    possibly submitted, which only decides whether the check after the commit is needed.
+    """
+    if not (
+        _label_sets_count(image_id=image_id) >= _labelers_per_image(image_id=image_id)
+        or ImageAgreement.objects.filter(image_id=image_id).exists()
+    ):
+        return
+    # robust: the labels are committed whatever happens next (an eager assessment racing
+    # another one, the broker down); Django logs the error and the sweep catches up.
+    transaction.on_commit(lambda: _assessment_enqueue(image_id=image_id), robust=True)
+
+
+def _labelers_per_image(*, image_id: int) -> int:
+    return Image.objects.filter(pk=image_id).values_list("project__labelers_per_image", flat=True)[
+        0
+    ]
+
+
+def _label_sets_count(*, image_id: int) -> int:
+    return Annotation.objects.filter(image_id=image_id, kind=Annotation.Kind.LABEL).count()
+
+
+def _assessment_enqueue(*, image_id: int) -> None:
+    """Enqueue the image's assessment if it needs one; never fails the committed request.
+
+    A broker that cannot be reached is logged and left to the periodic sweep
+    (sweep_unassessed_task), which finds complete images without a current assessment: the
+    labels are committed already, and the labeler must not see an error for them. No result is
+    read back, so the result backend (whose reconnect loop would hold the request for about
+    20 s while Redis is down) is never contacted.
     """
     if not (
         image_is_complete(image_id=image_id)
@@ -37,4 +77,7 @@ def image_labels_changed(*, image_id: int) -> None:
         return
     from quality.tasks import assess_image_task  # tasks import services; keep triggers light
 
-    transaction.on_commit(lambda: assess_image_task.delay(image_id))
+    try:
+        assess_image_task.apply_async((image_id,), ignore_result=True)
+    except (KombuOperationalError, RedisError, OSError) as exc:
+        log.warning("assessment of image %s not enqueued (%s); the sweep will do it", image_id, exc)

@@ -198,13 +198,13 @@ def test_submit_enqueues_assessment_once_the_image_is_complete(
     first = api_a.post(queue_url(project)).json()
     second = api_b.post(queue_url(project)).json()
     assert first["image"] == second["image"]  # partly labeled first
-    with mock.patch("quality.tasks.assess_image_task.delay") as delay:
+    with mock.patch("quality.tasks.assess_image_task.apply_async") as enqueue:
         with django_capture_on_commit_callbacks(execute=True):
             api_a.post(submit_url(first["annotation"]))
-        delay.assert_not_called()
+        enqueue.assert_not_called()
         with django_capture_on_commit_callbacks(execute=True):
             api_b.post(submit_url(second["annotation"]))
-        delay.assert_called_once_with(first["image"]["id"])
+        enqueue.assert_called_once_with((first["image"]["id"],), ignore_result=True)
 
 
 def test_a_labeler_asking_for_another_labelers_annotation_gets_404(draft, classes, api_b):
