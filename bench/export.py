@@ -6,9 +6,14 @@
     # fill two projects (250k and 1M consensus boxes, 10 per image) with COPY, then measure
     DATABASE_URL=... .venv/bin/python bench/export.py fill --boxes 250000 1000000
     DATABASE_URL=... .venv/bin/python bench/export.py measure --boxes 250000 1000000
+    # the Python writers (what other databases use) on the same rows, for comparison
+    DATABASE_URL=... .venv/bin/python bench/export.py measure --boxes 1000000 --writer python
 
 Each measurement runs in a fresh process (so its peak RSS is its own) that streams the export
-to /dev/null through exports.formats.export_file, exactly what the API streams.
+to /dev/null through exports.formats.export_file, exactly what the API streams. Besides wall
+time it reports the CPU seconds of this process and of its PostgreSQL backend (read from /proc
+when the server runs on this machine): on PostgreSQL the database writes the text while Python
+frames it, so on a busy machine the wall time says more about the neighbours than the export.
 """
 
 import argparse
@@ -134,65 +139,90 @@ def fill(boxes: int) -> None:
     )
 
 
-def run_one(boxes: int, fmt: str, trace: bool) -> dict:
+def _backend_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a local PostgreSQL backend process, None when not readable here."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_one(boxes: int, fmt: str, trace: bool, writer: str) -> dict:
     """In this process: stream one export to /dev/null; report time and peak memory."""
     import tracemalloc
+
+    from django.db import connection
 
     from exports.formats import export_file
     from exports.params import ExportSpec
     from projects.models import Project
 
     project = Project.objects.get(slug=slug_for(boxes))
+    connection.ensure_connection()
+    backend = connection.connection.info.backend_pid
     if trace:
         tracemalloc.start()
+    db_cpu = _backend_cpu_seconds(backend)
+    own_cpu = time.process_time()
     started = time.perf_counter()
-    exported = export_file(project=project, spec=ExportSpec(format=fmt))
+    exported = export_file(
+        project=project, spec=ExportSpec(format=fmt), text_in_database=writer == "database"
+    )
     written = 0
     with open(os.devnull, "wb") as sink:
         for chunk in exported.chunks:
             sink.write(chunk)
             written += len(chunk)
     seconds = time.perf_counter() - started
+    db_after = _backend_cpu_seconds(backend)
     result = {
         "format": fmt,
+        "writer": writer,
         "boxes": boxes,
         "seconds": round(seconds, 2),
         "boxes_per_second": round(boxes / seconds),
         "bytes": written,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "python_cpu_s": round(time.process_time() - own_cpu, 2),
+        "db_cpu_s": None if db_cpu is None or db_after is None else round(db_after - db_cpu, 2),
     }
     if trace:
         result["tracemalloc_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 2)
     return result
 
 
-def measure(sizes: list[int], formats: list[str]) -> None:
+def measure(sizes: list[int], formats: list[str], writer: str, trace: bool = True) -> None:
     rows = []
     for boxes in sizes:
         for fmt in formats:
-            for trace in (False, True):
+            for traced in (False, True) if trace else (False,):
                 out = subprocess.run(
-                    [sys.executable, __file__, "_run", "--boxes", str(boxes), "--format", fmt]
-                    + (["--trace"] if trace else []),
+                    [sys.executable, __file__, "_run", "--boxes", str(boxes), "--format", fmt,
+                     "--writer", writer] + (["--trace"] if traced else []),
                     capture_output=True,
                     text=True,
                     check=True,
                     env=os.environ,
-                )
+                )  # fmt: skip
                 row = json.loads(out.stdout.strip().splitlines()[-1])
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     table = io.StringIO()
     table.write(
-        "| format | boxes | seconds | boxes/s | output MB | peak RSS MB | tracemalloc peak MB |\n|---|---|---|---|---|---|---|\n"
+        "| format | writer | boxes | seconds | boxes/s | output MB | peak RSS MB "
+        "| tracemalloc peak MB | Python CPU s | PostgreSQL CPU s |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n"
     )
     timed = [r for r in rows if "tracemalloc_peak_mb" not in r]
-    traced = {(r["format"], r["boxes"]): r for r in rows if "tracemalloc_peak_mb" in r}
+    traced_rows = {(r["format"], r["boxes"]): r for r in rows if "tracemalloc_peak_mb" in r}
     for r in timed:
-        t = traced[(r["format"], r["boxes"])]
+        t = traced_rows.get((r["format"], r["boxes"]), {})
         table.write(
-            f"| {r['format']} | {r['boxes']:,} | {r['seconds']} | {r['boxes_per_second']:,} | "
-            f"{r['bytes'] / 1e6:.1f} | {r['peak_rss_mb']} | {t['tracemalloc_peak_mb']} |\n"
+            f"| {r['format']} | {r['writer']} | {r['boxes']:,} | {r['seconds']} "
+            f"| {r['boxes_per_second']:,} | {r['bytes'] / 1e6:.1f} | {r['peak_rss_mb']} "
+            f"| {t.get('tracemalloc_peak_mb', '-')} | {r['python_cpu_s']} | {r['db_cpu_s']} |\n"
         )
     print(table.getvalue())
 
@@ -205,15 +235,24 @@ def main() -> None:
     parser.add_argument("--boxes", type=int, nargs="+", default=[250_000, 1_000_000])
     parser.add_argument("--format", nargs="+", default=["coco", "yolo"])
     parser.add_argument("--trace", action="store_true")
+    parser.add_argument(
+        "--writer",
+        choices=["database", "python"],
+        default="database",
+        help="who writes the text: PostgreSQL (the default on PostgreSQL) or the Python writers",
+    )
+    parser.add_argument(
+        "--no-trace", dest="with_trace", action="store_false", help="skip the tracemalloc runs"
+    )
     args = parser.parse_args()
     _setup()
     if args.command == "fill":
         for boxes in args.boxes:
             fill(boxes)
     elif args.command == "measure":
-        measure(args.boxes, args.format)
+        measure(args.boxes, args.format, args.writer, args.with_trace)
     else:
-        print(json.dumps(run_one(args.boxes[0], args.format[0], args.trace)))
+        print(json.dumps(run_one(args.boxes[0], args.format[0], args.trace, args.writer)))
 
 
 if __name__ == "__main__":

@@ -49,10 +49,17 @@ def export_readme(query: ExportQuery, info: dict) -> str:
 
 
 def export_file(
-    *, project: Project, spec: ExportSpec, progress: Callable[[int], None] | None = None
+    *,
+    project: Project,
+    spec: ExportSpec,
+    progress: Callable[[int], None] | None = None,
+    text_in_database: bool | None = None,
 ) -> ExportFile:
-    """Build the export's stream; raises ExportParamError for classes the project does not have."""
-    query = ExportQuery(project=project, spec=spec)
+    """Build the export's stream; raises ExportParamError for classes the project does not have.
+
+    text_in_database: see ExportQuery.text_in_database (None: PostgreSQL writes COCO and YOLO).
+    """
+    query = ExportQuery(project=project, spec=spec, text_in_database=text_in_database)
     info = export_info(query)
     base = f"{project.slug}-{spec.source}-{spec.format}"
     fmt = spec.format

@@ -100,12 +100,13 @@ class ExportQuery:
     def text_in_database(self) -> bool:
         """Whether PostgreSQL writes the COCO and YOLO text (exports/sql_text.py).
 
-        The default on PostgreSQL; False forces the Python writers, which every other database
-        uses, so tests can compare the two on the same rows.
+        The default on PostgreSQL 14 and later; False forces the Python writers, which every
+        other database uses, so tests can compare the two on the same rows.
         """
         if self._text_in_database is not None:
             return self._text_in_database
-        return connections[self.db].vendor == "postgresql"
+        connection = connections[self.db]
+        return connection.vendor == "postgresql" and connection.pg_version >= 140000
 
     @property
     def db(self) -> str:

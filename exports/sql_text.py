@@ -99,8 +99,7 @@ def coco_annotation_groups(query: ExportQuery) -> Iterator[bytes | None]:
                         ORDER BY img.id, {in_image} ROWS UNBOUNDED PRECEDING)
                     || ', "image_id": ' || img.id || ', "category_id": ' || bx.class_id
                     || ', "bbox": [' || bx.x || ', ' || bx.y || ', ' || bx.w || ', ' || bx.h
-                    || '], "area": ' || (bx.w * bx.h) || ', "iscrowd": 0, "source": "'
-                    || bx.origin || '"' || bx.rater || '}}'
+                    || '], "area": ' || (bx.w * bx.h) || bx.tail
                 END AS obj
             FROM ({img_sql}) AS img (id, adjudicated)
             LEFT JOIN LATERAL ({boxes}) AS bx ON true
@@ -152,20 +151,17 @@ def _yolo_label_file(boxes: str, keys: list[str], class_ids: list[int]) -> str:
 
     As `yolo.yolo_lines`: clipped to the image, dropped when nothing is left, centre and size
     divided by the image size in the same order of operations (so the doubles are the same),
-    six decimals by `_fixed6`. Fenced (OFFSET 0) so each value is computed once.
+    six decimals by `_fixed6`. Both levels are fenced (OFFSET 0), so the clipped corners and the
+    normalised values are computed once rather than once per use.
     """
-    x1 = "(CASE WHEN bx.x > 0 THEN bx.x ELSE 0::float8 END)"
-    y1 = "(CASE WHEN bx.y > 0 THEN bx.y ELSE 0::float8 END)"
-    x2 = "(CASE WHEN bx.x + bx.w < i.width THEN bx.x + bx.w ELSE i.width::float8 END)"
-    y2 = "(CASE WHEN bx.y + bx.h < i.height THEN bx.y + bx.h ELSE i.height::float8 END)"
     values = {
-        "cx": f"({x1} + {x2}) / 2 / i.width",
-        "cy": f"({y1} + {y2}) / 2 / i.height",
-        "w": f"({x2} - {x1}) / i.width",
-        "h": f"({y2} - {y1}) / i.height",
+        "cx": "(c.x1 + c.x2) / 2 / c.width",
+        "cy": "(c.y1 + c.y2) / 2 / c.height",
+        "w": "(c.x2 - c.x1) / c.width",
+        "h": "(c.y2 - c.y1) / c.height",
     }
     normalised = ", ".join(
-        f"{expr} AS {name}, ({expr}) * 1000000::float8 AS t{name}" for name, expr in values.items()
+        f"{expr} AS {name}, {expr} * 1000000::float8 AS t{name}" for name, expr in values.items()
     )
     line = " || ' ' || ".join(_fixed6(f"n.{name}", f"n.t{name}") for name in values)
     return rf"""
@@ -173,10 +169,21 @@ def _yolo_label_file(boxes: str, keys: list[str], class_ids: list[int]) -> str:
             CASE WHEN n.visible THEN n.class_index || ' ' || {line} || chr(10) END,
             '' ORDER BY {", ".join(f"n.{key}" for key in keys)}) AS text
         FROM (
-            SELECT {", ".join(f"bx.{key}" for key in keys)},
-                array_position({_ids(class_ids)}, bx.class_id) - 1 AS class_index,
-                {x2} > {x1} AND {y2} > {y1} AS visible, {normalised}
-            FROM ({boxes}) AS bx
+            SELECT {", ".join(f"c.{key}" for key in keys)}, c.class_index,
+                c.x2 > c.x1 AND c.y2 > c.y1 AS visible, {normalised}
+            FROM (
+                SELECT {", ".join(f"bx.{key}" for key in keys)},
+                    array_position({_ids(class_ids)}, bx.class_id) - 1 AS class_index,
+                    i.width::float8 AS width, i.height::float8 AS height,
+                    CASE WHEN bx.x > 0 THEN bx.x ELSE 0::float8 END AS x1,
+                    CASE WHEN bx.y > 0 THEN bx.y ELSE 0::float8 END AS y1,
+                    CASE WHEN bx.x + bx.w < i.width THEN bx.x + bx.w
+                        ELSE i.width::float8 END AS x2,
+                    CASE WHEN bx.y + bx.h < i.height THEN bx.y + bx.h
+                        ELSE i.height::float8 END AS y2
+                FROM ({boxes}) AS bx
+                OFFSET 0
+            ) AS c
             OFFSET 0
         ) AS n"""
 
@@ -210,18 +217,19 @@ def _eligible_images(query: ExportQuery, *extra: str) -> tuple[str, list]:
 def _image_boxes(query: ExportQuery) -> tuple[str, list[str]]:
     """A LATERAL subquery over the exported boxes of image `img`, and its sort keys.
 
-    Columns: the keys, class_id, x, y, w, h, origin, and rater (', "rater": <name>' or '').
+    Columns: the keys, class_id, x, y, w, h, and tail: the end of the box's COCO object, after
+    "area" (the same for every consensus box, so it costs no concatenation per box).
     consensus: the consensus boxes of an image the lead did not adjudicate, else the lead's
     boxes. adjudicated: the lead's. raw: every labeler's submitted boxes. The order within an
     image is the Python path's: consensus index, or labeler name then box id (an image has one
     adjudication, so the lead's boxes need the box id alone).
     """
-    rater = f"""', "rater": ' || {_json_string("u.username")}"""
 
     def labeler_boxes(kind: str, origin: str, keys: str, condition: str = "") -> str:
+        tail = f"""', "iscrowd": 0, "source": "{origin}", "rater": ' || {_json_string("u.username")} || '}}'"""
         return f"""
             SELECT {keys}, b.label_class_id AS class_id, b.x, b.y, b.width AS w, b.height AS h,
-                '{origin}' AS origin, {rater} AS rater
+                {tail} AS tail
             FROM {ANNOTATIONS} a JOIN {USERS} u ON u.id = a.labeler_id
             JOIN {BOXES} b ON b.annotation_id = a.id{_class_filter(query, "b")}
             WHERE a.image_id = img.id AND a.kind = {kind} AND a.status = {SUBMITTED}{condition}"""
@@ -233,7 +241,7 @@ def _image_boxes(query: ExportQuery) -> tuple[str, list[str]]:
         return labeler_boxes(ADJUDICATION, "adjudicated", "b.id AS k"), ["k"]
     consensus = f"""
         SELECT cb.index::bigint AS k, cb.label_class_id AS class_id, cb.x, cb.y,
-            cb.width AS w, cb.height AS h, 'consensus' AS origin, '' AS rater
+            cb.width AS w, cb.height AS h, ', "iscrowd": 0, "source": "consensus"}}' AS tail
         FROM {CONSENSUS} cb
         WHERE cb.image_id = img.id AND NOT img.adjudicated
             AND cb.label_class_id IS NOT NULL{_class_filter(query, "cb")}"""
