@@ -88,19 +88,14 @@ def coco_annotation_groups(query: ExportQuery) -> Iterator[bytes | None]:
     which skips the null rows of images without boxes.
     """
     img_sql, params = _eligible_images(query)
-    boxes, keys = _image_boxes(query)
+    boxes, keys = _image_boxes(query, coco=True)
     in_image = ", ".join(f"bx.{key}" for key in keys)
     sql = rf"""
         SELECT string_agg(obj, ',' || chr(10) ORDER BY {", ".join(keys)})
         FROM (
             SELECT img.id, {in_image},
-                CASE WHEN bx.class_id IS NOT NULL THEN
-                    '{{"id": ' || count(bx.class_id) OVER (
-                        ORDER BY img.id, {in_image} ROWS UNBOUNDED PRECEDING)
-                    || ', "image_id": ' || img.id || ', "category_id": ' || bx.class_id
-                    || ', "bbox": [' || bx.x || ', ' || bx.y || ', ' || bx.w || ', ' || bx.h
-                    || '], "area": ' || (bx.w * bx.h) || bx.tail
-                END AS obj
+                '{{"id": ' || count(bx.rest) OVER (
+                    ORDER BY img.id, {in_image} ROWS UNBOUNDED PRECEDING) || bx.rest AS obj
             FROM ({img_sql}) AS img (id, adjudicated)
             LEFT JOIN LATERAL ({boxes}) AS bx ON true
         ) AS boxes
@@ -214,22 +209,35 @@ def _eligible_images(query: ExportQuery, *extra: str) -> tuple[str, list]:
     return sql, list(params)
 
 
-def _image_boxes(query: ExportQuery) -> tuple[str, list[str]]:
+def _image_boxes(query: ExportQuery, *, coco: bool = False) -> tuple[str, list[str]]:
     """A LATERAL subquery over the exported boxes of image `img`, and its sort keys.
 
-    Columns: the keys, class_id, x, y, w, h, and tail: the end of the box's COCO object, after
-    "area" (the same for every consensus box, so it costs no concatenation per box).
-    consensus: the consensus boxes of an image the lead did not adjudicate, else the lead's
-    boxes. adjudicated: the lead's. raw: every labeler's submitted boxes. The order within an
-    image is the Python path's: consensus index, or labeler name then box id (an image has one
-    adjudication, so the lead's boxes need the box id alone).
+    Columns: the keys, then class_id, x, y, w, h, or with `coco` the box's COCO object after its
+    id ("rest": one column is cheaper to carry through the sort that numbers the boxes than
+    six). consensus: the consensus boxes of an image the lead did not adjudicate, else the
+    lead's boxes. adjudicated: the lead's. raw: every labeler's submitted boxes. The order
+    within an image is the Python path's: consensus index, or labeler name then box id (an
+    image has one adjudication, so the lead's boxes need the box id alone).
     """
 
+    def columns(alias: str, tail: str) -> str:
+        if not coco:
+            return (
+                f"{alias}.label_class_id AS class_id, {alias}.x, {alias}.y,"
+                f" {alias}.width AS w, {alias}.height AS h"
+            )
+        return (
+            f"""', "image_id": ' || img.id || ', "category_id": ' || {alias}.label_class_id"""
+            f"""|| ', "bbox": [' || {alias}.x || ', ' || {alias}.y || ', ' || {alias}.width"""
+            f"""|| ', ' || {alias}.height || '], "area": ' || ({alias}.width * {alias}.height)"""
+            f"""|| {tail} AS rest"""
+        )
+
     def labeler_boxes(kind: str, origin: str, keys: str, condition: str = "") -> str:
-        tail = f"""', "iscrowd": 0, "source": "{origin}", "rater": ' || {_json_string("u.username")} || '}}'"""
+        rater = _json_string("u.username")
+        tail = f"""', "iscrowd": 0, "source": "{origin}", "rater": ' || {rater} || '}}'"""
         return f"""
-            SELECT {keys}, b.label_class_id AS class_id, b.x, b.y, b.width AS w, b.height AS h,
-                {tail} AS tail
+            SELECT {keys}, {columns("b", tail)}
             FROM {ANNOTATIONS} a JOIN {USERS} u ON u.id = a.labeler_id
             JOIN {BOXES} b ON b.annotation_id = a.id{_class_filter(query, "b")}
             WHERE a.image_id = img.id AND a.kind = {kind} AND a.status = {SUBMITTED}{condition}"""
@@ -239,9 +247,9 @@ def _image_boxes(query: ExportQuery) -> tuple[str, list[str]]:
         return labeler_boxes(LABEL, "raw", "u.username AS k1, b.id AS k2"), ["k1", "k2"]
     if source == "adjudicated":
         return labeler_boxes(ADJUDICATION, "adjudicated", "b.id AS k"), ["k"]
+    consensus_tail = """', "iscrowd": 0, "source": "consensus"}'"""
     consensus = f"""
-        SELECT cb.index::bigint AS k, cb.label_class_id AS class_id, cb.x, cb.y,
-            cb.width AS w, cb.height AS h, ', "iscrowd": 0, "source": "consensus"}}' AS tail
+        SELECT cb.index::bigint AS k, {columns("cb", consensus_tail)}
         FROM {CONSENSUS} cb
         WHERE cb.image_id = img.id AND NOT img.adjudicated
             AND cb.label_class_id IS NOT NULL{_class_filter(query, "cb")}"""
