@@ -157,8 +157,7 @@ class BoxBatch:
         xywh = _join_boxes(list(map(_get_boxes, flat)), sizes, names)
         n_sets = len(sizes)
         box_set = np.repeat(np.arange(n_sets, dtype=np.int64), sizes)
-        starts = np.cumsum(sizes) - sizes
-        box_ref = np.arange(n, dtype=np.int64) - np.repeat(starts, sizes)
+        box_ref = np.arange(n, dtype=np.int64) - (np.cumsum(sizes) - sizes).take(box_set)
         set_image = np.repeat(np.arange(len(images), dtype=np.int64), sets_per_image)
         return _normalised(
             len(images),

@@ -39,30 +39,38 @@ def cluster_objects(
     bad_comp[bad] = True
     edges = np.flatnonzero(bad_comp[comp[i]])
     edges = edges[np.lexsort((j[edges], i[edges], -iou[edges]))]
-    parent: dict[int, int] = {}
-    labelers: dict[int, int] = {}
+    # Union-find over the boxes of the bad components only, on local ids (nodes is sorted, so
+    # comparing local ids compares box indices): each part's root is its lowest box.
+    nodes = np.flatnonzero(bad_comp[comp])
+    parent = list(range(len(nodes)))
+    labelers = np.left_shift(1, lab[nodes]).tolist()
 
     def find(x: int) -> int:
         root = x
-        while parent.get(root, root) != root:
+        while parent[root] != root:
             root = parent[root]
-        while parent.get(x, x) != root:
+        while parent[x] != root:
             parent[x], x = root, parent[x]
         return root
 
-    for e in edges.tolist():
-        a, b = find(int(i[e])), find(int(j[e]))
-        mask_a = labelers.get(a, 1 << int(lab[a]))
-        mask_b = labelers.get(b, 1 << int(lab[b]))
-        if a != b and not mask_a & mask_b:
-            low, high = min(a, b), max(a, b)
+    local_i = np.searchsorted(nodes, i[edges]).tolist()
+    local_j = np.searchsorted(nodes, j[edges]).tolist()
+    for a, b in zip(local_i, local_j, strict=True):
+        a, b = find(a), find(b)
+        if a != b and not labelers[a] & labelers[b]:
+            low, high = (a, b) if a < b else (b, a)
             parent[high] = low
-            labelers[low] = mask_a | mask_b
+            labelers[low] |= labelers[high]
+    # Every node's root, by pointer jumping in numpy.
+    root = np.asarray(parent, dtype=np.int64)
+    while True:
+        up = root[root]
+        if np.array_equal(up, root):
+            break
+        root = up
     comp = comp.copy()
-    nodes = np.flatnonzero(bad_comp[comp])
-    roots = np.array([find(int(x)) for x in nodes.tolist()], dtype=np.int64)
     # Split parts get fresh ids past the existing ones, keyed by their root box.
-    comp[nodes] = n_comp + roots
+    comp[nodes] = n_comp + nodes[root]
     return comp
 
 
@@ -91,12 +99,16 @@ def compact_objects(comp: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, in
     n_comp = int(comp.max()) + 1
     first = np.full(n_comp, n, dtype=np.int64)
     keep = np.flatnonzero(~extra)
-    np.minimum.at(first, comp[keep], keep)
-    live = first < n
+    np.minimum.at(first, comp.take(keep), keep)
+    live_ids = np.flatnonzero(first < n)
+    live_first = first.take(live_ids)
+    # A box is the first box of at most one object: counting the first boxes up to each box
+    # ranks the objects by their first box, with no sort.
+    is_first = np.zeros(n, dtype=bool)
+    is_first[live_first] = True
+    rank = np.cumsum(is_first) - 1
     new_id = np.full(n_comp, -1, dtype=np.int64)
-    order = np.argsort(first[live], kind="stable")
-    live_ids = np.flatnonzero(live)[order]
-    new_id[live_ids] = np.arange(len(live_ids))
-    obj = new_id[comp]
+    new_id[live_ids] = rank.take(live_first)
+    obj = new_id.take(comp)
     obj[extra] = -1
     return obj, len(live_ids)

@@ -55,7 +55,7 @@ def build_objects(
     """
     live = np.flatnonzero(obj >= 0)
     member_box, size, labmask = _group_members(live, obj.take(live), lab.take(live), n_obj, kmax)
-    member_obj = np.repeat(np.arange(n_obj, dtype=np.int64), size)
+    member_obj = obj.take(member_box)
     ptr = np.zeros(n_obj + 1, dtype=np.int64)
     np.cumsum(size, out=ptr[1:])
     starts = ptr[:-1]
@@ -120,9 +120,16 @@ def _group_members(
     """
     size = np.bincount(live_obj, minlength=n_obj)
     bits = np.left_shift(1, live_lab)
-    labmask = np.zeros(n_obj, dtype=np.int64)
-    np.bitwise_or.at(labmask, live_obj, bits)
+    if kmax <= 52:
+        # Distinct powers of two add up exactly in a double; a repeated labeler would carry
+        # into another bit and leave fewer bits set than members (caught below).
+        labmask = np.bincount(live_obj, weights=bits, minlength=n_obj).astype(np.int64)
+    else:
+        labmask = np.zeros(n_obj, dtype=np.int64)
+        np.bitwise_or.at(labmask, live_obj, bits)
     if not np.array_equal(np.bitwise_count(labmask), size):  # never, if objects are valid
+        labmask = np.zeros(n_obj, dtype=np.int64)
+        np.bitwise_or.at(labmask, live_obj, bits)
         order = np.argsort(live_obj * kmax + live_lab, kind="stable")
         return live[order], size, labmask
     start = np.cumsum(size) - size
@@ -151,16 +158,15 @@ def _member_pairs(obj, size, member_box, member_obj, ptr, corners, matches) -> M
     pair_obj = obj.take(ov_i)
     inside = pair_obj == obj.take(ov_j)
     all_inside = bool(inside.all())
-    kept = None if all_inside else np.flatnonzero(inside)
-    found = np.bincount(pair_obj if all_inside else pair_obj.take(kept), minlength=len(size))
+    if not all_inside:  # almost all are inside: a boolean mask is cheap here
+        ov_i, ov_j, pair_obj, ov_iou = ov_i[inside], ov_j[inside], pair_obj[inside], ov_iou[inside]
+    found = np.bincount(pair_obj, minlength=len(size))
     # Members of a chained object need not all be matched to each other (they may not even
     # intersect); the pairs that are missing are enumerated here, for those objects only.
     short = np.flatnonzero(found < size * (size - 1) // 2)
-    if len(short) == 0 and all_inside:
+    if len(short) == 0:
         return MemberPairs(ov_i, ov_j, pair_obj, ov_iou)
     extra = _missing_pairs(short, size, ptr, member_box, member_obj, corners, matches, inside, obj)
-    if kept is not None:
-        ov_i, ov_j, pair_obj, ov_iou = (a.take(kept) for a in (ov_i, ov_j, pair_obj, ov_iou))
     return MemberPairs(
         *(
             np.concatenate([whole, np.asarray(more, dtype=whole.dtype)])

@@ -34,32 +34,32 @@ def assess_batch(batch: BoxBatch, params: AgreementParams | None = None) -> Batc
     kmax = max(int(n_labelers.max()) if n_images else 1, 1)
 
     # Canonical order: every later step works on boxes sorted by it.
-    image_of_row = set_image[batch.box_set]
+    image_of_row = set_image.take(batch.box_set)
     key, end_key = sweep_keys(image_of_row, batch.xywh)
     n_labels = max(len(batch.label_names), 1)
     order = canonical_order(key, batch.xywh, batch.box_set * n_labels + batch.label)
-    key, end_key = key[order], end_key[order]
-    box_set = batch.box_set[order]
-    image = set_image[box_set]
-    lab = set_local[box_set]
-    label = batch.label[order]
+    key, end_key = key.take(order), end_key.take(order)
+    box_set = batch.box_set.take(order)
+    image = image_of_row.take(order)
+    lab = set_local.take(box_set)
+    label = batch.label.take(order)
     # Corners as four contiguous rows (x1, y1, x2, y2): column gathers stay cache friendly.
-    xywh = batch.xywh[order].T
+    xywh = batch.xywh.take(order, axis=0).T
     corners = np.empty((4, n))
     corners[:2] = xywh[:2]
     np.add(xywh[:2], xywh[2:], out=corners[2:])
     area = xywh[2] * xywh[3]
 
     ov = overlapping_pairs(key, end_key, corners, area)
-    same = box_set[ov.i] == box_set[ov.j]
+    same = box_set.take(ov.i) == box_set.take(ov.j)
     close = ov.iou >= params.match_iou
     cand = np.flatnonzero(close & ~same)
     dup = np.flatnonzero(close & same)
-    ci, cj, ciou = ov.i[cand], ov.j[cand], ov.iou[cand]
-    chosen = match_edges(ci, cj, ciou, lab, kmax, n)
-    mi, mj, miou = ci[chosen], cj[chosen], ciou[chosen]
+    ci, cj, ciou = ov.i.take(cand), ov.j.take(cand), ov.iou.take(cand)
+    chosen = np.flatnonzero(match_edges(ci, cj, ciou, lab, kmax, n))
+    mi, mj, miou = ci.take(chosen), cj.take(chosen), ciou.take(chosen)
     comp = cluster_objects(n, lab, kmax, mi, mj, miou)
-    dup_i, dup_j = ov.i[dup], ov.j[dup]
+    dup_i, dup_j = ov.i.take(dup), ov.j.take(dup)
     extra = duplicate_extras(comp, dup_i, dup_j)
     obj, n_obj = compact_objects(comp, extra)
 

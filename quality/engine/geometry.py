@@ -79,6 +79,28 @@ def canonical_order(key: np.ndarray, xywh: np.ndarray, tiebreak: np.ndarray) -> 
     return order
 
 
+# Runs up to this length are counted with whole-array comparisons; longer ones by binary search.
+SHORT_RUN = 8
+
+
+def _run_lengths(key: np.ndarray, end_key: np.ndarray) -> np.ndarray:
+    """For each box p (keys sorted): how many boxes q > p have key[q] < end_key[p].
+
+    Those q follow p directly, so the count is the number of steps d >= 1 with
+    key[p + d] < end_key[p]. Most runs are short: SHORT_RUN shifted comparisons of the whole
+    array count them (cache friendly, no branches), and only runs at least that long are
+    measured with a binary search (which on all boxes would cost a cache miss per step).
+    """
+    n = len(key)
+    short = np.zeros(n, dtype=np.int8)
+    for d in range(1, min(SHORT_RUN, n - 1) + 1):
+        short[:-d] += key[d:] < end_key[:-d]
+    counts = short.astype(np.int64)
+    long = np.flatnonzero(short == SHORT_RUN)
+    counts[long] = np.searchsorted(key, end_key.take(long), side="left") - long - 1
+    return counts
+
+
 class Overlaps(NamedTuple):
     """Pairs (i, j), i < j in canonical order, of boxes of one image that share area."""
 
@@ -94,10 +116,9 @@ def overlapping_pairs(
     """All within-image pairs with a positive intersection, by sweep-and-prune on x.
 
     ``key``/``end_key`` come from ``sweep_keys`` and, like ``corners`` (rows x1, y1, x2, y2)
-    and ``area``, are in canonical order
-    (sorted by key). For box p the
-    boxes q > p whose x1 lies before p's x2 in the same image are found with one searchsorted;
-    only those candidates are expanded into pairs, so the work follows the number of boxes that
+    and ``area``, are in canonical order (sorted by key). For box p the boxes q > p whose x1
+    lies before p's x2 in the same image form a run right after p (``_run_lengths``); only
+    those candidates are expanded into pairs, so the work follows the number of boxes that
     overlap on x rather than the square of the boxes per image.
     """
     n = len(key)
@@ -105,19 +126,17 @@ def overlapping_pairs(
         empty = np.zeros(0, dtype=np.int64)
         return Overlaps(empty, empty, np.zeros(0), np.zeros(0))
     x1, y1, x2, y2 = corners
-    end = np.searchsorted(key, end_key, side="left")
     idx = np.arange(n, dtype=np.int64)
-    counts = np.maximum(end - idx - 1, 0)
+    counts = _run_lengths(key, end_key)
     total = int(counts.sum())
+    # One np.repeat (its loop of varying length mispredicts branches); every other per-pair
+    # column is a take along i, which is sorted and so cache friendly. The masks below are
+    # close to random, so they become indices once and are applied with take (boolean
+    # indexing mispredicts a branch per element).
     i = np.repeat(idx, counts)
-    starts = np.cumsum(counts) - counts
-    j = np.arange(total, dtype=np.int64) - np.repeat(starts - idx - 1, counts)
-    # Box i of a pair repeats along its run, so np.repeat stands in for a gather. The masks
-    # below are close to random, so they are turned into indices once and applied with take
-    # (boolean indexing mispredicts a branch per element).
-    ih = np.minimum(np.repeat(y2, counts), y2.take(j)) - np.maximum(
-        np.repeat(y1, counts), y1.take(j)
-    )
+    first_j = idx + 1 - (np.cumsum(counts) - counts)
+    j = np.arange(total, dtype=np.int64) + first_j.take(i)
+    ih = np.minimum(y2.take(i), y2.take(j)) - np.maximum(y1.take(i), y1.take(j))
     keep = np.flatnonzero(ih > 0)
     i, j, ih = i.take(keep), j.take(keep), ih.take(keep)
     iw = np.minimum(x2.take(i), x2.take(j)) - x1.take(j)

@@ -27,26 +27,18 @@ def match_edges(
     chosen = np.zeros(n_edges, dtype=bool)
     if n_edges == 0:
         return chosen
-    port_i = i * kmax + lab[j]
-    port_j = j * kmax + lab[i]
-    degree = np.bincount(port_i, minlength=n_boxes * kmax) + np.bincount(
-        port_j, minlength=n_boxes * kmax
-    )
-    edge_degree = np.maximum(degree[port_i], degree[port_j])
+    ports = np.concatenate([i * kmax + lab.take(j), j * kmax + lab.take(i)])
+    degree = np.bincount(ports, minlength=n_boxes * kmax).take(ports)
+    edge_degree = np.maximum(degree[:n_edges], degree[n_edges:])
     direct = edge_degree == 1
     chosen[direct] = True
     competing = np.flatnonzero(~direct)
     if len(competing) == 0:
         return chosen
 
-    # Components of the competing edges, on their ports.
-    both = np.concatenate([port_i[competing], port_j[competing]])
-    used = np.zeros(n_boxes * kmax, dtype=bool)
-    used[both] = True
-    ports = np.flatnonzero(used)
-    dense = np.zeros(n_boxes * kmax, dtype=np.int64)
-    dense[ports] = np.arange(len(ports))
-    inverse = dense[both]
+    # Components of the competing edges (few), on their ports.
+    both = np.concatenate([ports.take(competing), ports.take(competing + n_edges)])
+    ports, inverse = np.unique(both, return_inverse=True)
     m = len(competing)
     graph = coo_matrix((np.ones(m), (inverse[:m], inverse[m:])), shape=(len(ports), len(ports)))
     _, port_comp = connected_components(graph, directed=False)

@@ -78,9 +78,11 @@ class BatchAssessment(Sequence):
         box_object = np.empty(len(order), dtype=np.int64)
         box_object[order] = obj
         xyxy = objects.xyxy
-        xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
-        pair_set_a = set_start[pairs.image] + pairs.a
-        pair_set_b = set_start[pairs.image] + pairs.b
+        xywh = xyxy.copy()
+        xywh[:, 2:] -= xyxy[:, :2]
+        pair_start = set_start.take(pairs.image)
+        pair_set_a = pair_start + pairs.a
+        pair_set_b = pair_start + pairs.b
         images = np.arange(n_images + 1)
         return cls(
             batch=batch,
@@ -95,10 +97,10 @@ class BatchAssessment(Sequence):
             object_mean_iou=objects.mean_iou,
             object_consensus=objects.consensus,
             object_member_ptr=objects.ptr,
-            object_member_rows=order[objects.member_box],
+            object_member_rows=order.take(objects.member_box),
             pair_image=pairs.image,
-            pair_labeler_a=batch.set_labeler[pair_set_a],
-            pair_labeler_b=batch.set_labeler[pair_set_b],
+            pair_labeler_a=batch.set_labeler.take(pair_set_a),
+            pair_labeler_b=batch.set_labeler.take(pair_set_b),
             pair_matched=pairs.matched,
             pair_f1=pairs.f1,
             pair_mean_iou=pairs.mean_iou,
@@ -107,7 +109,7 @@ class BatchAssessment(Sequence):
             flag_value=flags.value,
             flag_labeler_mask=flags.labmask,
             flag_box_ptr=flags.box_ptr,
-            flag_box_rows=order[flags.boxes],
+            flag_box_rows=order.take(flags.boxes),
             flag_box_roles=flags.roles,
             set_image_ptr=np.append(set_start, len(batch.set_image)),
             object_image_ptr=np.searchsorted(objects.image, images),
