@@ -116,9 +116,10 @@ def _flags_sync_sql(project_id, image_ids, kinds, specs, include_other_image) ->
     """flags_sync on PostgreSQL: COPY the flags found, then one statement does the rest.
 
     In the scope, a live flag whose (image, key) was not found is superseded when settled and
-    deleted (afterwards, through the ORM) when open; one found again gets the new sentence and class if they changed;
-    a flag found and not live is inserted with its labelers. Rows are only reached through the
-    image indexes and the unique (image, key) index, so the cost is that of the flags touched.
+    deleted (afterwards, through the ORM) when open; one found again gets the new sentence and
+    class if they changed; a flag found and not live is inserted with its labelers. Rows are
+    reached through the image indexes and the unique (image, key) index, so the cost is that
+    of the flags touched.
     """
     flag, through = Flag._meta.db_table, Flag.labelers.through._meta.db_table
     with connection.cursor() as cursor:
@@ -137,20 +138,21 @@ def _flags_sync_sql(project_id, image_ids, kinds, specs, include_other_image) ->
                     (s.image_id, s.other_image_id, s.kind, s.key, s.labeler_ids,
                      json.dumps(s.box_ids), s.label_class_id, s.message)
                 )  # fmt: skip
+        # With images given, kinds are named by those left out: "kind <> ALL(...)" cannot lead
+        # the planner to the kind index (on stale statistics it did, and read every flag of the
+        # project). For the whole project the kind index is the way in.
+        kind = "f.kind <> ALL(%(others)s)"
         if image_ids is None:
-            in_scope = "f.project_id = %(project)s"
+            in_scope, kind = "f.project_id = %(project)s", "f.kind = ANY(%(kinds)s)"
         elif include_other_image:
             in_scope = "(f.image_id = ANY(%(images)s) OR f.other_image_id = ANY(%(images)s))"
         else:
             in_scope = "f.image_id = ANY(%(images)s)"
-        # Kinds as those left out: "kind <> ALL(...)" cannot lead the planner to the kind index
-        # (it did, on stale statistics, and then read every flag of the project).
-        others = sorted(set(Flag.Kind.values) - set(kinds))
         cursor.execute(
             f"""
             WITH scope AS (
                 SELECT f.id, f.image_id, f.key, f.status, f.other_image_id FROM {flag} f
-                WHERE {in_scope} AND f.kind <> ALL(%(others)s) AND NOT f.status = 'superseded'
+                WHERE {in_scope} AND {kind} AND NOT f.status = 'superseded'
             ), gone AS (
                 SELECT s.* FROM scope s WHERE NOT EXISTS (
                     SELECT 1 FROM {FOUND} t WHERE t.image_id = s.image_id AND t.key = s.key)
@@ -182,7 +184,12 @@ def _flags_sync_sql(project_id, image_ids, kinds, specs, include_other_image) ->
             SELECT id, status, image_id, other_image_id FROM gone
             UNION ALL SELECT NULL, 'open', image_id, other_image_id FROM inserted
             """,
-            {"project": project_id, "images": image_ids, "others": others},
+            {
+                "project": project_id,
+                "images": image_ids,
+                "kinds": list(kinds),
+                "others": sorted(set(Flag.Kind.values) - set(kinds)),
+            },
         )
         rows = cursor.fetchall()
     # Deleted through the ORM: it also removes their labeler rows and whatever else points
