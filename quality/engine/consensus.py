@@ -256,14 +256,14 @@ def pair_agreement(
         pair_b[at] = np.tile(b, len(images))
         ab_cell[at] = (square_base[images][:, None] + (a * k + b)[None]).reshape(-1)
         ba_cell[at] = (square_base[images][:, None] + (b * k + a)[None]).reshape(-1)
-    row = square_base[image] + lab * n_labelers[image]  # per box: its labeler's row
-    cell = row[members.i] + lab[members.j]
+    row = square_base.take(image) + lab * n_labelers.take(image)  # per box: its labeler's row
+    cell = row.take(members.i) + lab.take(members.j)
     n_cells = int(square_base[-1])
-    same = label[members.i] == label[members.j]
+    same = label.take(members.i) == label.take(members.j)
 
     def pair_sum(weights=None):
         sums = np.bincount(cell, weights=weights, minlength=n_cells)
-        return sums[ab_cell] + sums[ba_cell]
+        return sums.take(ab_cell) + sums.take(ba_cell)
 
     matched = pair_sum()
     agree = pair_sum(members.iou * same)

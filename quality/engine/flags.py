@@ -106,19 +106,26 @@ def find_groupings(
 
     # Most covered boxes are simply the big box's own match. A big box can only group if it
     # also covers a box outside its own object, which few do: find those big boxes first, from
-    # the pairs across two objects only, then measure cover on the pairs of those big boxes
-    # (the geometry is the costly part; most pairs never reach it).
+    # the pairs across two objects only, then add the covered boxes of their own objects (the
+    # geometry is the costly part; most pairs never reach it). What follows depends on the
+    # set of (big, small) pairs only, not on their order.
     obj_i, obj_j = obj.take(overlaps_i), obj.take(overlaps_j)
-    across = np.flatnonzero(cross & (obj_i != obj_j) & (obj_i >= 0) & (obj_j >= 0))
+    in_objects = cross & (obj_i >= 0) & (obj_j >= 0)
+    across = np.flatnonzero(in_objects & (obj_i != obj_j))
     big, small, inter_bs, small_area = covering(across)
+    hit = inside(big, small, inter_bs, small_area)
+    big_across, small_across = big[hit], small[hit]
     elsewhere = np.zeros(n, dtype=bool)
-    elsewhere[big[inside(big, small, inter_bs, small_area)]] = True
-    near = np.flatnonzero(elsewhere.take(overlaps_i) | elsewhere.take(overlaps_j))
-    big, small, inter_bs, small_area = covering(near)
-    rows = np.flatnonzero(elsewhere.take(big) & (obj.take(small) >= 0))
+    elsewhere[big_across] = True
+    own = np.flatnonzero(
+        in_objects & (obj_i == obj_j) & (elsewhere.take(overlaps_i) | elsewhere.take(overlaps_j))
+    )
+    big, small, inter_bs, small_area = covering(own)
+    rows = np.flatnonzero(elsewhere.take(big))
     big, small = big.take(rows), small.take(rows)
     keep = inside(big, small, inter_bs.take(rows), small_area.take(rows))
-    big, small = big[keep], small[keep]
+    big = np.concatenate([big_across, big[keep]])
+    small = np.concatenate([small_across, small[keep]])
     other_box_of_big_labeler = ((objects.labmask[obj[small]] >> lab[big]) & 1).astype(bool)
     ok = (obj[small] == obj[big]) | ~other_box_of_big_labeler
     big, small = big[ok], small[ok]

@@ -52,8 +52,11 @@ def canonical_order(key: np.ndarray, xywh: np.ndarray, tiebreak: np.ndarray) -> 
     n = len(key)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
+    # Non-negative doubles sort like their bit patterns read as integers, and integers compare
+    # faster: same (stable) order, about a third less time. sweep_keys gives keys >= +0.0.
+    bits = key.view(np.int64)
+    order = np.argsort(bits if bits.min() >= 0 else key, kind="stable")
+    sorted_key = key.take(order)
     tied = sorted_key[1:] == sorted_key[:-1]
     if tied.any():
         in_run = np.zeros(n, dtype=bool)
