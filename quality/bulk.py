@@ -36,10 +36,16 @@ def pipeline_transaction_settings() -> None:
     tables of millions, where an index is always right; but a recompute that starts from empty
     result tables runs on statistics saying they are empty, and the planner then scanned the
     whole table for every ``image_id IN (...)`` (0.2 s a query by the end of a 100k-image run).
+
+    ``max_parallel_workers_per_gather = 0``: reading a chunk's boxes started parallel workers,
+    which cost more to start than they save and take CPU from the other worker process.
     """
     if is_postgresql():
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off; SET LOCAL enable_seqscan = off")
+            cursor.execute(
+                "SET LOCAL synchronous_commit = off; SET LOCAL enable_seqscan = off; "
+                "SET LOCAL max_parallel_workers_per_gather = 0"
+            )
 
 
 def ids_reserve(model, count: int) -> list[int]:
