@@ -143,6 +143,12 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A separate queue name keeps test or benchmark workers off each other's tasks.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# A task whose worker died before acknowledging it (acks_late; a killed worker, a lost machine) is
+# delivered again by Redis after this many seconds. Keep it above the longest task time limit, or
+# a slow task would run twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
+}
 
 # Agreement pipeline: images per recompute chunk, and time limits (seconds) of its tasks.
 AGREEMENT_CHUNK_SIZE = env_int("AGREEMENT_CHUNK_SIZE", 500, minimum=1)
