@@ -16,8 +16,13 @@ from django.utils import timezone
 
 from annotations.boxes import CleanBox, boxes_clean
 from annotations.models import Annotation, Box
-from projects.models import Image, Membership, Project
-from projects.services import instructions_pending_for
+from projects.models import (
+    Image,
+    InstructionAcknowledgement,
+    InstructionVersion,
+    Membership,
+    Project,
+)
 from quality import triggers
 
 QUEUE_CANDIDATES = 50  # images considered per attempt; the rest wait for the next call
@@ -61,9 +66,7 @@ def queue_next(*, project: Project, labeler) -> Annotation | None:
 
 @transaction.atomic
 def queue_next_attempt(*, project: Project, labeler) -> Annotation | None:
-    pending = instructions_pending_for(user=labeler, project=project)
-    if pending is not None:
-        raise InstructionsNotAcknowledged(pending)
+    instructions = _instructions_acknowledged(project=project, labeler=labeler)
     # One queue request per labeler at a time: a double click must not open two drafts.
     Membership.objects.select_for_update().filter(project=project, user=labeler).first()
 
@@ -90,7 +93,9 @@ def queue_next_attempt(*, project: Project, labeler) -> Annotation | None:
         if image is None:
             busy = True
             continue
-        annotation = _annotation_open(image=image, project=project, labeler=labeler, cutoff=cutoff)
+        annotation = _annotation_open(
+            image=image, project=project, labeler=labeler, cutoff=cutoff, instructions=instructions
+        )
         if annotation is not None:
             return annotation
     if busy:
@@ -132,23 +137,51 @@ def _queue_candidates(*, project: Project, labeler, cutoff) -> list[int]:
     return partly + list(untouched)
 
 
-def _annotation_open(*, image: Image, project: Project, labeler, cutoff) -> Annotation | None:
-    """Open a draft on this image if it still has a free slot. Call with the image row locked."""
-    annotations = Annotation.objects.filter(image=image, kind=Annotation.Kind.LABEL)
-    if Annotation.objects.filter(image=image, labeler=labeler).exists():
-        return None
-    abandoned = annotations.filter(status=Annotation.Status.DRAFT, updated_at__lt=cutoff)
-    live = annotations.exclude(pk__in=abandoned.values("pk")).count()
+def _instructions_acknowledged(*, project: Project, labeler) -> InstructionVersion | None:
+    """The instructions in force (None if the project has none), acknowledged by the labeler.
+
+    Raises InstructionsNotAcknowledged otherwise. The rule of
+    projects.services.instructions_pending_for, in one query instead of three (the queue asks it
+    on every request, and the new draft records the version).
+    """
+    acknowledged = InstructionAcknowledgement.objects.filter(user=labeler, version=OuterRef("pk"))
+    current = (
+        InstructionVersion.objects.filter(project=project)
+        .annotate(acknowledged=Exists(acknowledged))
+        .order_by("-number")
+        .first()
+    )
+    if current is not None and not current.acknowledged:
+        raise InstructionsNotAcknowledged(current)
+    return current
+
+
+def _annotation_open(
+    *, image: Image, project: Project, labeler, cutoff, instructions
+) -> Annotation | None:
+    """Open a draft on this image if it still has a free slot. Call with the image row locked.
+
+    A label set of the labeler's own on the image (the candidates exclude them; an adjudication
+    made meanwhile) fails the unique (image, labeler) constraint: no draft either.
+    """
+    sets = Annotation.objects.filter(image=image, kind=Annotation.Kind.LABEL)
+    abandoned, live = [], 0
+    for pk, status, updated_at in sets.values_list("pk", "status", "updated_at"):
+        if status == Annotation.Status.DRAFT and updated_at < cutoff:
+            abandoned.append(pk)
+        else:
+            live += 1
     if live >= project.labelers_per_image:
         return None
-    abandoned.delete()
+    if abandoned:
+        Annotation.objects.filter(pk__in=abandoned).delete()
     try:
         with transaction.atomic():
             annotation = Annotation.objects.create(
                 image=image,
                 labeler=labeler,
                 kind=Annotation.Kind.LABEL,
-                instruction_version=project.current_instructions,
+                instruction_version=instructions,
             )
     except IntegrityError:
         return None
