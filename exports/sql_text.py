@@ -351,11 +351,27 @@ def _json_string(column: str) -> str:
 
 
 def _copy_rows(using: str, sql: str, params: list, types: list[str]) -> Iterator[tuple]:
-    """The rows of `sql`, streamed with COPY in binary; `types` name how to load each column."""
+    """The rows of `sql`, streamed with COPY in binary; `types` name how to load each column.
+
+    A consumer that stops early (the client went away) makes psycopg cancel the COPY, which
+    aborts an open transaction; inside one, the COPY runs under a savepoint that is rolled
+    back then, so the caller's transaction carries on.
+    """
     connection = connections[using]
     connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('extra_float_digits', '1', false)")
-        with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params) as copy:
-            copy.set_types(types)
-            yield from copy.rows()
+    pg = connection.connection
+    savepoint = not pg.autocommit  # in a transaction (psycopg begins it at the first statement)
+    with pg.cursor() as cursor:
+        if savepoint:
+            cursor.execute("SAVEPOINT concord_export_copy")
+        try:
+            cursor.execute("SELECT set_config('extra_float_digits', '1', false)")
+            with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params) as copy:
+                copy.set_types(types)
+                yield from copy.rows()
+        except BaseException:
+            if savepoint:
+                cursor.execute("ROLLBACK TO SAVEPOINT concord_export_copy")
+            raise
+        if savepoint:
+            cursor.execute("RELEASE SAVEPOINT concord_export_copy")

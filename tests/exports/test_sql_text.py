@@ -190,8 +190,20 @@ def test_database_text_equals_python_text_for_coco_and_yolo(awkward, params):
     assert _yolo(project, yolo_spec, True) == _yolo(project, yolo_spec, False)
 
 
-def test_database_text_equals_python_text_for_yolo_with_images(dataset):
-    spec = ExportSpec(format="yolo", include_images=True)
+@pytest.mark.parametrize(("source", "images"), [("consensus", 4), ("raw", 5)])
+def test_database_text_equals_python_text_for_yolo_with_images(dataset, source, images):
+    spec = ExportSpec(format="yolo", source=source, include_images=True)
     in_db = _yolo(dataset.project, spec, True)
     assert in_db == _yolo(dataset.project, spec, False)
-    assert sum(name.startswith("images/") for name, _, _ in in_db[0]) == 4
+    assert sum(name.startswith("images/") for name, _, _ in in_db[0]) == images
+    assert in_db[1] == images  # one step of progress per image
+
+
+def test_an_export_abandoned_halfway_leaves_the_transaction_usable(db):
+    """A client that goes away stops the COPY (psycopg cancels it); a caller's transaction lives on."""
+    # A nested loop streams its rows (a lone generate_series would be materialised first).
+    endless = "SELECT a::int8 * 100000 + b FROM generate_series(0, 9999) AS a, generate_series(1, 99999) AS b"
+    rows = _copy_rows(Image.objects.db, endless, [], ["int8"])
+    assert next(rows) == (1,)
+    rows.close()  # what closing the response does to the stream
+    assert not Image.objects.exists()  # the test's transaction still answers
