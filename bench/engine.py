@@ -225,6 +225,17 @@ def main() -> None:
         "--kalpha-images", type=int, default=20000, help="images for the K-alpha line (0: skip)"
     )
     parser.add_argument(
+        "--only",
+        choices=["assess_many", "assess_batch"],
+        help="run just this, --repeat times, untimed (for callgrind: the difference in "
+        "instructions between --repeat 2 and --repeat 1 is one call)",
+    )
+    parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="with --only: report the peak of traced allocations (numpy's included) per box",
+    )
+    parser.add_argument(
         "--kalpha-reference-images",
         type=int,
         default=2000,
@@ -255,6 +266,21 @@ def main() -> None:
     print(
         f"# {args.images} images, {total} boxes (peers: {args.peer_images} images, {peer_total} boxes)"
     )
+
+    if args.only:
+        run = {"assess_many": lambda: assess_many(images, params)}.get(
+            args.only, lambda: assess_batch(batch, params)
+        )
+        if args.trace_memory:
+            import tracemalloc
+
+            tracemalloc.start()
+        for _ in range(args.repeat):
+            run()
+        if args.trace_memory:
+            peak = tracemalloc.get_traced_memory()[1]
+            print(f"# peak traced memory: {peak / 1e6:,.0f} MB, {peak / total:,.0f} bytes per box")
+        return
 
     rates = {}
     t = best_of(lambda: assess_many(images, params), args.repeat)
