@@ -138,6 +138,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Keep a worker's database connection from task to task (Celery would open one per task, a
+# tenth of a recompute chunk's cost); quality.tasks drops a broken or CONN_MAX_AGE-old one.
+CELERY_DB_REUSE_MAX = 100
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360, minimum=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -10,9 +10,10 @@ message left undone: complete images without a current assessment.
 from datetime import timedelta
 
 from celery import shared_task
+from celery.signals import task_prerun
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, InterfaceError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError, connections
 from django.utils import timezone
 
 from projects.models import Image, Project
@@ -23,6 +24,23 @@ from quality.services_summary import project_summarize
 # IntegrityError: two assessments of one image at once (a submit's task and a run's chunk, or
 # the sweep); the later insert loses on a unique key. Its retry finds the image current.
 TRANSIENT = (OperationalError, InterfaceError, IntegrityError)
+
+
+@task_prerun.connect
+def _database_connections_check(task=None, **kwargs) -> None:
+    """Before each task on a worker: close a connection that broke (the database restarted)
+    or outlived CONN_MAX_AGE, as Django does between requests, plus a health check (one round
+    trip). Celery keeps connections between tasks (CELERY_DB_REUSE_MAX) instead of opening one
+    per task. Not for tasks run eagerly: they run inside the caller's request or transaction."""
+    if task is None or getattr(task.request, "is_eager", False):
+        return
+    for connection in connections.all(initialized_only=True):
+        if connection.in_atomic_block:
+            continue
+        connection.close_if_unusable_or_obsolete()
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()
+
 
 _common = {
     "acks_late": True,

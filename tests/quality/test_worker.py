@@ -4,7 +4,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from annotations.models import Annotation, Box
@@ -89,3 +89,30 @@ def test_sweep_on_the_worker_assesses_an_image_whose_task_was_lost(
 
     _wait_for(lambda: Flag.objects.filter(image=image, kind="label_conflict").exists())
     assert ImageAgreement.objects.get(image=image).open_flag_count == 1
+
+
+def test_worker_recovers_when_the_database_dropped_its_connection(
+    project, labeler_a, labeler_b, classes
+):
+    car, truck = classes
+    first = ImageFactory(project=project)
+    annotation_submit(annotation=_draft(first, labeler_a, [(car, (10, 10, 50, 40))]))
+    annotation_submit(annotation=_draft(first, labeler_b, [(truck, (11, 10, 50, 40))]))
+    _wait_for(lambda: ImageAgreement.objects.filter(image=first).exists())
+    with connection.cursor() as cursor:  # as a database restart would
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    second = ImageFactory(project=project)
+    for labeler, cls in ((labeler_a, car), (labeler_b, truck)):
+        annotation = _draft(second, labeler, [(cls, (10, 10, 50, 40))])
+        Annotation.objects.filter(pk=annotation.pk).update(
+            status="submitted",
+            submitted_at=annotation.started_at,
+            updated_at=timezone.now() - timedelta(hours=1),
+        )
+
+    sweep_unassessed_task.delay()  # no automatic retry: its connection must be checked first
+
+    _wait_for(lambda: ImageAgreement.objects.filter(image=second).exists())
