@@ -105,11 +105,14 @@ def coco_annotation_groups(query: ExportQuery) -> Iterator[bytes | None]:
         yield text
 
 
-def yolo_label_files(query: ExportQuery) -> Iterator[tuple[int, bytes, bytes, str, str]]:
+def yolo_label_files(
+    query: ExportQuery,
+) -> Iterator[tuple[int, bytes, bytes, str | None, str | None]]:
     """Per exported image (per image and labeler for raw): the label file's zip path and text.
 
-    Rows are (image id, path in the zip, text, image file name, stored image name), in image id
-    order (then labeler name). Boxes are normalised and clipped as `yolo.yolo_lines` does.
+    Rows are (image id, path in the zip, text, image file name, stored image name; the names
+    with include_images only), in image id order (then labeler name). Boxes are normalised and
+    clipped as `yolo.yolo_lines` does.
     """
     img_sql, params = _eligible_images(query)
     if query.spec.source == "raw":
@@ -133,9 +136,10 @@ def yolo_label_files(query: ExportQuery) -> Iterator[tuple[int, bytes, bytes, st
         FROM ({img_sql}) AS img (id, adjudicated) JOIN {IMAGES} i ON i.id = img.id {owners}
         LEFT JOIN LATERAL ({label_file}) AS lf ON true
         ORDER BY i.id {", u.username" if labeler else ""}"""
+    # The image's names only when its file goes into the zip too.
+    names = "named.file_name, named.file" if query.spec.include_images else "NULL, NULL"
     sql = rf"""
-        SELECT named.id, {folder} || named.label_stem || '.txt', named.text, named.file_name,
-            named.file
+        SELECT named.id, {folder} || named.label_stem || '.txt', named.text, {names}
         FROM {_with_file_names(files, "named.labeler" if labeler else "")} AS named
         ORDER BY named.id {", named.labeler" if labeler else ""}"""
     yield from _copy_rows(query.db, sql, params, ["int8", "bytea", "bytea", "text", "text"])
