@@ -7,6 +7,7 @@ Every task is idempotent, so acks_late re-delivery or a re-run after a killed wo
 message left undone: complete images without a current assessment.
 """
 
+import time
 from datetime import timedelta
 
 from celery import shared_task
@@ -64,8 +65,14 @@ def assess_image_task(image_id: int) -> None:
         _summary_schedule(project_id)
 
 
-def _summary_key(project_id: int) -> str:
-    return f"concord:summary-pending:{project_id}"
+def _summary_key(project_id: int, what: str = "pending") -> str:
+    return f"concord:summary-{what}:{project_id}"
+
+
+# A summary waits at least this many times the last one's duration after the one before: on a
+# 100,000-image project a summary without a run's partials takes ~14 s, and back-to-back ones
+# (or two at once) took both worker processes and held submits' assessments for 30 s.
+SUMMARY_SPACING = 4
 
 
 def _summary_schedule(project_id: int) -> None:
@@ -73,11 +80,16 @@ def _summary_schedule(project_id: int) -> None:
 
     Submissions arrive in bursts; one summary a few seconds after the first of them covers the
     burst. The cache key (shared through Redis with the web processes) keeps it to one pending
-    summary per project.
+    summary per project; the wait grows with the time the last summary took.
     """
-    wait = settings.AGREEMENT_SUMMARY_DELAY_SECONDS
+    wait = _summary_wait(project_id)
     if cache.add(_summary_key(project_id), 1, timeout=wait * 10 + 60):
         summarize_project_task.apply_async((project_id,), countdown=wait)
+
+
+def _summary_wait(project_id: int) -> int:
+    last = cache.get(_summary_key(project_id, "seconds")) or 0
+    return max(settings.AGREEMENT_SUMMARY_DELAY_SECONDS, round(SUMMARY_SPACING * last))
 
 
 @shared_task(
@@ -122,9 +134,22 @@ def sweep_unassessed_task() -> int:
 def summarize_project_task(project_id: int) -> None:
     # Cleared first: labels changing while this runs schedule the next summary.
     cache.delete(_summary_key(project_id))
-    project = Project.objects.filter(pk=project_id).first()
-    if project is not None:
-        project_summarize(project=project)
+    # One summary of a project at a time: asked while one runs, it is done after that one.
+    running, again = _summary_key(project_id, "running"), _summary_key(project_id, "again")
+    if not cache.add(running, 1, timeout=settings.AGREEMENT_SUMMARY_TIME_LIMIT):
+        cache.set(again, 1, timeout=settings.AGREEMENT_SUMMARY_TIME_LIMIT)
+        return
+    try:
+        project = Project.objects.filter(pk=project_id).first()
+        if project is not None:
+            started = time.monotonic()
+            project_summarize(project=project)
+            seconds = time.monotonic() - started
+            cache.set(_summary_key(project_id, "seconds"), seconds, timeout=24 * 3600)
+    finally:
+        cache.delete(running)
+    if cache.delete(again):
+        _summary_schedule(project_id)
 
 
 @shared_task(
