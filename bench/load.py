@@ -210,6 +210,7 @@ def crowd_run(
     autosaves: int,
     seed: int = 0,
     tokens: dict[str, str] | None = None,
+    on_start=None,
 ) -> CrowdResult:
     """Every labeler in its own thread; they all log in, then label for `duration` seconds.
 
@@ -219,6 +220,8 @@ def crowd_run(
     clock = {"deadline": float("inf"), "started": 0.0}
 
     def begin() -> None:
+        if on_start is not None:
+            on_start()  # every labeler has logged in
         clock["started"] = time.perf_counter()
         clock["deadline"] = time.monotonic() + duration
 
@@ -536,6 +539,8 @@ def main() -> None:
 
         since = timezone.now()
         load_before = os.getloadavg()
+        server = _children(processes[1].pid)
+        cpu_before = []
         print(
             f"{args.labelers} labelers x {args.duration:.0f} s, N={args.per_image}, "
             f"{args.images} images ({args.prelabeled:.0%} done before), think {args.think} s, {args.autosaves} autosaves, "
@@ -549,19 +554,27 @@ def main() -> None:
             duration=args.duration,
             think=args.think,
             autosaves=args.autosaves,
+            on_start=lambda: cpu_before.extend([os.times(), _cpu_seconds(server)]),
         )
         load_after = os.getloadavg()
+        client_times = os.times()
+        cpu = (
+            client_times.user + client_times.system - cpu_before[0].user - cpu_before[0].system,
+            _cpu_seconds(server) - cpu_before[1],
+        )
         missing, waited = wait_assessed(project.pk, args.drain, since)
         problems = invariant_problems(project.pk, result.submitted, since)
     finally:
         for process in processes:
             stop_process(process)
-    _report(result, waited, missing, problems, load_after)
+    _report(result, waited, missing, problems, load_after, cpu)
     sys.exit(1 if problems or result.errors else 0)
 
 
-def _report(result: CrowdResult, waited, missing, problems, load_after) -> None:
+def _report(result: CrowdResult, waited, missing, problems, load_after, cpu) -> None:
     total = sum(n for (kind, _), n in result.statuses.items() if kind != "token")
+    print(f"CPU while labeling: gunicorn workers {cpu[1] * 1000 / max(total, 1):.1f} ms per "
+          f"request, the crowd's own process {cpu[0]:.1f} s")  # fmt: skip
     print(f"labeling {result.wall:.1f} s: {total} requests = {total / result.wall:.1f} req/s, "
           f"{len(result.submitted)} submits = {len(result.submitted) / result.wall:.2f}/s; "
           f"load average at the end {_load(load_after)}")  # fmt: skip
@@ -577,6 +590,23 @@ def _report(result: CrowdResult, waited, missing, problems, load_after) -> None:
     print("invariants:", "all hold" if not problems else f"{len(problems)} broken")
     for line in problems[:20]:
         print("  BROKEN:", line)
+
+
+def _children(pid: int) -> list[int]:
+    return [int(p) for p in subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]  # fmt: skip
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _load(load) -> str:
