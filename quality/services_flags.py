@@ -122,7 +122,9 @@ def _flags_sync_sql(project_id, image_ids, kinds, specs, include_other_image) ->
     of the flags touched.
     """
     flag, through = Flag._meta.db_table, Flag.labelers.through._meta.db_table
-    with connection.cursor() as cursor:
+    # COPY goes through psycopg's cursor: wrapped so its errors reach the tasks' retries as
+    # Django's (see quality.bulk).
+    with connection.wrap_database_errors, connection.cursor() as cursor:
         cursor.execute(
             f"""CREATE TEMPORARY TABLE IF NOT EXISTS {FOUND} (
                 image_id bigint NOT NULL, other_image_id bigint, kind varchar(32) NOT NULL,
