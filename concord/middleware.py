@@ -1,20 +1,25 @@
-"""Cross-cutting HTTP behaviour: security headers and a clear answer when the database is down."""
+"""Cross-cutting HTTP behaviour: security headers and a clear answer when a service is down."""
 
 import logging
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
 
 UNAVAILABLE = (
     "Concord cannot reach its database right now. Nothing was changed; try again in a moment."
 )
+# The web processes use Redis (Django's cache) only to count failed logins.
+CACHE_UNAVAILABLE = "Concord cannot reach its cache (Redis) right now; try again in a moment."
 
 
 class DatabaseUnavailableMiddleware:
-    """Answer 503 with a message, not a stack trace, when the database cannot be reached."""
+    """Answer 503 with a message, not a stack trace, when the database or the cache cannot be
+    reached."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -23,15 +28,17 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, OperationalError | InterfaceError):
-            return None
-        log.error("database unavailable: %s", exception)
-        if request.path.startswith("/api/"):
-            response = JsonResponse({"detail": UNAVAILABLE}, status=503)
+        if isinstance(exception, OperationalError | InterfaceError):
+            message = UNAVAILABLE
+        elif isinstance(exception, RedisConnectionError | RedisTimeoutError):
+            message = CACHE_UNAVAILABLE
         else:
-            response = HttpResponse(
-                UNAVAILABLE, status=503, content_type="text/plain; charset=utf-8"
-            )
+            return None
+        log.error("service unavailable: %s", exception)
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": message}, status=503)
+        else:
+            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
         response["Retry-After"] = "5"
         return response
 
