@@ -5,6 +5,7 @@ import sys
 import pytest
 from django.db import connection
 
+from tests.cache import cache_empty
 from tests.conftest import skip_or_fail
 from tests.factories import PASSWORD
 
@@ -12,11 +13,10 @@ from tests.factories import PASSWORD
 @pytest.fixture
 def throttle(settings):
     settings.LOGIN_MAX_FAILURES = 3
-    from django.core.cache import cache
 
-    cache.clear()
+    cache_empty()
     yield
-    cache.clear()
+    cache_empty()
 
 
 def test_login_is_refused_after_repeated_failures_even_with_the_right_password(

@@ -14,7 +14,6 @@ import time
 import pytest
 import schemathesis
 from django.core import signals
-from django.core.cache import cache
 from django.core.management import call_command
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
@@ -26,6 +25,7 @@ from schemathesis.core.failures import Failure, FailureGroup
 from projects.services import instruction_acknowledge, instruction_version_publish
 from quality.models import Flag
 from quality.services import project_recompute_start
+from tests.cache import cache_empty
 from tests.exports.conftest import label
 from tests.factories import AnnotationFactory, ImageFactory
 
@@ -67,7 +67,7 @@ def wsgi_in_test_transaction():
     yield application
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
-    cache.clear()  # the fuzzed logins' failure counts must not lock out later tests
+    cache_empty()  # the fuzzed logins' failure counts must not lock out later tests
 
 
 @pytest.fixture

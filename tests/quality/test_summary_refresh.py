@@ -1,11 +1,11 @@
 """The report's project and labeler figures follow new submissions without a manual recompute."""
 
 import pytest
-from django.core.cache import cache
 
 from quality.models import LabelerAgreement, ProjectAgreement, ReportFigures
 from quality.report import project_report
 from quality.triggers import image_labels_changed
+from tests.cache import cache_empty
 from tests.factories import ImageFactory
 from tests.quality.labels import conflicting_image
 
@@ -14,9 +14,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    cache.clear()
+    cache_empty()
     yield
-    cache.clear()
+    cache_empty()
 
 
 def test_completing_an_image_refreshes_the_project_and_labeler_figures(

@@ -5,6 +5,7 @@ from django.core.cache import cache
 
 from quality.models import ProjectAgreement
 from quality.tasks import _summary_key, _summary_wait, summarize_project_task
+from tests.cache import cache_empty
 from tests.quality.labels import conflicting_image
 
 pytestmark = pytest.mark.django_db
@@ -12,9 +13,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    cache.clear()
+    cache_empty()
     yield
-    cache.clear()
+    cache_empty()
 
 
 def test_a_summary_asked_while_one_runs_waits_for_it(

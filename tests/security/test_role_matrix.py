@@ -9,9 +9,9 @@ capability gets 403 (never 400 or 2xx) and a stranger 404. No cell may answer 50
 import re
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from tests.cache import cache_empty
 from tests.security.world import (
     B_BOXES,
     schema_operations,
@@ -139,11 +139,11 @@ def test_a_forgotten_endpoint_or_operation_would_be_caught(db):
 def world(db):
     from quality.services import project_recompute_start
 
-    cache.clear()  # login throttling counts failures per address: start each actor clean
+    cache_empty()  # login throttling counts failures per address: start each actor clean
     world = world_build()
     world.run = project_recompute_start(project=world.a, requested_by=world.users["lead_a"])
     yield world
-    cache.clear()
+    cache_empty()
 
 
 def _client(world, actor) -> APIClient:
