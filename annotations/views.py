@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from annotations import selectors
 from projects.markdown import render_markdown
@@ -17,6 +17,7 @@ RESERVED_KEYS = {"0", "n"}  # 0: nothing to label here; n: submit and next
 
 
 @login_required
+@require_safe
 def label(request, slug):
     project = get_object_or_404(Project, slug=slug)
     require(request.user, project, Capability.LABEL)
@@ -76,6 +77,7 @@ def palette(project: Project) -> list[dict]:
 
 
 @login_required
+@require_safe
 def my_work(request, slug):
     project = get_object_or_404(Project, slug=slug)
     require(request.user, project, Capability.LABEL)

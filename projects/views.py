@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from projects.markdown import render_markdown
 from projects.models import Image, Membership, Project
@@ -17,6 +17,7 @@ from projects.services import instructions_pending_for, last_acknowledged_versio
 
 
 @login_required
+@require_safe
 def home(request):
     memberships = (
         Membership.objects.filter(user=request.user, project__archived=False)
@@ -38,6 +39,7 @@ def home(request):
 
 
 @login_required
+@require_safe
 def project_detail(request, slug):
     """Instructions (rendered, sanitised), class guidance, and for labelers: acknowledge, start."""
     project = get_object_or_404(Project, slug=slug)
@@ -74,6 +76,7 @@ def project_detail(request, slug):
 
 
 @login_required
+@require_safe
 def image_file(request, slug, image_id):
     """Serve an image's pixels to members of its project only."""
     project = get_object_or_404(Project, slug=slug)

@@ -12,7 +12,7 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from projects.models import Project
 from projects.permissions import Capability, has_capability, require, role_of
@@ -51,6 +51,7 @@ class CappedPaginator(Paginator):
 
 
 @login_required
+@require_safe
 def report(request, slug):
     project = get_object_or_404(Project, slug=slug)
     require(request.user, project, Capability.READ_RESULTS)
@@ -68,6 +69,7 @@ def report(request, slug):
 
 
 @login_required
+@require_safe
 def flag_list(request, slug):
     project = get_object_or_404(Project, slug=slug)
     require(request.user, project, Capability.READ_RESULTS)

@@ -1,3 +1,5 @@
+import pytest
+
 from tests.factories import PASSWORD
 
 
@@ -71,3 +73,24 @@ def test_api_project_is_404_for_outsiders(client, project, outsider):
 
 def test_health(client, db):
     assert client.get("/health/").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_read_only_pages_refuse_write_methods_with_405(client, project, lead, labeler_a, method):
+    from tests.factories import ImageFactory
+
+    image = ImageFactory(project=project)
+    slug = project.slug
+    pages = {
+        "/": lead,
+        f"/projects/{slug}/": lead,
+        f"/projects/{slug}/images/{image.pk}/file/": lead,
+        f"/projects/{slug}/report/": lead,
+        f"/projects/{slug}/flags/": lead,
+        f"/projects/{slug}/label/": labeler_a,
+        f"/projects/{slug}/my-work/": labeler_a,
+    }
+    for url, user in pages.items():
+        client.force_login(user)
+        assert getattr(client, method)(url).status_code == 405, url
+        assert client.get(url).status_code == 200, url
