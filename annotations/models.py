@@ -55,7 +55,15 @@ class Annotation(models.Model):
             ),
             models.CheckConstraint(condition=Q(active_seconds__gte=0), name="annotation_time_ge_0"),
         ]
-        indexes = [models.Index(fields=["image", "kind", "status"])]
+        indexes = [
+            models.Index(fields=["image", "kind", "status"]),
+            # Drafts are few at any time; the queue looks for abandoned ones through this.
+            models.Index(
+                fields=["updated_at"],
+                condition=Q(kind="label", status="draft"),
+                name="annotation_drafts_by_age",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.labeler} on {self.image} ({self.status})"

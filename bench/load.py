@@ -60,6 +60,7 @@ class CrowdResult:
     statuses: Counter = field(default_factory=Counter)  # (kind, status) -> count
     submitted: list[Submitted] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # unexpected answers, with their bodies
+    trace: list[tuple[float, str, float]] = field(default_factory=list)  # (sent, kind, seconds)
     wall: float = 0.0
 
     def merge(self, other: CrowdResult) -> None:
@@ -68,6 +69,7 @@ class CrowdResult:
         self.statuses.update(other.statuses)
         self.submitted.extend(other.submitted)
         self.errors.extend(other.errors)
+        self.trace.extend(other.trace)
 
 
 class Labeler:
@@ -191,6 +193,7 @@ class Labeler:
         response = self.session.request(method, self.base + path, timeout=30, **kwargs)
         elapsed = time.perf_counter() - started
         self.result.latencies[kind].append(elapsed)
+        self.result.trace.append((time.time() - elapsed, kind, elapsed))
         self.result.statuses[(kind, response.status_code)] += 1
         if response.status_code not in self.EXPECTED[kind]:
             self.result.errors.append(
@@ -501,10 +504,14 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=1.0, help="mean pause before a request, s")
     parser.add_argument("--gunicorn", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--celery", type=int, default=2, help="Celery worker processes")
+    parser.add_argument(
+        "--celery-nice", type=int, default=0, help="run the worker at this nice level (0-19)"
+    )
     parser.add_argument("--drain", type=float, default=120.0, help="max wait for the worker, s")
     parser.add_argument("--pg", default="postgres@127.0.0.1:5432")
     parser.add_argument("--db", default="concord_load", help="database to (re)create")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--trace", help="write every request (sent at, kind, seconds) as CSV here")
     args = parser.parse_args()
 
     os.environ.update(
@@ -532,7 +539,10 @@ def main() -> None:
         prelabeled=args.prelabeled,
     )
     port = free_port()
-    processes = [start_worker(args.celery), start_gunicorn(port, args.gunicorn)]
+    processes = [
+        start_worker(args.celery, nice=args.celery_nice),
+        start_gunicorn(port, args.gunicorn),
+    ]
     try:
         wait_http(f"http://127.0.0.1:{port}/api/schema/", timeout=60)
         from django.utils import timezone
@@ -544,7 +554,7 @@ def main() -> None:
         print(
             f"{args.labelers} labelers x {args.duration:.0f} s, N={args.per_image}, "
             f"{args.images} images ({args.prelabeled:.0%} done before), think {args.think} s, {args.autosaves} autosaves, "
-            f"gunicorn x{args.gunicorn}, celery x{args.celery}; load before {_load(load_before)}"
+            f"gunicorn x{args.gunicorn}, celery x{args.celery} (nice {args.celery_nice}); load before {_load(load_before)}"
         )
         result = crowd_run(
             f"http://127.0.0.1:{port}",
@@ -568,6 +578,11 @@ def main() -> None:
         for process in processes:
             stop_process(process)
     _report(result, waited, missing, problems, load_after, cpu)
+    if args.trace:
+        with open(args.trace, "w") as out:
+            out.write("sent_at,kind,seconds\n")
+            for sent, kind, seconds in sorted(result.trace):
+                out.write(f"{sent:.4f},{kind},{seconds:.5f}\n")
     sys.exit(1 if problems or result.errors else 0)
 
 
@@ -636,12 +651,14 @@ def start_gunicorn(port: int, workers: int, env: dict | None = None) -> subproce
     )  # fmt: skip
 
 
-def start_worker(concurrency: int, env: dict | None = None, extra=()) -> subprocess.Popen:
+def start_worker(
+    concurrency: int, env: dict | None = None, extra=(), nice: int = 0
+) -> subprocess.Popen:
     """`celery -A concord worker` on the queue CELERY_TASK_DEFAULT_QUEUE, named after it."""
     env = env or os.environ.copy()
     queue = env["CELERY_TASK_DEFAULT_QUEUE"]
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "concord", "worker", "-Q", queue,
+        [*(["nice", "-n", str(nice)] if nice else []), sys.executable, "-m", "celery", "-A", "concord", "worker", "-Q", queue,
          "-n", f"{queue}@%h", "-c", str(concurrency), "-l", "warning", "--without-gossip",
          "--without-mingle", "--without-heartbeat", *extra],
         cwd=ROOT, env=env, start_new_session=True,

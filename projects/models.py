@@ -181,6 +181,15 @@ class Image(models.Model):
         null=True, blank=True, help_text="64-bit perceptual hash (signed), for near-duplicates."
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    label_set_count = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text=(
+            "Labelers' label sets on the image, drafts included (abandoned ones until the queue "
+            "reclaims them). Kept by database triggers on the annotations table "
+            "(annotations migration 0003), so the queue finds free slots through an index."
+        ),
+    )
 
     class Meta:
         ordering = ["project_id", "id"]
@@ -189,6 +198,11 @@ class Image(models.Model):
             models.CheckConstraint(
                 condition=Q(width__gt=0, height__gt=0), name="image_positive_size"
             ),
+        ]
+        indexes = [
+            # The queue's order: most label sets first (partly labeled images complete first),
+            # then by id; a range scan below labelers_per_image gives it without a sort.
+            models.Index(fields=["project", "-label_set_count", "id"], name="image_queue_order"),
         ]
 
     def __str__(self):

@@ -84,6 +84,36 @@ def test_queue_gives_partly_labeled_images_first(project, acknowledged, images, 
     assert body["image"]["id"] == partly.pk
 
 
+def test_queue_gives_the_images_closest_to_complete_first(
+    project, acknowledged, images, api_a, labeler_b, instructions
+):
+    project.labelers_per_image = 3
+    project.save(update_fields=["labelers_per_image"])
+    cho = a_labeler(project, instructions, "cho")
+    one, two = images[1], images[2]
+    for image, labelers in ((one, [labeler_b]), (two, [labeler_b, cho])):
+        for labeler in labelers:
+            AnnotationFactory(
+                image=image, labeler=labeler, status="submitted", submitted_at=timezone.now()
+            )
+    assert api_a.post(queue_url(project)).json()["image"]["id"] == two.pk
+
+
+def test_raising_labelers_per_image_reopens_complete_images(
+    project, acknowledged, api_a, labeler_b, instructions
+):
+    image = ImageFactory(project=project)
+    cho = a_labeler(project, instructions, "cho")
+    for labeler in (labeler_b, cho):
+        AnnotationFactory(
+            image=image, labeler=labeler, status="submitted", submitted_at=timezone.now()
+        )
+    assert api_a.post(queue_url(project)).status_code == 204
+    project.labelers_per_image = 3
+    project.save(update_fields=["labelers_per_image"])
+    assert api_a.post(queue_url(project)).json()["image"]["id"] == image.pk
+
+
 def test_adjudications_do_not_take_a_labelers_slot(project, acknowledged, api_a, lead, labeler_b):
     image = ImageFactory(project=project)
     AnnotationFactory(
