@@ -183,6 +183,7 @@ class Image(models.Model):
     uploaded_at = models.DateTimeField(auto_now_add=True)
     label_set_count = models.PositiveIntegerField(
         default=0,
+        db_default=0,  # rows COPYed in without the column (bench fills) start at 0 too
         editable=False,
         help_text=(
             "Labelers' label sets on the image, drafts included (abandoned ones until the queue "

@@ -13,6 +13,7 @@ class Migration(migrations.Migration):
             model_name="image",
             name="label_set_count",
             field=models.PositiveIntegerField(
+                db_default=0,
                 default=0,
                 editable=False,
                 help_text="Labelers' label sets on the image, drafts included (abandoned ones until the queue reclaims them). Kept by database triggers on the annotations table (annotations migration 0003), so the queue finds free slots through an index.",
