@@ -107,7 +107,11 @@ operations = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],)
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(operations=operations)
 def test_the_count_equals_the_label_sets_after_any_sequence_of_writes(project, operations):
     Image.objects.filter(project=project).delete()
