@@ -54,7 +54,9 @@ class FlagOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_labelers(self, flag) -> list[dict]:
-        return [{"id": u.pk, "username": u.username} for u in flag.labelers.all()]
+        # By name: the table behind the many-to-many has no order of its own.
+        labelers = sorted(flag.labelers.all(), key=lambda u: u.username)
+        return [{"id": u.pk, "username": u.username} for u in labelers]
 
     def get_label_class(self, flag) -> dict | None:
         c = flag.label_class

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from annotations.models import Annotation
 from projects.models import Image, LabelClass, Membership, Project
@@ -399,10 +400,11 @@ def flags_filtered(*, project: Project, filters: dict) -> QuerySet[Flag]:
 
 
 def flag_list_rows(queryset: QuerySet[Flag]) -> QuerySet[Flag]:
-    """What a list of flags shows, in a bounded number of queries."""
+    """What a list of flags shows, in a bounded number of queries; labelers by name."""
+    by_name = get_user_model().objects.order_by("username")
     return queryset.select_related(
         "image", "label_class", "accepted_labeler", "resolved_by", "instruction_version"
-    ).prefetch_related("labelers")
+    ).prefetch_related(Prefetch("labelers", queryset=by_name))
 
 
 def flag_neighbours(*, flag: Flag, queryset: QuerySet[Flag]) -> tuple[int | None, int | None]:
