@@ -263,7 +263,7 @@ def annotation_submit(*, annotation: Annotation, active_seconds: float | None = 
 def _locked(annotation: Annotation) -> Annotation:
     return (
         Annotation.objects.select_for_update(of=("self",))
-        .select_related("image__project")
+        .select_related("image__project", "instruction_version")
         .get(pk=annotation.pk)
     )
 

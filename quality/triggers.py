@@ -7,25 +7,28 @@ live here, next to the pipeline.
 import logging
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
-from annotations.models import Annotation
+from annotations.selectors import submitted_label_sets_count
 from projects.models import Image
 from quality.models import ImageAgreement
 
 log = logging.getLogger(__name__)
 
 
-def image_is_complete(*, image_id: int) -> bool:
-    """True when the image has its project's labelers_per_image submitted label sets."""
-    image = (
-        Image.objects.select_related("project").only("project__labelers_per_image").get(pk=image_id)
+def _image_state(*, image_id: int) -> tuple[int, int, int, bool]:
+    """(labelers_per_image, label sets with drafts, submitted label sets, assessed) in one query."""
+    return (
+        Image.objects.filter(pk=image_id)
+        .annotate(
+            submitted=submitted_label_sets_count(),
+            assessed=Exists(ImageAgreement.objects.filter(image=OuterRef("pk"))),
+        )
+        .values_list("project__labelers_per_image", "label_set_count", "submitted", "assessed")
+        .get()
     )
-    submitted = Annotation.objects.filter(
-        image_id=image_id, kind=Annotation.Kind.LABEL, status=Annotation.Status.SUBMITTED
-    ).count()
-    return submitted >= image.project.labelers_per_image
 
 
 def image_labels_changed(*, image_id: int) -> None:
@@ -41,24 +44,12 @@ def image_labels_changed(*, image_id: int) -> None:
     still a draft), so neither would enqueue it. Inside the transaction, drafts count as
     possibly submitted, which only decides whether the check after the commit is needed.
     """
-    if not (
-        _label_sets_count(image_id=image_id) >= _labelers_per_image(image_id=image_id)
-        or ImageAgreement.objects.filter(image_id=image_id).exists()
-    ):
+    needed, label_sets, _, assessed = _image_state(image_id=image_id)
+    if not (label_sets >= needed or assessed):
         return
     # robust: the labels are committed whatever happens next (an eager assessment racing
     # another one, the broker down); Django logs the error and the sweep catches up.
     transaction.on_commit(lambda: _assessment_enqueue(image_id=image_id), robust=True)
-
-
-def _labelers_per_image(*, image_id: int) -> int:
-    return Image.objects.filter(pk=image_id).values_list("project__labelers_per_image", flat=True)[
-        0
-    ]
-
-
-def _label_sets_count(*, image_id: int) -> int:
-    return Annotation.objects.filter(image_id=image_id, kind=Annotation.Kind.LABEL).count()
 
 
 def _assessment_enqueue(*, image_id: int) -> None:
@@ -70,10 +61,8 @@ def _assessment_enqueue(*, image_id: int) -> None:
     read back, so the result backend (whose reconnect loop would hold the request for about
     20 s while Redis is down) is never contacted.
     """
-    if not (
-        image_is_complete(image_id=image_id)
-        or ImageAgreement.objects.filter(image_id=image_id).exists()
-    ):
+    needed, _, submitted, assessed = _image_state(image_id=image_id)
+    if not (submitted >= needed or assessed):
         return
     from quality.tasks import assess_image_task  # tasks import services; keep triggers light
 
