@@ -327,8 +327,9 @@ def wait_assessed(project_id: int, timeout: float, since=None) -> tuple[list[int
 
 
 def invariant_problems(project_id: int, submitted: list[Submitted], since=None) -> list[str]:
-    """Every broken promise, in words: over-labeled images, lost submits, unassessed images."""
-    from django.db.models import Count
+    """Every broken promise, in words: over-labeled images, a stored label-set count that is
+    wrong (the queue trusts it), lost submits, unassessed images."""
+    from django.db.models import Count, F
 
     from annotations.models import Annotation, Box
     from projects.models import Image, Project
@@ -342,6 +343,15 @@ def invariant_problems(project_id: int, submitted: list[Submitted], since=None) 
         .values_list("pk", "sets")
     )
     problems += [f"image {pk} has {sets} label sets, more than {n}" for pk, sets in over]
+    miscounted = (
+        Image.objects.filter(project_id=project_id)
+        .annotate(sets=Count("annotations", filter=_label_q()))
+        .exclude(label_set_count=F("sets"))
+        .values_list("pk", "label_set_count", "sets")
+    )
+    problems += [
+        f"image {pk} counts {stored} label sets but has {sets}" for pk, stored, sets in miscounted
+    ]
 
     ids = [s.annotation for s in submitted]
     if len(set(ids)) != len(ids):

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from annotations.models import Annotation
 from bench.load import Submitted, invariant_problems
+from projects.models import Image
 from tests.factories import AnnotationFactory, BoxFactory, ImageFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,12 +34,15 @@ def test_the_invariant_checks_name_every_broken_promise(project, classes, labele
         Submitted(kept.pk + 1000, "labeler_b", [box]),
     ]
     seen.append(Submitted(kept.pk, "labeler_b", [box, box]))
+    miscounted = ImageFactory(project=project)
+    Image.objects.filter(pk=miscounted.pk).update(label_set_count=1)  # as a lost trigger would
 
     problems = invariant_problems(project.pk, seen, since)
 
     assert sorted(problems) == sorted(
         [
             f"image {crowded.pk} has 3 label sets, more than 2",
+            f"image {miscounted.pk} counts 1 label sets but has 0",
             "the same annotation was submitted (first time) twice",
             f"annotation {reverted.pk} is draft, not submitted",
             f"submitted annotation {kept.pk + 1000} is not in the database",
