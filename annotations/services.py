@@ -109,7 +109,7 @@ SELECT image_id FROM (
         SELECT DISTINCT draft.image_id FROM annotations_annotation AS draft
         JOIN projects_image AS image ON image.id = draft.image_id
         WHERE draft.kind = 'label' AND draft.status = 'draft' AND draft.updated_at < %(cutoff)s
-            AND image.project_id = %(project)s
+            AND image.project_id = %(project)s AND image.label_set_count >= %(needed)s
             AND NOT EXISTS (SELECT 1 FROM annotations_annotation AS mine
                             WHERE mine.image_id = draft.image_id AND mine.labeler_id = %(labeler)s)
         ORDER BY draft.image_id LIMIT %(limit)s
@@ -130,16 +130,16 @@ ORDER BY part, sets DESC, image_id
 def _queue_candidates(*, project: Project, labeler, cutoff) -> list[int]:
     """Up to QUEUE_CANDIDATES images with a free slot the labeler never touched, in queue order.
 
-    Queue order: images holding an abandoned draft first (a slot freed on an image somebody
-    started), then partly labeled images (most label sets first), then untouched ones, each by
-    id. Both come from Image.label_set_count, which triggers keep (annotations migration 0003):
-    every image below labelers_per_image has a free slot, and the image_queue_order index walks
-    them in queue order, so the query reads about as many rows as it returns whatever the size of
-    the project (grouping every live label set of the project took 0.2 s on 100,000 images). An
-    image at labelers_per_image may still have a free slot if one of its drafts is abandoned;
-    drafts are few, and the partial index on their age finds those. One raw statement: the queue
-    runs on every labeler's every image, and the ORM spent more time composing these two queries
-    than the database running them. _annotation_open checks the slot under the image's lock.
+    Queue order: full images holding an abandoned draft first (its slot is the last one free),
+    then partly labeled images (most label sets first), then untouched ones, each by id. All come
+    from Image.label_set_count, which triggers keep (annotations migration 0003): every image
+    below labelers_per_image has a free slot, and the image_queue_order index walks them in queue
+    order, so the query reads about as many rows as it returns whatever the size of the project
+    (grouping every live label set of the project took 0.2 s on 100,000 images). An image at
+    labelers_per_image has a free slot only if one of its drafts is abandoned; drafts are few,
+    and the partial index on their age finds those. One raw statement: the queue runs on every
+    labeler's every image, and the ORM spent more time composing these two queries than the
+    database running them. _annotation_open checks the slot under the image's lock.
     """
     params = {
         "cutoff": connection.ops.adapt_datetimefield_value(cutoff),
@@ -151,7 +151,7 @@ def _queue_candidates(*, project: Project, labeler, cutoff) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(QUEUE_CANDIDATES_SQL, params)
         ids = [image_id for (image_id,) in cursor.fetchall()]
-    return list(dict.fromkeys(ids))[:QUEUE_CANDIDATES]  # an image can be in both parts
+    return ids[:QUEUE_CANDIDATES]  # the two parts are disjoint: full images, then the others
 
 
 def _instructions_acknowledged(*, project: Project, labeler) -> InstructionVersion | None:

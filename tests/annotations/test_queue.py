@@ -146,6 +146,26 @@ def test_an_abandoned_draft_goes_back_to_the_pool(
     assert Annotation.objects.filter(image=image, kind="label").count() == 2
 
 
+def test_a_full_image_with_an_abandoned_draft_comes_before_less_labeled_images(
+    project, acknowledged, api_a, labeler_b, instructions, settings
+):
+    settings.QUEUE_DRAFT_TIMEOUT_MINUTES = 30
+    project.labelers_per_image = 3
+    project.save(update_fields=["labelers_per_image"])
+    cho, dee = (a_labeler(project, instructions, name) for name in ("cho", "dee"))
+    partly = ImageFactory(project=project)
+    full = ImageFactory(project=project)
+    for image, labeler in ((partly, cho), (full, cho), (full, dee)):
+        AnnotationFactory(
+            image=image, labeler=labeler, status="submitted", submitted_at=timezone.now()
+        )
+    abandoned = AnnotationFactory(image=full, labeler=labeler_b)
+    Annotation.objects.filter(pk=abandoned.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=31)
+    )
+    assert api_a.post(queue_url(project)).json()["image"]["id"] == full.pk
+
+
 def test_a_recent_draft_keeps_its_slot(
     project, acknowledged, api_a, labeler_b, instructions, settings
 ):
