@@ -1,11 +1,9 @@
 """Image.label_set_count, kept by the database's triggers, equals the labelers' label sets.
 
 The queue trusts the count to find free slots, so every way a label set comes and goes must keep
-it: the queue's drafts, reclaimed abandoned drafts, deletes one by one or by cascade, bulk
-inserts, an annotation moved to another image. Adjudications never count.
+it: the queue's drafts, reclaimed abandoned drafts (in test_queue.py), deletes one by one or by
+cascade, bulk inserts, an annotation moved to another image. Adjudications never count.
 """
-
-from datetime import timedelta
 
 import pytest
 from django.db.models import Count, Q
@@ -16,7 +14,6 @@ from hypothesis import strategies as st
 from annotations.models import Annotation
 from annotations.services import queue_next
 from projects.models import Image
-from tests.annotations.test_queue import a_labeler
 from tests.factories import AnnotationFactory, ImageFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,23 +50,6 @@ def test_an_adjudication_is_not_a_label_set(project, lead, labeler_b):
     AnnotationFactory(image=image, labeler=labeler_b)
     AnnotationFactory(image=image, labeler=lead, kind="adjudication")
     assert stored(image) == 1
-
-
-def test_a_reclaimed_abandoned_draft_gives_its_count_back(
-    project, acknowledged, labeler_a, labeler_b, instructions, settings
-):
-    settings.QUEUE_DRAFT_TIMEOUT_MINUTES = 30
-    image = ImageFactory(project=project)
-    cho = a_labeler(project, instructions, "cho")
-    AnnotationFactory(image=image, labeler=cho, status="submitted", submitted_at=timezone.now())
-    abandoned = AnnotationFactory(image=image, labeler=labeler_b)
-    Annotation.objects.filter(pk=abandoned.pk).update(
-        updated_at=timezone.now() - timedelta(hours=1)
-    )
-    assert stored(image) == 2  # full by the count: only the draft index finds it
-    annotation = queue_next(project=project, labeler=labeler_a)
-    assert annotation.image_id == image.pk
-    assert stored(image) == 2  # one draft reclaimed, one opened
 
 
 def test_bulk_inserts_deletes_and_moves_keep_the_count(project, labeler_a, labeler_b):

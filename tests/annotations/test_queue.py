@@ -13,6 +13,19 @@ from tests.factories import AnnotationFactory, ImageFactory, MembershipFactory, 
 pytestmark = pytest.mark.django_db
 
 
+def a_submission(image, labeler):
+    return AnnotationFactory(
+        image=image, labeler=labeler, status="submitted", submitted_at=timezone.now()
+    )
+
+
+def an_abandoned_draft(image, labeler):
+    """A draft last saved 31 minutes ago: abandoned under QUEUE_DRAFT_TIMEOUT_MINUTES = 30."""
+    draft = AnnotationFactory(image=image, labeler=labeler)
+    Annotation.objects.filter(pk=draft.pk).update(updated_at=timezone.now() - timedelta(minutes=31))
+    return draft
+
+
 def a_labeler(project, instructions, name):
     user = UserFactory(username=name)
     MembershipFactory(project=project, user=user, role="labeler")
@@ -55,9 +68,7 @@ def test_queue_never_gives_an_image_the_labeler_already_labeled(
     project, acknowledged, images, api_a, labeler_a
 ):
     for image in images[:2]:
-        AnnotationFactory(
-            image=image, labeler=labeler_a, status="submitted", submitted_at=timezone.now()
-        )
+        a_submission(image, labeler_a)
     body = api_a.post(queue_url(project)).json()
     assert body["image"]["id"] == images[2].pk
 
@@ -69,7 +80,7 @@ def test_queue_never_exceeds_labelers_per_image_counting_drafts(
     other = ImageFactory(project=project)
     AnnotationFactory(image=image, labeler=labeler_b)  # a fresh draft holds a slot
     cho = a_labeler(project, instructions, "cho")
-    AnnotationFactory(image=image, labeler=cho, status="submitted", submitted_at=timezone.now())
+    a_submission(image, cho)
     # labelers_per_image is 2: image is full with one draft and one submission.
     body = api_a.post(queue_url(project)).json()
     assert body["image"]["id"] == other.pk
@@ -77,9 +88,7 @@ def test_queue_never_exceeds_labelers_per_image_counting_drafts(
 
 def test_queue_gives_partly_labeled_images_first(project, acknowledged, images, api_a, labeler_b):
     partly = images[2]
-    AnnotationFactory(
-        image=partly, labeler=labeler_b, status="submitted", submitted_at=timezone.now()
-    )
+    a_submission(partly, labeler_b)
     body = api_a.post(queue_url(project)).json()
     assert body["image"]["id"] == partly.pk
 
@@ -93,9 +102,7 @@ def test_queue_gives_the_images_closest_to_complete_first(
     one, two = images[1], images[2]
     for image, labelers in ((one, [labeler_b]), (two, [labeler_b, cho])):
         for labeler in labelers:
-            AnnotationFactory(
-                image=image, labeler=labeler, status="submitted", submitted_at=timezone.now()
-            )
+            a_submission(image, labeler)
     assert api_a.post(queue_url(project)).json()["image"]["id"] == two.pk
 
 
@@ -105,9 +112,7 @@ def test_raising_labelers_per_image_reopens_complete_images(
     image = ImageFactory(project=project)
     cho = a_labeler(project, instructions, "cho")
     for labeler in (labeler_b, cho):
-        AnnotationFactory(
-            image=image, labeler=labeler, status="submitted", submitted_at=timezone.now()
-        )
+        a_submission(image, labeler)
     assert api_a.post(queue_url(project)).status_code == 204
     project.labelers_per_image = 3
     project.save(update_fields=["labelers_per_image"])
@@ -116,9 +121,7 @@ def test_raising_labelers_per_image_reopens_complete_images(
 
 def test_adjudications_do_not_take_a_labelers_slot(project, acknowledged, api_a, lead, labeler_b):
     image = ImageFactory(project=project)
-    AnnotationFactory(
-        image=image, labeler=labeler_b, status="submitted", submitted_at=timezone.now()
-    )
+    a_submission(image, labeler_b)
     AnnotationFactory(
         image=image,
         labeler=lead,
@@ -135,15 +138,14 @@ def test_an_abandoned_draft_goes_back_to_the_pool(
     settings.QUEUE_DRAFT_TIMEOUT_MINUTES = 30
     image = ImageFactory(project=project)
     cho = a_labeler(project, instructions, "cho")
-    AnnotationFactory(image=image, labeler=cho, status="submitted", submitted_at=timezone.now())
-    abandoned = AnnotationFactory(image=image, labeler=labeler_b)
-    Annotation.objects.filter(pk=abandoned.pk).update(
-        updated_at=timezone.now() - timedelta(minutes=31)
-    )
+    a_submission(image, cho)
+    abandoned = an_abandoned_draft(image, labeler_b)
     body = api_a.post(queue_url(project)).json()
     assert body["image"]["id"] == image.pk
     assert not Annotation.objects.filter(pk=abandoned.pk).exists()
     assert Annotation.objects.filter(image=image, kind="label").count() == 2
+    image.refresh_from_db()
+    assert image.label_set_count == 2  # one draft reclaimed, one opened
 
 
 def test_a_full_image_with_an_abandoned_draft_comes_before_less_labeled_images(
@@ -156,13 +158,8 @@ def test_a_full_image_with_an_abandoned_draft_comes_before_less_labeled_images(
     partly = ImageFactory(project=project)
     full = ImageFactory(project=project)
     for image, labeler in ((partly, cho), (full, cho), (full, dee)):
-        AnnotationFactory(
-            image=image, labeler=labeler, status="submitted", submitted_at=timezone.now()
-        )
-    abandoned = AnnotationFactory(image=full, labeler=labeler_b)
-    Annotation.objects.filter(pk=abandoned.pk).update(
-        updated_at=timezone.now() - timedelta(minutes=31)
-    )
+        a_submission(image, labeler)
+    an_abandoned_draft(full, labeler_b)
     assert api_a.post(queue_url(project)).json()["image"]["id"] == full.pk
 
 
@@ -172,7 +169,7 @@ def test_a_recent_draft_keeps_its_slot(
     settings.QUEUE_DRAFT_TIMEOUT_MINUTES = 30
     image = ImageFactory(project=project)
     cho = a_labeler(project, instructions, "cho")
-    AnnotationFactory(image=image, labeler=cho, status="submitted", submitted_at=timezone.now())
+    a_submission(image, cho)
     recent = AnnotationFactory(image=image, labeler=labeler_b)
     Annotation.objects.filter(pk=recent.pk).update(
         updated_at=timezone.now() - timedelta(minutes=29)
@@ -198,9 +195,7 @@ def test_queue_answers_204_with_a_message_when_nothing_is_left(
     project, acknowledged, api_a, labeler_a
 ):
     image = ImageFactory(project=project)
-    AnnotationFactory(
-        image=image, labeler=labeler_a, status="submitted", submitted_at=timezone.now()
-    )
+    a_submission(image, labeler_a)
     response = api_a.post(queue_url(project))
     assert response.status_code == 204
     assert "Nothing left" in response.data["detail"]
