@@ -21,7 +21,12 @@ from rest_framework.views import APIView
 from annotations import selectors, services
 from annotations.boxes import MAX_BOXES, BoxesInvalid
 from projects.models import InstructionVersion, Project
-from projects.permissions import Capability, HasProjectCapability
+from projects.permissions import (
+    Capability,
+    HasProjectCapability,
+    membership_role,
+    role_remember,
+)
 from projects.services import instruction_acknowledge
 
 
@@ -113,7 +118,14 @@ class ProjectScopedApi(APIView):
 
     def get_project(self) -> Project:
         if not hasattr(self, "_project"):
-            self._project = get_object_or_404(Project, pk=self.kwargs["project_id"])
+            # The caller's role comes with the project: the permission check needs no query.
+            user = self.request.user
+            projects = Project.objects.all()
+            if user.is_authenticated:
+                projects = projects.annotate(requester_role=membership_role(user))
+            self._project = get_object_or_404(projects, pk=self.kwargs["project_id"])
+            if user.is_authenticated:
+                role_remember(user, self._project.pk, self._project.requester_role)
         return self._project
 
 

@@ -6,7 +6,7 @@ from django.http import Http404
 
 from annotations.models import Annotation
 from projects.models import Project
-from projects.permissions import Capability, has_capability
+from projects.permissions import Capability, has_capability, membership_role, role_remember
 
 
 def submitted_label_sets_count():
@@ -33,8 +33,11 @@ def annotation_of_owner(*, annotation_id: int, user) -> Annotation:
     annotation = (
         Annotation.objects.filter(pk=annotation_id, labeler=user, kind=Annotation.Kind.LABEL)
         .select_related("image__project")
+        .annotate(labeler_role=membership_role(user, "image__project"))
         .first()
     )
+    if annotation is not None:
+        role_remember(user, annotation.image.project_id, annotation.labeler_role)
     if annotation is None or not has_capability(user, annotation.image.project, Capability.LABEL):
         raise Http404("No annotation of yours with this id.")
     return annotation

@@ -12,6 +12,8 @@ from tests.factories import AnnotationFactory, BoxFactory, LabelClassFactory
 
 pytestmark = pytest.mark.django_db
 
+QUEUE_QUERIES, AUTOSAVE_QUERIES, SUBMIT_QUERIES = 11, 9, 8  # measured; keep them from growing
+
 
 @pytest.fixture
 def draft(project, acknowledged, classes, images, api_a):
@@ -247,3 +249,19 @@ def test_anonymous_callers_are_refused(draft, client):
     response = client.get(annotation_url(draft.pk))
     assert response.status_code in (401, 403)
     assert json.loads(response.content)["detail"]
+
+
+def test_the_labelers_three_requests_take_a_bounded_number_of_queries(
+    project, acknowledged, classes, images, api_a, django_assert_max_num_queries
+):
+    # Every labeler makes these all day: a new query here costs the whole crowd (BENCHMARKS.md,
+    # "Load and faults"). Savepoints and the transaction's own statements are counted too.
+    with django_assert_max_num_queries(QUEUE_QUERIES):
+        annotation = api_a.post(queue_url(project)).json()["annotation"]
+    with django_assert_max_num_queries(AUTOSAVE_QUERIES):
+        response = api_a.put(
+            annotation_url(annotation), {"boxes": [box(classes[0])]}, format="json"
+        )
+    assert response.status_code == 200
+    with django_assert_max_num_queries(SUBMIT_QUERIES):
+        assert api_a.post(submit_url(annotation), {}, format="json").status_code == 200
