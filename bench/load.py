@@ -25,10 +25,12 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
@@ -549,9 +551,10 @@ def main() -> None:
         prelabeled=args.prelabeled,
     )
     port = free_port()
+    access_log = str(Path(tempfile.mkdtemp(prefix="concord-load-")) / "access.log")
     processes = [
         start_worker(args.celery, nice=args.celery_nice),
-        start_gunicorn(port, args.gunicorn),
+        start_gunicorn(port, args.gunicorn, access_log=access_log),
     ]
     try:
         wait_http(f"http://127.0.0.1:{port}/api/schema/", timeout=60)
@@ -588,12 +591,40 @@ def main() -> None:
         for process in processes:
             stop_process(process)
     _report(result, waited, missing, problems, load_after, cpu)
+    print("in the gunicorn worker (the server's own time, from its access log):")
+    for kind, values in server_latencies(access_log).items():
+        p50, p95, p99 = percentiles(values)
+        print(f"  {kind:<10} n={len(values):5d}  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
+              f"p99 {p99:6.1f} ms")  # fmt: skip
     if args.trace:
         with open(args.trace, "w") as out:
             out.write("sent_at,kind,seconds\n")
             for sent, kind, seconds in sorted(result.trace):
                 out.write(f"{sent:.4f},{kind},{seconds:.5f}\n")
     sys.exit(1 if problems or result.errors else 0)
+
+
+SERVER_LOG_FORMAT = "%(m)s %(U)s %(s)s %(D)s"  # method, path, status, microseconds in the worker
+SERVER_KINDS = [
+    ("POST", re.compile(r"^/api/projects/\d+/queue/next/$"), "queue_next"),
+    ("PUT", re.compile(r"^/api/annotations/\d+/$"), "autosave"),
+    ("POST", re.compile(r"^/api/annotations/\d+/submit/$"), "submit"),
+]
+
+
+def server_latencies(access_log: str) -> dict[str, list[float]]:
+    """Seconds each request spent in a gunicorn worker, by kind, from the access log.
+
+    The client's figure adds the network, the wait for a free worker, and the crowd's own
+    threads (one Python process, one GIL) getting round to reading the answer.
+    """
+    out: dict[str, list[float]] = defaultdict(list)
+    for line in Path(access_log).read_text().splitlines():
+        method, path, _, micros = line.split()
+        for want, pattern, kind in SERVER_KINDS:
+            if method == want and pattern.match(path):
+                out[kind].append(int(micros) / 1e6)
+    return out
 
 
 def _report(result: CrowdResult, waited, missing, problems, load_after, cpu) -> None:
@@ -652,11 +683,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(port: int, workers: int, env: dict | None = None) -> subprocess.Popen:
+def start_gunicorn(
+    port: int, workers: int, env: dict | None = None, access_log: str | None = None
+) -> subprocess.Popen:
+    """gunicorn on 127.0.0.1; with access_log, one line per request with its time in the worker."""
+    logging = ["--access-logfile", access_log, "--access-logformat", SERVER_LOG_FORMAT]
     return subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "concord.wsgi:application", "--bind",
          f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning",
-         "--backlog", "512", "--graceful-timeout", "5"],
+         "--backlog", "512", "--graceful-timeout", "5", *(logging if access_log else [])],
         cwd=ROOT, env=env or os.environ.copy(), start_new_session=True,
     )  # fmt: skip
 
