@@ -22,8 +22,8 @@ pytestmark = [
 OBJECTS = [(100, 100, 300, 200), (700, 400, 300, 250)]
 
 
-@pytest.fixture
-def labeling(page, login, project, lead, labeler_a):
+def project_ready(project, lead, labeler_a):
+    """Two classes, instructions labeler_a acknowledged, two images."""
     LabelClassFactory(project=project, name="car", hotkey="1", color="#e6194b", order=0)
     LabelClassFactory(
         project=project,
@@ -37,6 +37,11 @@ def labeling(page, login, project, lead, labeler_a):
     instruction_acknowledge(user=labeler_a, version=version)
     scene_image(project, objects=OBJECTS, name="a.png")
     scene_image(project, objects=OBJECTS[:1], name="b.png", shade=(80, 90, 100))
+
+
+@pytest.fixture
+def labeling(page, login, project, lead, labeler_a):
+    project_ready(project, lead, labeler_a)
     login("labeler_a", PASSWORD)
     page.goto(f"/projects/{project.slug}/label/")
     labeler = Labeler(page)
@@ -149,3 +154,27 @@ def test_a_submitted_image_is_reopened_from_my_work_and_edited(page, labeling, p
     first.refresh_from_db()
     assert first.status == "submitted"
     assert first.boxes.count() == 2
+
+
+def test_a_busy_queue_is_retried_and_the_image_opens(page, login, project, lead, labeler_a):
+    project_ready(project, lead, labeler_a)
+    busy = []
+
+    def busy_once(route):  # what queue/next answers when every candidate is locked by others
+        if route.request.method == "POST" and not busy:
+            busy.append(route.request.url)
+            route.fulfill(
+                status=503,
+                headers={"Retry-After": "1"},
+                content_type="application/json",
+                body=json.dumps({"detail": "Many labelers asked for images at once."}),
+            )
+        else:
+            route.continue_()
+
+    page.route("**/queue/next/", busy_once)
+    login("labeler_a", PASSWORD)
+    page.goto(f"/projects/{project.slug}/label/")
+    Labeler(page).wait_ready()  # no click: the page asked again by itself
+    assert len(busy) == 1
+    assert Annotation.objects.filter(labeler=labeler_a, status="draft").count() == 1
