@@ -11,15 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, FloatField, Max, Q
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db import connection
+from django.db.models import Count, Q
 
 from annotations.models import Annotation, Box
 from projects.models import Image, InstructionVersion, LabelClass, Project
 from quality.bulk import is_postgresql, query_matrix
 from quality.engine import ENGINE_VERSION, AgreementParams, BoxBatch, LabelSet
-from quality.models import AgreementRun, ConsensusBox, ImageAgreement
+from quality.models import ConsensusBox, ImageAgreement
 
 # Hamming distance (bits of a 64-bit perceptual hash) under which two images look the same.
 NEAR_DUPLICATE_BITS = 4
@@ -89,6 +88,39 @@ def project_image_ids_to_assess(*, project_id: int) -> list[int]:
     return sorted(set(complete_image_ids(project=project)) | set(assessed))
 
 
+IMAGES_TO_SWEEP_SQL = """
+SELECT image.project_id, image.id
+FROM projects_image AS image
+JOIN projects_project AS project ON project.id = image.project_id
+LEFT JOIN quality_imageagreement AS agreement ON agreement.image_id = image.id
+LEFT JOIN (
+    SELECT image_id, count(*) AS submitted, max(updated_at) AS changed
+    FROM annotations_annotation
+    WHERE kind = 'label' AND status = 'submitted'
+    GROUP BY image_id
+) AS labels ON labels.image_id = image.id
+WHERE image.project_id NOT IN (
+        SELECT project_id FROM quality_agreementrun
+        WHERE state IN ('pending', 'running') AND created_at >= %(runs_after)s
+    )
+    AND (
+        (agreement.id IS NULL
+            AND image.label_set_count >= project.labelers_per_image
+            AND labels.submitted >= project.labelers_per_image
+            AND labels.changed < %(settled_before)s)
+        OR (agreement.id IS NOT NULL AND (
+            COALESCE(labels.submitted, 0) < project.labelers_per_image
+            OR agreement.engine_version IS NULL OR agreement.engine_version <> %(engine)s
+            OR CAST(agreement.params ->> 'match_iou' AS double precision) <> project.match_iou
+            OR CAST(agreement.params ->> 'low_iou' AS double precision) <> project.low_iou
+            OR (labels.changed < %(settled_before)s AND agreement.computed_at < labels.changed)
+        ))
+    )
+ORDER BY image.id
+LIMIT %(limit)s
+"""
+
+
 def images_to_sweep(*, limit: int, settled_before, runs_after) -> dict[int, list[int]]:
     """Images whose stored assessment is missing or stale, at most ``limit``: {project: ids}.
 
@@ -98,38 +130,20 @@ def images_to_sweep(*, limit: int, settled_before, runs_after) -> dict[int, list
     change enqueued has had its chance); an assessment made with another engine version or
     other thresholds; an assessed image that is no longer complete. Projects with a recompute
     run created after ``runs_after`` and not finished are left to that run.
+
+    One statement (PostgreSQL and SQLite): the submitted label sets are grouped by image alone,
+    then joined. Grouping the joined rows by every selected column, as the ORM wrote it, took
+    0.6-1.2 s on 100,000 assessed images, and the sweep runs every minute.
     """
-    submitted = Q(annotations__kind=Annotation.Kind.LABEL) & Q(
-        annotations__status=Annotation.Status.SUBMITTED
-    )
-    needed = F("project__labelers_per_image")
-    running = AgreementRun.objects.filter(
-        state__in=[AgreementRun.State.PENDING, AgreementRun.State.RUNNING],
-        created_at__gte=runs_after,
-    ).values("project_id")
-    settled = Q(changed__lt=settled_before)
-    stale = (
-        Q(submitted__lt=needed)
-        | ~Q(agreement__engine_version=ENGINE_VERSION)
-        | ~Q(match_iou=F("project__match_iou"))
-        | ~Q(low_iou=F("project__low_iou"))
-        | (settled & Q(agreement__computed_at__lt=F("changed")))
-    )
-    rows = (
-        Image.objects.exclude(project_id__in=running)
-        .annotate(
-            submitted=Count("annotations", filter=submitted),
-            changed=Max("annotations__updated_at", filter=submitted),
-            match_iou=Cast(KeyTextTransform("match_iou", "agreement__params"), FloatField()),
-            low_iou=Cast(KeyTextTransform("low_iou", "agreement__params"), FloatField()),
-        )
-        .filter(
-            (Q(agreement__isnull=True) & Q(submitted__gte=needed) & settled)
-            | (Q(agreement__isnull=False) & stale)
-        )
-        .order_by("pk")
-        .values_list("project_id", "pk")[:limit]
-    )
+    params = {
+        "runs_after": connection.ops.adapt_datetimefield_value(runs_after),
+        "settled_before": connection.ops.adapt_datetimefield_value(settled_before),
+        "engine": ENGINE_VERSION,
+        "limit": limit,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(IMAGES_TO_SWEEP_SQL, params)
+        rows = cursor.fetchall()
     out: dict[int, list[int]] = {}
     for project_id, pk in rows:
         out.setdefault(project_id, []).append(pk)
