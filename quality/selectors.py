@@ -111,8 +111,8 @@ WHERE image.project_id NOT IN (
         OR (agreement.id IS NOT NULL AND (
             COALESCE(labels.submitted, 0) < project.labelers_per_image
             OR agreement.engine_version IS NULL OR agreement.engine_version <> %(engine)s
-            OR CAST(agreement.params ->> 'match_iou' AS double precision) <> project.match_iou
-            OR CAST(agreement.params ->> 'low_iou' AS double precision) <> project.low_iou
+            OR CAST({match_iou} AS double precision) <> project.match_iou
+            OR CAST({low_iou} AS double precision) <> project.low_iou
             OR (labels.changed < %(settled_before)s AND agreement.computed_at < labels.changed)
         ))
     )
@@ -141,8 +141,16 @@ def images_to_sweep(*, limit: int, settled_before, runs_after) -> dict[int, list
         "engine": ENGINE_VERSION,
         "limit": limit,
     }
+    # A key of the params JSON: ->> on PostgreSQL; json_extract on SQLite (->> needs 3.38).
+    if connection.vendor == "postgresql":
+        key = "agreement.params ->> '{}'"
+    else:
+        key = "json_extract(agreement.params, '$.{}')"
+    sql = IMAGES_TO_SWEEP_SQL.format(
+        match_iou=key.format("match_iou"), low_iou=key.format("low_iou")
+    )
     with connection.cursor() as cursor:
-        cursor.execute(IMAGES_TO_SWEEP_SQL, params)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     out: dict[int, list[int]] = {}
     for project_id, pk in rows:
