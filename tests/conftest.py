@@ -31,6 +31,16 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
+def empty_cache():
+    """Django's cache without keys before and after the test (login counts, summary flags)."""
+    from tests.cache import cache_empty
+
+    cache_empty()
+    yield
+    cache_empty()
+
+
+@pytest.fixture
 def project(db, lead):
     project = ProjectFactory(created_by=lead, labelers_per_image=2)
     MembershipFactory(project=project, user=lead, role="lead")

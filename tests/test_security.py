@@ -5,18 +5,13 @@ import sys
 import pytest
 from django.db import connection
 
-from tests.cache import cache_empty
 from tests.conftest import skip_or_fail
 from tests.factories import PASSWORD
 
 
 @pytest.fixture
-def throttle(settings):
+def throttle(settings, empty_cache):
     settings.LOGIN_MAX_FAILURES = 3
-
-    cache_empty()
-    yield
-    cache_empty()
 
 
 def test_login_is_refused_after_repeated_failures_even_with_the_right_password(

@@ -5,18 +5,10 @@ import pytest
 from quality.models import LabelerAgreement, ProjectAgreement, ReportFigures
 from quality.report import project_report
 from quality.triggers import image_labels_changed
-from tests.cache import cache_empty
 from tests.factories import ImageFactory
 from tests.quality.labels import conflicting_image
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache_empty()
-    yield
-    cache_empty()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_cache")]
 
 
 def test_completing_an_image_refreshes_the_project_and_labeler_figures(

@@ -5,17 +5,9 @@ from django.core.cache import cache
 
 from quality.models import ProjectAgreement
 from quality.tasks import _summary_key, _summary_wait, summarize_project_task
-from tests.cache import cache_empty
 from tests.quality.labels import conflicting_image
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache_empty()
-    yield
-    cache_empty()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_cache")]
 
 
 def test_a_summary_asked_while_one_runs_waits_for_it(

@@ -35,6 +35,16 @@ def _draft(image, labeler, boxes):
     return annotation
 
 
+def _submitted_an_hour_ago_without_trigger(image, labeler, boxes):
+    """As if the submit's task message died with Redis: only the sweep can find the image."""
+    annotation = _draft(image, labeler, boxes)
+    Annotation.objects.filter(pk=annotation.pk).update(
+        status="submitted",
+        submitted_at=annotation.started_at,
+        updated_at=timezone.now() - timedelta(hours=1),
+    )
+
+
 def test_last_submit_of_an_image_brings_its_flags(project, labeler_a, labeler_b, classes):
     car, truck = classes
     image = ImageFactory(project=project)
@@ -77,13 +87,7 @@ def test_sweep_on_the_worker_assesses_an_image_whose_task_was_lost(
     car, truck = classes
     image = ImageFactory(project=project)
     for labeler, cls in ((labeler_a, car), (labeler_b, truck)):
-        annotation = _draft(image, labeler, [(cls, (10, 10, 50, 40))])
-        # Submitted without the trigger (as if its message died with Redis), an hour ago.
-        Annotation.objects.filter(pk=annotation.pk).update(
-            status="submitted",
-            submitted_at=annotation.started_at,
-            updated_at=timezone.now() - timedelta(hours=1),
-        )
+        _submitted_an_hour_ago_without_trigger(image, labeler, [(cls, (10, 10, 50, 40))])
 
     sweep_unassessed_task.delay()
 
@@ -106,12 +110,7 @@ def test_worker_recovers_when_the_database_dropped_its_connection(
         )
     second = ImageFactory(project=project)
     for labeler, cls in ((labeler_a, car), (labeler_b, truck)):
-        annotation = _draft(second, labeler, [(cls, (10, 10, 50, 40))])
-        Annotation.objects.filter(pk=annotation.pk).update(
-            status="submitted",
-            submitted_at=annotation.started_at,
-            updated_at=timezone.now() - timedelta(hours=1),
-        )
+        _submitted_an_hour_ago_without_trigger(second, labeler, [(cls, (10, 10, 50, 40))])
 
     sweep_unassessed_task.delay()  # no automatic retry: its connection must be checked first
 
