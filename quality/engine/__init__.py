@@ -52,7 +52,7 @@ from .types import (
 )
 
 # Stored with every result; bump when a change can alter scores, objects or flags.
-ENGINE_VERSION = "1.2.0"
+ENGINE_VERSION = "1.3.0"
 
 __all__ = [
     "ENGINE_VERSION",

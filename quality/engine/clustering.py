@@ -74,21 +74,120 @@ def cluster_objects(
     return comp
 
 
-def duplicate_extras(comp: np.ndarray, dup_i: np.ndarray, dup_j: np.ndarray) -> np.ndarray:
+def duplicate_extras(
+    n: int,
+    dup_i: np.ndarray,
+    dup_j: np.ndarray,
+    cand_i: np.ndarray,
+    cand_j: np.ndarray,
+    cand_iou: np.ndarray,
+    lab: np.ndarray,
+    kmax: int,
+) -> np.ndarray:
     """Boxes that only repeat another box of the same labeler (a duplicate), as a mask.
 
-    Duplicate edges join two boxes of one labeler with IoU >= match_iou, i < j in canonical
-    order. A box is an extra when it matched nobody (its object is itself alone) and its twin
-    either matched somebody or comes first. Extras belong to no object, so a duplicate gives
-    one 'duplicate' flag and no 'missing' flag for the copy.
+    Duplicate edges join two boxes of one labeler with IoU >= match_iou: by the definition of
+    match_iou they are one object boxed twice. Each group of such boxes keeps one box, the one
+    that agrees best with the other labelers (the sum over the other labelers of its best
+    candidate IoU with each; ties to the lowest canonical index), and the rest are extras,
+    decided *before* matching: an extra takes no part in matching, objects or any flag but
+    'duplicate', so a copy can neither split the object between two boxes nor look like a
+    missed object or a group.
     """
-    n = len(comp)
-    size = np.bincount(comp)[comp] if n else np.zeros(0, dtype=np.int64)
-    alone = size == 1
     extra = np.zeros(n, dtype=bool)
-    extra[dup_j[alone[dup_j]]] = True
-    extra[dup_i[alone[dup_i] & ~alone[dup_j]]] = True
+    if len(dup_i) == 0:
+        return extra
+    nodes, inverse = np.unique(np.concatenate([dup_i, dup_j]), return_inverse=True)
+    m = len(dup_i)
+    group = components(len(nodes), inverse[:m], inverse[m:])
+    # Best candidate IoU of each duplicate box towards each other labeler, summed per box.
+    is_node = np.zeros(n, dtype=bool)
+    is_node[nodes] = True
+    fit = np.zeros(len(nodes))
+    for a, b in ((cand_i, cand_j), (cand_j, cand_i)):
+        sel = np.flatnonzero(is_node.take(a))
+        if len(sel) == 0:
+            continue
+        port = a.take(sel) * kmax + lab.take(b.take(sel))
+        ports, at = np.unique(port, return_inverse=True)
+        best = np.zeros(len(ports))
+        np.maximum.at(best, at, cand_iou.take(sel))
+        np.add.at(fit, np.searchsorted(nodes, ports // kmax), best)
+    # Per group: highest fit, then lowest box index (nodes are sorted ascending).
+    order = np.lexsort((nodes, -fit, group))
+    keep = order[np.r_[True, group[order][1:] != group[order][:-1]]]
+    extra[nodes] = True
+    extra[nodes[keep]] = False
     return extra
+
+
+def loose_merge(
+    comp: np.ndarray,
+    extra: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    iou: np.ndarray,
+    lab: np.ndarray,
+    label: np.ndarray,
+    excluded: np.ndarray,
+) -> np.ndarray:
+    """Join objects that are one object boxed very differently: same class, loose overlap.
+
+    Edges (i, j) are box pairs of different labelers whose IoU is under match_iou but at least
+    the loose threshold. Two objects whose boxes are joined by such an edge of one class, and
+    that share no labeler, are one object (a loose box of it, not an object missed by each
+    side): they merge, best IoU first, while they still share no labeler. Boxes in
+    ``excluded`` (a group's big box) never merge this way. Returns the new component of every
+    box (merged parts take the lower id).
+    """
+    keep = (
+        ~extra.take(i)
+        & ~extra.take(j)
+        & ~excluded.take(i)
+        & ~excluded.take(j)
+        & (label.take(i) == label.take(j))
+    )
+    ci, cj = comp.take(i), comp.take(j)
+    keep &= ci != cj
+    sel = np.flatnonzero(keep)
+    if len(sel) == 0:
+        return comp
+    n_comp = int(comp.max()) + 1
+    live = np.flatnonzero(~extra)
+    mask = np.zeros(n_comp, dtype=np.int64)
+    np.bitwise_or.at(mask, comp.take(live), np.left_shift(1, lab.take(live)))
+    a, b = np.minimum(ci, cj).take(sel), np.maximum(ci, cj).take(sel)
+    disjoint = (mask.take(a) & mask.take(b)) == 0
+    sel, a, b = sel[disjoint], a[disjoint], b[disjoint]
+    if len(sel) == 0:
+        return comp
+    # One edge per pair of objects, its best IoU; greedily, best first (then lowest ids).
+    pair_iou = iou.take(sel)
+    order = np.lexsort((b, a, -pair_iou))
+    parent = {}
+    masks = {}
+
+    def find(x: int) -> int:
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    for x, y in zip(a[order].tolist(), b[order].tolist(), strict=True):
+        x, y = find(x), find(y)
+        if x == y:
+            continue
+        mx, my = masks.get(x, int(mask[x])), masks.get(y, int(mask[y]))
+        if mx & my:
+            continue
+        low, high = (x, y) if x < y else (y, x)
+        parent[high] = low
+        masks[low] = mx | my
+    if not parent:
+        return comp
+    remap = np.arange(n_comp, dtype=np.int64)
+    for x in parent:
+        remap[x] = find(x)
+    return remap.take(comp)
 
 
 def compact_objects(comp: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, int]:

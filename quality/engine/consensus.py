@@ -230,8 +230,16 @@ def pair_agreement(
     image: np.ndarray,
     lab: np.ndarray,
     label: np.ndarray,
+    scored: np.ndarray | None = None,
 ) -> tuple[Pairs, np.ndarray]:
-    """Pair table and image scores (mean pair F1; 1 when an image has no labeler pair)."""
+    """Pair table and image scores (mean pair F1; 1 when an image has no labeler pair).
+
+    ``scored`` (a mask over the member pairs, default all) leaves out pairs that are one object
+    without being a match: a loose box merged into its object counts as unmatched here.
+    """
+    if scored is not None and not scored.all():
+        keep = np.flatnonzero(scored)
+        members = MemberPairs(*(column.take(keep) for column in members))
     n_images = len(n_labelers)
     per_image = n_labelers * (n_labelers - 1) // 2
     base = np.zeros(n_images + 1, dtype=np.int64)

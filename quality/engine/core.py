@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .batch import BoxBatch
-from .clustering import cluster_objects, compact_objects, duplicate_extras
+from .clustering import cluster_objects, compact_objects, duplicate_extras, loose_merge
 from .consensus import build_objects, pair_agreement
 from .flags import build_flags, find_groupings
 from .geometry import canonical_order, overlapping_pairs, sweep_keys
@@ -56,11 +56,30 @@ def assess_batch(batch: BoxBatch, params: AgreementParams | None = None) -> Batc
     cand = np.flatnonzero(close & ~same)
     dup = np.flatnonzero(close & same)
     ci, cj, ciou = ov.i.take(cand), ov.j.take(cand), ov.iou.take(cand)
+    dup_i, dup_j = ov.i.take(dup), ov.j.take(dup)
+    # A labeler's second box of one object is set aside before matching (see duplicate_extras).
+    extra = duplicate_extras(n, dup_i, dup_j, ci, cj, ciou, lab, kmax)
+    if len(dup_i):
+        keep = np.flatnonzero(~(extra.take(ci) | extra.take(cj)))
+        ci, cj, ciou = ci.take(keep), cj.take(keep), ciou.take(keep)
     chosen = np.flatnonzero(match_edges(ci, cj, ciou, lab, kmax, n))
     mi, mj, miou = ci.take(chosen), cj.take(chosen), ciou.take(chosen)
-    comp = cluster_objects(n, lab, kmax, mi, mj, miou)
-    dup_i, dup_j = ov.i.take(dup), ov.j.take(dup)
-    extra = duplicate_extras(comp, dup_i, dup_j)
+    matched_comp = cluster_objects(n, lab, kmax, mi, mj, miou)
+    comp = matched_comp
+    loose = np.flatnonzero(~same & ~close & (ov.iou >= params.loose_iou))
+    if len(loose):
+        # Same-class boxes of different labelers overlapping too little to match may still be
+        # one object boxed loosely; a group's big box is not (it overlaps each car of its row
+        # about as much), so groups are found on the matched objects first.
+        obj, n_obj = compact_objects(comp, extra)
+        first = find_groupings(
+            ov.i, ov.j, ov.inter, ~same, area, corners, lab, kmax, obj,
+            _labeler_masks(obj, lab, n_obj), params.group_cover,
+        )  # fmt: skip
+        comp = loose_merge(
+            comp, extra, ov.i.take(loose), ov.j.take(loose), ov.iou.take(loose), lab, label,
+            first.is_group,
+        )  # fmt: skip
     obj, n_obj = compact_objects(comp, extra)
 
     objects, members = build_objects(
@@ -68,10 +87,15 @@ def assess_batch(batch: BoxBatch, params: AgreementParams | None = None) -> Batc
         params.quorum_for(n_labelers), (mi, mj, miou),
     )  # fmt: skip
     boxes_per_set = np.bincount(box_set, minlength=n_sets)
-    pairs, score = pair_agreement(n_labelers, set_start, boxes_per_set, members, image, lab, label)
-    grouping = find_groupings(
-        ov.i, ov.j, ov.inter, ~same, area, corners, lab, kmax, obj, objects, params.group_cover
+    # A loosely merged pair is one object for the flags, but not a match for the pair scores.
+    scored = matched_comp.take(members.i) == matched_comp.take(members.j)
+    pairs, score = pair_agreement(
+        n_labelers, set_start, boxes_per_set, members, image, lab, label, scored
     )
+    grouping = find_groupings(
+        ov.i, ov.j, ov.inter, ~same, area, corners, lab, kmax, obj, objects.labmask,
+        params.group_cover,
+    )  # fmt: skip
     flags = build_flags(
         objects, members, grouping, dup_i, dup_j, image, lab, label, kmax, n_labelers,
         params.low_iou,
@@ -87,3 +111,11 @@ def assess_batch(batch: BoxBatch, params: AgreementParams | None = None) -> Batc
         flags=flags,
         set_start=set_start,
     )
+
+
+def _labeler_masks(obj: np.ndarray, lab: np.ndarray, n_obj: int) -> np.ndarray:
+    """Bit mask of the (image-local) labelers of each object."""
+    live = np.flatnonzero(obj >= 0)
+    mask = np.zeros(n_obj, dtype=np.int64)
+    np.bitwise_or.at(mask, obj.take(live), np.left_shift(1, lab.take(live)))
+    return mask

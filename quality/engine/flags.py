@@ -21,6 +21,7 @@ class FlagTable(NamedTuple):
     box_ptr: np.ndarray
     boxes: np.ndarray
     roles: np.ndarray  # 1: a grouping flag's big box(es), a low_overlap flag's outlier; else 0
+    deviating: np.ndarray  # image-local labelers in the minority (0: no majority)
 
 
 # Loose rule of the grouping check: the least share of a small box inside the big box.
@@ -47,7 +48,7 @@ def find_groupings(
     lab: np.ndarray,
     kmax: int,
     obj: np.ndarray,
-    objects: Objects,
+    labmask: np.ndarray,
     group_cover: float,
 ) -> Grouping:
     """One labeler's single box around two or more boxes of another labeler.
@@ -62,14 +63,16 @@ def find_groupings(
       row loosely (each side grown by up to ~25%) sticks out of a tight row box across the row
       and at the two ends; the first is ignored, the second still has to stay small.
 
-    and s was not matched to a different box of G's labeler (else it is a separate object G's
-    labeler boxed too: a person holding a phone is not a group). G qualifies when it holds two
-    or more such boxes of one labeler; then every box inside it, of every labeler, joins one
+    and G's object holds no box of s's labeler: when G was matched to a box of that labeler, G
+    is that object's box (a person's box around the bag she holds is the person's, not a group;
+    whatever else it covers is a separate object), and when s was matched to another box of
+    G's labeler, s is an object G's labeler boxed too. G qualifies when it holds two or more
+    such boxes of one labeler; then every box inside it, of every labeler, joins one
     flag per object of G (so one flag names everyone who boxed the objects one by one), and
     the misses this disagreement implies are suppressed: the objects inside are not missing
     for the grouping labelers, and the object of G is never reported missing at all.
     """
-    n, n_obj = len(obj), len(objects.size)
+    n, n_obj = len(obj), len(labmask)
 
     def covering(pairs: np.ndarray) -> tuple[np.ndarray, ...]:
         """Of these overlap pairs, those where a bigger box of another labeler holds at least
@@ -104,31 +107,17 @@ def find_groupings(
         along_len = np.where(wide, mx2 - mx1, my2 - my1)
         return tight | (center_in & (along_hi - along_lo >= group_cover * along_len))
 
-    # Most covered boxes are simply the big box's own match. A big box can only group if it
-    # also covers a box outside its own object, which few do: find those big boxes first, from
-    # the pairs across two objects only, then add the covered boxes of their own objects (the
-    # geometry is the costly part; most pairs never reach it). What follows depends on the
-    # set of (big, small) pairs only, not on their order.
+    # Only pairs across two objects can group: a box covered inside its own object is the big
+    # box's own match, and then the big box is that object's box, not a group (see above).
     obj_i, obj_j = obj.take(overlaps_i), obj.take(overlaps_j)
-    in_objects = cross & (obj_i >= 0) & (obj_j >= 0)
-    across = np.flatnonzero(in_objects & (obj_i != obj_j))
+    across = np.flatnonzero(cross & (obj_i >= 0) & (obj_j >= 0) & (obj_i != obj_j))
     big, small, inter_bs, small_area = covering(across)
-    hit = inside(big, small, inter_bs, small_area)
-    big_across, small_across = big[hit], small[hit]
-    elsewhere = np.zeros(n, dtype=bool)
-    elsewhere[big_across] = True
-    own = np.flatnonzero(
-        in_objects & (obj_i == obj_j) & (elsewhere.take(overlaps_i) | elsewhere.take(overlaps_j))
-    )
-    big, small, inter_bs, small_area = covering(own)
-    rows = np.flatnonzero(elsewhere.take(big))
-    big, small = big.take(rows), small.take(rows)
-    keep = inside(big, small, inter_bs.take(rows), small_area.take(rows))
-    big = np.concatenate([big_across, big[keep]])
-    small = np.concatenate([small_across, small[keep]])
-    other_box_of_big_labeler = ((objects.labmask[obj[small]] >> lab[big]) & 1).astype(bool)
-    ok = (obj[small] == obj[big]) | ~other_box_of_big_labeler
-    big, small = big[ok], small[ok]
+    hit = np.flatnonzero(inside(big, small, inter_bs, small_area))
+    big, small = big.take(hit), small.take(hit)
+    small_labeler_in_big = (labmask.take(obj.take(big)) >> lab.take(small)) & 1
+    big_labeler_in_small = (labmask.take(obj.take(small)) >> lab.take(big)) & 1
+    ok = np.flatnonzero((small_labeler_in_big == 0) & (big_labeler_in_small == 0))
+    big, small = big.take(ok), small.take(ok)
     # A big box groups when it holds two or more boxes of one other labeler.
     key = big * kmax + lab[small]
     _, key_at, key_count = np.unique(key, return_inverse=True, return_counts=True)
@@ -179,7 +168,8 @@ def build_flags(
     """Every flag of the batch, columnar."""
     n = len(lab)
     n_obj = len(objects.size)
-    parts: list[tuple] = []  # (kind, flag image, labmask, value, entry flag, box, role)
+    # (kind, flag image, labmask, value, entry flag, box, role, deviating labmask)
+    parts: list[tuple] = []
 
     member_box = objects.member_box
     member_obj = objects.member_obj
@@ -210,11 +200,12 @@ def build_flags(
         conflict[touched] = (high >= 0) & (low != high)
     pos = _member_positions(np.flatnonzero(conflict), ptr)
     pos = pos[considered.take(pos)]
-    parts.append(
-        _object_flags(
-            LABEL_CONFLICT, conflict, member_obj.take(pos), member_box.take(pos), objects, lab
-        )
-    )
+    e_obj, e_box = member_obj.take(pos), member_box.take(pos)
+    part = _object_flags(LABEL_CONFLICT, conflict, e_obj, e_box, objects, lab)
+    # Who drew another class than the majority's (nobody when no class has a majority).
+    majority = objects.label.take(e_obj)
+    odd = (majority >= 0) & (label.take(e_box) != majority)
+    parts.append(part[:7] + (_entry_mask(part[4], e_box, odd, lab, len(part[1])),))
 
     # missing: labelers of the image who did not box the object (minus grouping disagreements).
     full = np.left_shift(1, n_labelers[objects.image]).astype(np.int64) - 1
@@ -224,8 +215,11 @@ def build_flags(
     kind_missing = _object_flags(
         MISSING, flagged, member_obj.take(pos), member_box.take(pos), objects, lab
     )
-    kind_missing = kind_missing[:2] + (kind_missing[2] | missed[flagged],) + kind_missing[3:]
-    parts.append(kind_missing)
+    # The minority: who missed it, or who boxed what most did not; nobody on an even split.
+    boxed, missed = kind_missing[2], missed[flagged]
+    n_boxed, n_missed = np.bitwise_count(boxed), np.bitwise_count(missed)
+    minority = np.where(n_missed < n_boxed, missed, np.where(n_missed > n_boxed, boxed, 0))
+    parts.append(kind_missing[:2] + (boxed | missed,) + kind_missing[3:7] + (minority,))
 
     # low_overlap: ONE flag per object whose worst member pair is below low_iou (not one per
     # pair), naming every member in such a pair; value: the worst pair IoU.
@@ -250,12 +244,22 @@ def build_flags(
     n_low = np.bincount(low_obj, minlength=n_obj)
     low_count = np.bincount(np.concatenate([low_i, low_j]), minlength=n)
     outlier = (n_low[e_obj] >= 2) & (low_count[e_box] == n_low[e_obj])
-    parts.append(part[:3] + (worst[loose],) + part[4:6] + (outlier.astype(np.int8),))
+    # A box deviates when it overlaps most of its object's other boxes too little; when every
+    # box involved does (two labelers, two camps of equal size) there is no majority.
+    odd = 2 * low_count.take(e_box) > objects.size.take(e_obj) - 1
+    odd_mask = _entry_mask(part[4], e_box, odd, lab, len(part[1]))
+    odd_mask[odd_mask == part[2]] = 0
+    parts.append(part[:3] + (worst[loose],) + part[4:6] + (outlier.astype(np.int8),) + (odd_mask,))
 
     # grouping
     g = grouping
     g_mask = np.zeros(len(g.flag_obj), dtype=np.int64)
     np.bitwise_or.at(g_mask, g.entry_flag, np.left_shift(1, lab[g.entry_box]))
+    # The minority of those who drew one box around the objects and those who boxed them one by
+    # one (a labeler who did both counts as grouping).
+    groupers = _entry_mask(g.entry_flag, g.entry_box, g.entry_role == 1, lab, len(g.flag_obj))
+    one_by_one = g_mask & ~groupers
+    n_g, n_o = np.bitwise_count(groupers), np.bitwise_count(one_by_one)
     parts.append(
         (
             GROUPING,
@@ -265,6 +269,7 @@ def build_flags(
             g.entry_flag,
             g.entry_box,
             g.entry_role,
+            np.where(n_g < n_o, groupers, np.where(n_g > n_o, one_by_one, 0)),
         )
     )
 
@@ -275,15 +280,17 @@ def build_flags(
     n_dup = int(comp.max()) + 1 if len(nodes) else 0
     first = np.full(n_dup, n, dtype=np.int64)
     np.minimum.at(first, comp, nodes)
+    dup_mask = np.left_shift(1, lab[first]).astype(np.int64) if n_dup else np.zeros(0, np.int64)
     parts.append(
         (
             DUPLICATE,
             image[first] if n_dup else np.zeros(0, dtype=np.int64),
-            np.left_shift(1, lab[first]).astype(np.int64) if n_dup else np.zeros(0, np.int64),
+            dup_mask,
             np.bincount(comp, minlength=n_dup).astype(np.float64),
             comp,
             nodes,
             np.zeros(len(nodes), np.int8),
+            dup_mask,
         )
     )
     return _assemble(parts, n, lab, kmax)
@@ -295,6 +302,14 @@ def _member_positions(objs: np.ndarray, ptr: np.ndarray) -> np.ndarray:
     counts = ptr.take(objs + 1) - first
     ends = np.cumsum(counts)
     return np.repeat(first - (ends - counts), counts) + np.arange(ends[-1] if len(ends) else 0)
+
+
+def _entry_mask(entry_flag, entry_box, where, lab, n_flags) -> np.ndarray:
+    """Per flag, the bit mask of the labelers of its entries where ``where`` holds."""
+    mask = np.zeros(n_flags, dtype=np.int64)
+    sel = np.flatnonzero(where)
+    np.bitwise_or.at(mask, entry_flag.take(sel), np.left_shift(1, lab.take(entry_box.take(sel))))
+    return mask
 
 
 def _object_flags(kind, flagged, entry_obj, entry_box, objects: Objects, lab):
@@ -323,8 +338,9 @@ def _assemble(parts, n, lab, kmax) -> FlagTable:
     whole flag segments, not a sort of every entry.
     """
     kinds, images, masks, values, e_flags, e_boxes, e_roles = [], [], [], [], [], [], []
+    deviating = []
     offset = 0
-    for kind, image, mask, value, entry_flag, entry_box, role in parts:
+    for kind, image, mask, value, entry_flag, entry_box, role, minority in parts:
         if kind in (GROUPING, DUPLICATE) and len(entry_box):
             order = np.lexsort((entry_box, lab[entry_box], entry_flag))
             entry_flag, entry_box, role = entry_flag[order], entry_box[order], role[order]
@@ -335,6 +351,7 @@ def _assemble(parts, n, lab, kmax) -> FlagTable:
         e_flags.append(entry_flag + offset)
         e_boxes.append(entry_box)
         e_roles.append(role)
+        deviating.append(minority)
         offset += len(image)
     kind = np.concatenate(kinds)
     image = np.concatenate(images).astype(np.int64)
@@ -362,4 +379,5 @@ def _assemble(parts, n, lab, kmax) -> FlagTable:
         box_ptr=ptr,
         boxes=entry_box[take],
         roles=entry_role[take],
+        deviating=np.concatenate(deviating).astype(np.int64)[order],
     )

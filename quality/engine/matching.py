@@ -65,11 +65,13 @@ def match_edges(
         rest_comp = comp[~star]
         order = np.lexsort((rest, rest_comp))
         rest, rest_comp = rest[order], rest_comp[order]
-        small = _solve_small(rest, rest_comp, i, j, iou, lab)
-        chosen[small[0]] = True
-        bounds = np.flatnonzero(np.diff(small[1])) + 1 if len(small[1]) else []
-        for edges in np.split(small[1], bounds) if len(small[1]) else []:
-            chosen[_hungarian(edges, i, j, iou, lab)] = True
+        picked, big, big_comp = _solve_small(rest, rest_comp, i, j, iou, lab)
+        chosen[picked] = True
+        # The bigger components, one Hungarian problem each (edges arrive sorted by component).
+        if len(big):
+            bounds = np.flatnonzero(np.diff(big_comp)) + 1
+            for edges in np.split(big, bounds):
+                chosen[_hungarian(edges, i, j, iou, lab)] = True
     return chosen
 
 
@@ -86,7 +88,8 @@ def _orient(edges, i, j, lab):
 def _solve_small(edges, comp, i, j, iou, lab):
     """Best matching of every component with at most SMALL boxes a side, by trying them all.
 
-    ``edges`` are sorted by component. Returns (chosen edges, edges of the bigger components).
+    ``edges`` are sorted by component. Returns (chosen edges, edges of the bigger components and
+    their components, still sorted by component).
     The permutations are tried in a fixed order and the first best one wins, so ties are
     settled deterministically by the canonical box order.
     """
@@ -112,7 +115,7 @@ def _solve_small(edges, comp, i, j, iou, lab):
     totals = weight[:, rows[None, :], _PERMUTATIONS].sum(axis=2)  # (components, permutations)
     best = _PERMUTATIONS[np.argmax(totals, axis=1)]
     picked = edge_at[np.arange(len(ids))[:, None], rows[None, :], best].reshape(-1)
-    return picked[picked >= 0], edges[~edge_fits]
+    return picked[picked >= 0], edges[~edge_fits], comp[~edge_fits]
 
 
 def _rank_within(group: np.ndarray, value: np.ndarray) -> np.ndarray:

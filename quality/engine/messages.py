@@ -42,6 +42,12 @@ def flag_message(result: BatchAssessment, flag: int) -> str:
         return sentence
     if kind == MISSING:
         missed = [n for n in result.flag_labelers(flag) if n not in box_labelers]
+        if result.flag_labelers(flag, deviating=True) == tuple(_unique(box_labelers)):
+            # The boxers are the minority: the odd one out drew a box, not missed one.
+            return (
+                f"only {join_names(_unique(box_labelers))} boxed an object here (as "
+                f"{_label_words(result, rows, labels)}); {join_names(missed)} did not"
+            )
         return (
             f"{join_names(missed)} did not box an object that {join_names(box_labelers)} "
             f"boxed as {_label_words(result, rows, labels)}"

@@ -54,6 +54,7 @@ class BatchAssessment(Sequence):
     flag_box_ptr: np.ndarray
     flag_box_rows: np.ndarray
     flag_box_roles: np.ndarray  # 1: a grouping flag's big box; a low_overlap flag's outlier
+    flag_deviating_mask: np.ndarray  # like flag_labeler_mask: the labelers in the minority
     set_image_ptr: np.ndarray
     object_image_ptr: np.ndarray
     pair_image_ptr: np.ndarray
@@ -111,6 +112,7 @@ class BatchAssessment(Sequence):
             flag_box_ptr=flags.box_ptr,
             flag_box_rows=order.take(flags.boxes),
             flag_box_roles=flags.roles,
+            flag_deviating_mask=flags.deviating,
             set_image_ptr=np.append(set_start, len(batch.set_image)),
             object_image_ptr=np.searchsorted(objects.image, images),
             pair_image_ptr=np.searchsorted(pairs.image, images),
@@ -140,16 +142,19 @@ class BatchAssessment(Sequence):
         start, end = self.set_image_ptr[image], self.set_image_ptr[image + 1]
         return [b.labeler_names[c] for c in b.set_labeler[start:end].tolist()]
 
-    def flag_labelers(self, flag: int) -> tuple[str, ...]:
+    def flag_labelers(self, flag: int, *, deviating: bool = False) -> tuple[str, ...]:
         names = self.image_labelers(int(self.flag_image[flag]))
-        mask = int(self.flag_labeler_mask[flag])
+        masks = self.flag_deviating_mask if deviating else self.flag_labeler_mask
+        mask = int(masks[flag])
         return tuple(name for k, name in enumerate(names) if mask >> k & 1)
 
-    def flag_labeler_codes(self) -> tuple[np.ndarray, np.ndarray]:
-        """All flags' labelers at once, as CSR (ptr, codes into batch.labeler_names)."""
+    def flag_labeler_codes(self, *, deviating: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """All flags' labelers (or only the deviating ones) at once, as CSR (ptr, codes into
+        batch.labeler_names)."""
         n_sets = np.diff(self.set_image_ptr)
         width = int(n_sets.max()) if len(n_sets) else 0
-        bits = (self.flag_labeler_mask[:, None] >> np.arange(width)[None, :]) & 1
+        masks = self.flag_deviating_mask if deviating else self.flag_labeler_mask
+        bits = (masks[:, None] >> np.arange(width)[None, :]) & 1
         flag, local = np.nonzero(bits)
         codes = self.batch.set_labeler[self.set_image_ptr[self.flag_image[flag]] + local]
         ptr = np.zeros(len(self.flag_kind) + 1, dtype=np.int64)
@@ -168,6 +173,7 @@ class BatchAssessment(Sequence):
             labelers=self.flag_labelers(flag),
             boxes=tuple((self.labeler_of_row(r), int(b.box_ref[r])) for r in rows),
             message=flag_message(self, flag),
+            deviating=self.flag_labelers(flag, deviating=True),
         )
 
     def label_name(self, code: int):

@@ -64,15 +64,20 @@ class AgreementParams:
     ``low_iou``: boxes of one object whose IoU is below it are a localisation disagreement.
     ``group_cover``: share of a small box's area inside a big one for the grouping check.
     ``quorum``: labelers needed for an object to count as consensus; None means a majority.
+    ``loose_iou``: boxes of one class from different labelers that overlap at least this much
+    (but under match_iou), where neither labeler boxed the object otherwise, are one object
+    boxed loosely (a ``low_overlap``), not two objects each missed by the other. At or above
+    ``match_iou`` it does nothing.
     """
 
     match_iou: float = 0.5
     low_iou: float = 0.75
     group_cover: float = 0.8
     quorum: int | None = None
+    loose_iou: float = 0.3
 
     def __post_init__(self) -> None:
-        for name in ("match_iou", "low_iou", "group_cover"):
+        for name in ("match_iou", "low_iou", "group_cover", "loose_iou"):
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1], got {value!r}")
@@ -115,3 +120,7 @@ class Flag(NamedTuple):
     labelers: tuple[str, ...]  # everyone involved, including whoever missed the object
     boxes: tuple[tuple[str, int], ...]  # (labeler, index of the box in their LabelSet)
     message: str
+    # The labelers in the minority: who missed the object (or boxed what the others did not),
+    # drew the odd class, the loose box, the group box, or the same object twice. Empty when
+    # the labelers split evenly (no majority, e.g. two labelers who disagree).
+    deviating: tuple[str, ...] = ()
