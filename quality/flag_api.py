@@ -18,6 +18,10 @@ from quality.review import flag_resolve
 
 class FlagOutput(serializers.ModelSerializer):
     labelers = serializers.SerializerMethodField()
+    deviating = serializers.SerializerMethodField(
+        help_text="Usernames of the labelers in the minority (who missed, grouped, drew the odd "
+        "class or the loose box, drew twice); empty when the labelers split evenly."
+    )
     label_class = serializers.SerializerMethodField()
     accepted_labeler = serializers.SerializerMethodField()
     resolved_by = serializers.SerializerMethodField()
@@ -40,6 +44,7 @@ class FlagOutput(serializers.ModelSerializer):
             "image_name",
             "other_image",
             "labelers",
+            "deviating",
             "box_ids",
             "label_class",
             "resolution",
@@ -57,6 +62,12 @@ class FlagOutput(serializers.ModelSerializer):
         # By name: the table behind the many-to-many has no order of its own.
         labelers = sorted(flag.labelers.all(), key=lambda u: u.username)
         return [{"id": u.pk, "username": u.username} for u in labelers]
+
+    def get_deviating(self, flag) -> list[str]:
+        rows = getattr(flag, "deviating_rows", None)
+        if rows is None:
+            rows = flag.labeler_rows.filter(deviating=True).select_related("user")
+        return sorted(row.user.username for row in rows)
 
     def get_label_class(self, flag) -> dict | None:
         c = flag.label_class

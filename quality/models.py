@@ -105,7 +105,13 @@ class Flag(models.Model):
         help_text="Stable identity of this disagreement within the image: a recompute that "
         "finds the same disagreement keeps the same flag.",
     )
-    labelers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="flags", blank=True)
+    labelers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="FlagLabeler",
+        related_name="flags",
+        blank=True,
+        help_text="Everyone involved, including whoever missed the object.",
+    )
     box_ids = models.JSONField(default=list, help_text="Ids of the labelers' boxes involved.")
     label_class = models.ForeignKey(
         LabelClass, on_delete=models.SET_NULL, null=True, blank=True, related_name="flags"
@@ -165,6 +171,33 @@ class Flag(models.Model):
         return self.message
 
 
+class FlagLabeler(models.Model):
+    """A labeler involved in a flag, and whether they are the one who deviates.
+
+    ``deviating``: in the minority (who missed the object or boxed what most did not, drew the
+    odd class, the loose box, the group box, or the same object twice). A flag whose labelers
+    split evenly (two labelers who disagree) has no deviating labeler.
+    """
+
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="labeler_rows")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    deviating = models.BooleanField(default=False, db_default=False)
+
+    class Meta:
+        # The table Django made for the many-to-many before it had this model.
+        db_table = "quality_flag_labelers"
+        unique_together = [("flag", "user")]
+        indexes = [
+            # Per-labeler flag counts and the flag queue's labeler filter read the deviating rows.
+            models.Index(
+                fields=["user", "flag"], condition=Q(deviating=True), name="flag_labeler_deviating"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} in flag {self.flag_id}{' (deviating)' if self.deviating else ''}"
+
+
 class LabelerAgreement(models.Model):
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="labeler_agreements"
@@ -179,7 +212,13 @@ class LabelerAgreement(models.Model):
     boxes_per_image = models.FloatField(null=True, blank=True)
     peer_boxes_per_image = models.FloatField(null=True, blank=True)
     median_seconds = models.FloatField(null=True, blank=True)
-    flag_counts = models.JSONField(default=dict, help_text="Open and settled flags by kind.")
+    flag_counts = models.JSONField(
+        default=dict, help_text="Live flags by kind in which this labeler is the one who deviates."
+    )
+    tied_flag_counts = models.JSONField(
+        default=dict,
+        help_text="Live flags by kind that involve this labeler with no majority either way.",
+    )
     computed_at = models.DateTimeField()
 
     class Meta:

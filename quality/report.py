@@ -18,6 +18,7 @@ from annotations.models import Annotation
 from projects.models import Image, LabelClass, Membership, Project
 from quality.models import (
     Flag,
+    FlagLabeler,
     ImageAgreement,
     LabelerAgreement,
     ProjectAgreement,
@@ -306,6 +307,7 @@ def labeler_table(*, project: Project) -> list[dict]:
     for user_id, user in sorted(users.items(), key=lambda item: item[1].username):
         row = stored.get(user_id)
         kinds = _flag_kind_counts(row.flag_counts if row else {})
+        tied = _flag_kind_counts(row.tied_flag_counts if row else {})
         out.append(
             {
                 "id": user_id,
@@ -322,6 +324,8 @@ def labeler_table(*, project: Project) -> list[dict]:
                     {"kind": k, "label": Flag.Kind(k).label if k in Flag.Kind else k, "count": n}
                     for k, n in kinds[:3]
                 ],
+                "flags_deviating": sum(n for _, n in kinds),
+                "flags_without_majority": sum(n for _, n in tied),
             }
         )
     return out
@@ -365,7 +369,8 @@ FLAG_FILTERS = ("kind", "status", "labeler", "label_class")
 
 
 def flags_filtered(*, project: Project, filters: dict) -> QuerySet[Flag]:
-    """Flags of the project narrowed by kind, status, labeler (user id) and label_class (id).
+    """Flags of the project narrowed by kind, status, labeler (user id: the flags where that
+    labeler is the one who deviates) and label_class (id).
 
     Superseded flags are left out unless asked for by status. Unknown values give a
     ValueError with a message a person can act on.
@@ -391,20 +396,29 @@ def flags_filtered(*, project: Project, filters: dict) -> QuerySet[Flag]:
     if filters.get("label_class"):
         qs = qs.filter(label_class_id=int(filters["label_class"]))
     if filters.get("labeler"):
-        # EXISTS, not a join: a join would need DISTINCT, which sorts every flag of the project.
-        involved = Flag.labelers.through.objects.filter(
-            flag_id=OuterRef("pk"), user_id=int(filters["labeler"])
+        # The flags where this labeler is the one who deviates (what the per-labeler counts
+        # count). EXISTS, not a join: a join would need DISTINCT, which sorts every flag.
+        deviating = FlagLabeler.objects.filter(
+            flag_id=OuterRef("pk"), user_id=int(filters["labeler"]), deviating=True
         )
-        qs = qs.filter(Exists(involved))
+        qs = qs.filter(Exists(deviating))
     return qs.order_by("image_id", "id")
 
 
 def flag_list_rows(queryset: QuerySet[Flag]) -> QuerySet[Flag]:
     """What a list of flags shows, in a bounded number of queries; labelers by name."""
     by_name = get_user_model().objects.order_by("username")
+    deviating = FlagLabeler.objects.filter(deviating=True).select_related("user")
     return queryset.select_related(
         "image", "label_class", "accepted_labeler", "resolved_by", "instruction_version"
-    ).prefetch_related(Prefetch("labelers", queryset=by_name))
+    ).prefetch_related(
+        Prefetch("labelers", queryset=by_name),
+        Prefetch(
+            "labeler_rows",
+            queryset=deviating.order_by("user__username"),
+            to_attr="deviating_rows",
+        ),
+    )
 
 
 def flag_neighbours(*, flag: Flag, queryset: QuerySet[Flag]) -> tuple[int | None, int | None]:

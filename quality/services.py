@@ -178,6 +178,7 @@ def _flag_specs(labels: ImageLabels, result, changed: np.ndarray) -> list[FlagSp
     owners = np.zeros(len(flags), dtype=np.int64)
     np.bitwise_or.at(owners, owner, np.left_shift(1, batch.box_set[rows] - set_start[owner]))
     involved_mask = result.flag_labeler_mask[flags].astype(np.int64)
+    deviating_mask = result.flag_deviating_mask[flags].tolist()
     missing_mask = (involved_mask & ~owners).tolist()
     user_of_code = np.array([labels.labeler_id(c) for c in range(len(batch.labeler_names))])
     set_ptr = result.set_image_ptr.tolist()
@@ -194,13 +195,14 @@ def _flag_specs(labels: ImageLabels, result, changed: np.ndarray) -> list[FlagSp
 
     specs = []
     bounds = offsets.tolist()
-    for k, (f, i, mask, missed, c) in enumerate(
+    for k, (f, i, mask, missed, c, odd) in enumerate(
         zip(
             flags.tolist(),
             image.tolist(),
             involved_mask.tolist(),
             missing_mask,
             code.tolist(),
+            deviating_mask,
             strict=True,
         )
     ):
@@ -223,6 +225,7 @@ def _flag_specs(labels: ImageLabels, result, changed: np.ndarray) -> list[FlagSp
                 box_ids=box_ids[a:b],
                 label_class_id=class_of_code[c],
                 message=flag_message(result, f),
+                deviating_ids=tuple(u for j, u in enumerate(users) if odd >> j & 1),
             )
         )
     return specs

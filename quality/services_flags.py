@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from quality.bulk import BULK_BATCH, ids_reserve, is_postgresql, rows_insert
-from quality.models import Flag
+from quality.models import Flag, FlagLabeler
 
 SETTLED = (Flag.Status.RESOLVED, Flag.Status.DISMISSED)
 
@@ -29,6 +29,7 @@ class FlagSpec(NamedTuple):
     box_ids: list[int]
     label_class_id: int | None
     message: str
+    deviating_ids: tuple[int, ...] = ()  # of labeler_ids, the labelers in the minority
 
 
 @transaction.atomic
@@ -85,12 +86,17 @@ def flags_sync(
     if changed:
         Flag.objects.bulk_update(changed, ["message", "label_class_id"], batch_size=BULK_BATCH)
 
+    _deviating_update({existing[k][0]: s.deviating_ids for k, s in wanted.items() if k in existing})
     new = [s for k, s in wanted.items() if k not in existing]
     flag_ids = _flags_insert(project_id, new)
     rows_insert(
-        Flag.labelers.through,
-        ["flag_id", "user_id"],
-        [(pk, user_id) for pk, s in zip(flag_ids, new, strict=True) for user_id in s.labeler_ids],
+        FlagLabeler,
+        ["flag_id", "user_id", "deviating"],
+        [
+            (pk, user_id, user_id in s.deviating_ids)
+            for pk, s in zip(flag_ids, new, strict=True)
+            for user_id in s.labeler_ids
+        ],
     )
     for s in new:
         touched.add(s.image_id)
@@ -109,6 +115,7 @@ _FOUND_COLUMNS = [
     "box_ids",
     "label_class_id",
     "message",
+    "deviating_ids",
 ]
 
 
@@ -117,11 +124,12 @@ def _flags_sync_sql(project_id, image_ids, kinds, specs, include_other_image) ->
 
     In the scope, a live flag whose (image, key) was not found is superseded when settled and
     deleted (afterwards, through the ORM) when open; one found again gets the new sentence and
-    class if they changed; a flag found and not live is inserted with its labelers. Rows are
+    class if they changed, and its labelers' deviating marks; a flag found and not live is
+    inserted with its labelers. Rows are
     reached through the image indexes and the unique (image, key) index, so the cost is that
     of the flags touched.
     """
-    flag, through = Flag._meta.db_table, Flag.labelers.through._meta.db_table
+    flag, through = Flag._meta.db_table, FlagLabeler._meta.db_table
     # COPY goes through psycopg's cursor: wrapped so its errors reach the tasks' retries as
     # Django's (see quality.bulk).
     with connection.wrap_database_errors, connection.cursor() as cursor:
@@ -130,6 +138,7 @@ def _flags_sync_sql(project_id, image_ids, kinds, specs, include_other_image) ->
                 image_id bigint NOT NULL, other_image_id bigint, kind varchar(32) NOT NULL,
                 key varchar(255) NOT NULL, labeler_ids bigint[] NOT NULL, box_ids jsonb NOT NULL,
                 label_class_id bigint, message varchar(500) NOT NULL,
+                deviating_ids bigint[] NOT NULL DEFAULT '{{}}',
                 PRIMARY KEY (image_id, key)
             ) ON COMMIT DELETE ROWS"""
         )
@@ -138,7 +147,7 @@ def _flags_sync_sql(project_id, image_ids, kinds, specs, include_other_image) ->
             for s in {(s.image_id, s.key): s for s in specs}.values():
                 copy.write_row(
                     (s.image_id, s.other_image_id, s.kind, s.key, s.labeler_ids,
-                     json.dumps(s.box_ids), s.label_class_id, s.message)
+                     json.dumps(s.box_ids), s.label_class_id, s.message, list(s.deviating_ids))
                 )  # fmt: skip
         # With images given, kinds are named by those left out: "kind <> ALL(...)" cannot lead
         # the planner to the kind index (on stale statistics it did, and read every flag of the
@@ -178,10 +187,15 @@ def _flags_sync_sql(project_id, image_ids, kinds, specs, include_other_image) ->
                 ON CONFLICT (image_id, key) WHERE NOT status = 'superseded' DO NOTHING
                 RETURNING id, image_id, key, other_image_id
             ), labelers AS (
-                INSERT INTO {through} (flag_id, user_id)
-                SELECT i.id, u.user_id FROM inserted i
+                INSERT INTO {through} (flag_id, user_id, deviating)
+                SELECT i.id, u.user_id, u.user_id = ANY(t.deviating_ids) FROM inserted i
                 JOIN {FOUND} t ON t.image_id = i.image_id AND t.key = i.key
                 CROSS JOIN LATERAL unnest(t.labeler_ids) AS u(user_id)
+            ), deviating AS (
+                UPDATE {through} fl SET deviating = NOT fl.deviating
+                FROM scope s JOIN {FOUND} t ON t.image_id = s.image_id AND t.key = s.key
+                WHERE fl.flag_id = s.id
+                    AND fl.deviating <> (fl.user_id = ANY(t.deviating_ids))
             )
             SELECT id, status, image_id, other_image_id FROM gone
             UNION ALL SELECT NULL, 'open', image_id, other_image_id FROM inserted
@@ -253,6 +267,25 @@ def image_flags_settle(*, image_ids: list[int], keep=()) -> None:
         [pk for pk, status in rows if status == Flag.Status.OPEN],
         [pk for pk, status in rows if status in SETTLED],
     )
+
+
+def _deviating_update(deviating_by_flag: dict[int, tuple[int, ...]]) -> None:
+    """Set the deviating marks of flags found again (the ORM path; rows that differ only)."""
+    if not deviating_by_flag:
+        return
+    rows = FlagLabeler.objects.filter(flag_id__in=list(deviating_by_flag)).values_list(
+        "pk", "flag_id", "user_id", "deviating"
+    )
+    wrong = {True: [], False: []}
+    for pk, flag_id, user_id, deviating in rows:
+        should = user_id in deviating_by_flag[flag_id]
+        if deviating != should:
+            wrong[should].append(pk)
+    for value, pks in wrong.items():
+        for start in range(0, len(pks), BULK_BATCH):
+            FlagLabeler.objects.filter(pk__in=pks[start : start + BULK_BATCH]).update(
+                deviating=value
+            )
 
 
 def _retire(open_ids: list[int], settled_ids: list[int]) -> None:

@@ -17,7 +17,7 @@ from statistics import median
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
 from annotations.models import Annotation
@@ -32,7 +32,7 @@ from quality.engine import (
     kalpha,
     vitality,
 )
-from quality.models import Flag, LabelerAgreement, ProjectAgreement, ReportFigures
+from quality.models import Flag, FlagLabeler, LabelerAgreement, ProjectAgreement, ReportFigures
 from quality.report import class_key, flag_counts, image_progress, worst_image_ids
 from quality.selectors import (
     ImageLabels,
@@ -361,6 +361,35 @@ def _summary_store(project: Project, merged: dict, sampled: dict) -> ProjectAgre
     return summary
 
 
+def labeler_flag_counts(*, project: Project) -> tuple[dict, dict]:
+    """Live flags per labeler and kind: those where the labeler is the one who deviates, and
+    those that involve the labeler with no majority either way (no deviating labeler at all).
+    """
+    live = FlagLabeler.objects.filter(flag__project=project).exclude(
+        flag__status=Flag.Status.SUPERSEDED
+    )
+    deviating: dict[int, dict[str, int]] = defaultdict(dict)
+    for user_id, kind, n in (
+        live.filter(deviating=True)
+        .values("user_id", "flag__kind")
+        .order_by()
+        .annotate(n=Count("id"))
+        .values_list("user_id", "flag__kind", "n")
+    ):
+        deviating[user_id][kind] = n
+    someone_deviates = FlagLabeler.objects.filter(flag_id=OuterRef("flag_id"), deviating=True)
+    tied: dict[int, dict[str, int]] = defaultdict(dict)
+    for user_id, kind, n in (
+        live.filter(~Exists(someone_deviates))
+        .values("user_id", "flag__kind")
+        .order_by()
+        .annotate(n=Count("id"))
+        .values_list("user_id", "flag__kind", "n")
+    ):
+        tied[user_id][kind] = n
+    return deviating, tied
+
+
 def _labelers_store(project: Project, merged: dict, sampled: dict, now) -> None:
     submitted = dict(
         Annotation.objects.filter(
@@ -373,17 +402,7 @@ def _labelers_store(project: Project, merged: dict, sampled: dict, now) -> None:
         .annotate(n=Count("id"))
         .values_list("labeler_id", "n")
     )
-    flag_counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for user_id, kind, n in (
-        Flag.objects.filter(project=project)
-        .exclude(status=Flag.Status.SUPERSEDED)
-        .values("labelers", "kind")
-        .order_by()
-        .annotate(n=Count("id"))
-        .values_list("labelers", "kind", "n")
-    ):
-        if user_id is not None:
-            flag_counts[user_id][kind] = n
+    flag_counts, tied_flag_counts = labeler_flag_counts(project=project)
     adjudicated = _adjudicated(project)
     vital = sampled.get("vitality", {})
     users = set(submitted) | {int(u) for u in merged["boxes"]}
@@ -404,6 +423,7 @@ def _labelers_store(project: Project, merged: dict, sampled: dict, now) -> None:
                 peer_boxes_per_image=box[1] / box[2] if box and box[2] else None,
                 median_seconds=median(seconds) if seconds else None,
                 flag_counts=dict(sorted(flag_counts.get(user_id, {}).items())),
+                tied_flag_counts=dict(sorted(tied_flag_counts.get(user_id, {}).items())),
                 computed_at=now,
             )
         )
@@ -421,6 +441,7 @@ def _labelers_store(project: Project, merged: dict, sampled: dict, now) -> None:
             "peer_boxes_per_image",
             "median_seconds",
             "flag_counts",
+            "tied_flag_counts",
             "computed_at",
         ],
     )

@@ -94,3 +94,41 @@ def test_near_twins_equal_brute_force():
     np.fill_diagonal(distance, 64)
     for max_pairs in (7, 1_000_000):  # tiny blocks and one block
         assert (near_twins(hashes, 4, max_pairs) == (distance <= 4).any(axis=1)).all()
+
+
+@pytest.fixture(params=["database", "orm"])
+def sync_path(request, monkeypatch):
+    """Both ways of syncing: the database's own (set-based SQL on PostgreSQL) and the ORM's."""
+    if request.param == "orm":
+        monkeypatch.setattr("quality.services_flags.is_postgresql", lambda: False)
+    return request.param
+
+
+@pytest.mark.django_db
+def test_sync_stores_and_updates_who_deviates(project, labeler_a, labeler_b, sync_path):
+    from quality.models import FlagLabeler
+
+    image = ImageFactory(project=project)
+    spec = _spec(image, "k", [labeler_a, labeler_b])._replace(deviating_ids=(labeler_b.pk,))
+    tie = _spec(image, "tie", [labeler_a, labeler_b])
+    _sync(project, [image], [spec, tie])
+
+    def marks():
+        return set(FlagLabeler.objects.values_list("flag__key", "user__username", "deviating"))
+
+    assert marks() == {
+        (spec.key, "labeler_a", False),
+        (spec.key, "labeler_b", True),
+        (tie.key, "labeler_a", False),
+        (tie.key, "labeler_b", False),
+    }
+    ids = set(Flag.objects.values_list("pk", flat=True))
+    # Found again with another labeler in the minority: same rows, marks moved.
+    _sync(project, [image], [spec._replace(deviating_ids=(labeler_a.pk,)), tie])
+    assert set(Flag.objects.values_list("pk", flat=True)) == ids
+    assert marks() == {
+        (spec.key, "labeler_a", True),
+        (spec.key, "labeler_b", False),
+        (tie.key, "labeler_a", False),
+        (tie.key, "labeler_b", False),
+    }

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from annotations.models import Annotation
-from quality.models import Flag
+from quality.models import Flag, FlagLabeler
 
 pytestmark = pytest.mark.django_db
 
@@ -177,14 +177,21 @@ def test_flag_queue_filters(client, project, results, lead, query, expected):
     assert shown == [results[name].pk for name in expected]
 
 
-def test_flag_queue_filters_by_labeler(client, project, results, lead, labeler_a):
+def test_flag_queue_filters_by_the_labeler_who_deviates(client, project, results, lead, labeler_a):
+    """The labeler filter lists the flags where that labeler is the one who deviates, not every
+    flag they are involved in (all three involve labeler_a)."""
     client.force_login(lead)
-    Flag.objects.get(pk=results["low"].pk).labelers.remove(labeler_a)
+    FlagLabeler.objects.filter(
+        flag__in=[results["conflict"], results["missing"]], user=labeler_a
+    ).update(deviating=True)
     response = client.get(f"/projects/{project.slug}/flags/?labeler={labeler_a.pk}")
     assert {f.pk for f in response.context["page"].object_list} == {
         results["conflict"].pk,
         results["missing"].pk,
     }
+    body = client.get(f"/api/projects/{project.pk}/flags/?labeler={labeler_a.pk}").json()
+    assert {f["id"] for f in body["results"]} == {results["conflict"].pk, results["missing"].pk}
+    assert {tuple(f["deviating"]) for f in body["results"]} == {("labeler_a",)}
 
 
 # The API.
@@ -194,7 +201,7 @@ def test_flag_api_lists_and_filters_in_bounded_queries(
     client, project, results, engineer, django_assert_max_num_queries
 ):
     client.force_login(engineer)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         body = client.get(f"/api/projects/{project.pk}/flags/").json()
     assert body["count"] == 3
     first = body["results"][0]
@@ -219,7 +226,7 @@ def test_flag_api_query_count_does_not_grow_with_flags(
         )
         flag.labelers.set(list(project.memberships.values_list("user", flat=True)))
     client.force_login(lead)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         assert client.get(f"/api/projects/{project.pk}/flags/").json()["count"] == 33
 
 

@@ -1,0 +1,81 @@
+"""Through the pipeline: the engine's deviating labelers are stored, and results of an older
+engine version are re-assessed by the sweep without anyone asking."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from annotations.models import Annotation
+from quality.engine import ENGINE_VERSION
+from quality.models import Flag, FlagLabeler, ImageAgreement
+from quality.services import image_assess
+from quality.tasks import sweep_unassessed_task
+from tests.factories import ImageFactory, MembershipFactory, UserFactory
+from tests.quality.labels import submit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def three(project, labeler_a, labeler_b):
+    project.labelers_per_image = 3
+    project.save(update_fields=["labelers_per_image"])
+    labeler_c = UserFactory(username="labeler_c")
+    MembershipFactory(project=project, user=labeler_c, role="labeler")
+    return labeler_a, labeler_b, labeler_c
+
+
+def _flags(image):
+    return sorted(
+        (
+            f.kind,
+            sorted(f.labelers.values_list("username", flat=True)),
+            sorted(f.labeler_rows.filter(deviating=True).values_list("user__username", flat=True)),
+        )
+        for f in Flag.objects.filter(image=image)
+    )
+
+
+def test_a_labeler_who_boxes_one_truck_twice_gets_one_duplicate_flag(project, classes, three):
+    """The issue's case: before engine 1.3 the copy split the object and raised a grouping
+    flag and two missing flags against the labelers who boxed it once."""
+    _, truck = classes
+    a, b, c = three
+    image = ImageFactory(project=project)
+    submit(image, a, [(truck, (961, 115, 50, 145)), (truck, (963, 112, 52, 148))])
+    submit(image, b, [(truck, (960, 112, 50, 141))])
+    submit(image, c, [(truck, (962, 112, 51, 149))])
+
+    image_assess(image_id=image.pk)
+
+    assert _flags(image) == [("duplicate", ["labeler_a"], ["labeler_a"])]
+
+
+def test_results_of_an_older_engine_are_reassessed_by_the_sweep(project, classes, three):
+    car, truck = classes
+    a, b, c = three
+    image = ImageFactory(project=project)
+    submit(image, a, [(car, (10, 10, 50, 40))])
+    submit(image, b, [(car, (11, 10, 50, 40))])
+    submit(image, c, [(truck, (10, 11, 50, 40))])
+    image_assess(image_id=image.pk)
+    assert _flags(image) == [
+        ("label_conflict", ["labeler_a", "labeler_b", "labeler_c"], ["labeler_c"])
+    ]
+    # As an engine before 1.3 left it: an older version (whose name salts the input digest),
+    # and nobody marked as deviating.
+    ImageAgreement.objects.filter(image=image).update(
+        engine_version="1.2.0", input_digest="digest-under-engine-1.2.0"
+    )
+    FlagLabeler.objects.update(deviating=False)
+    Annotation.objects.update(updated_at=timezone.now() - timedelta(hours=1))
+    ImageAgreement.objects.update(computed_at=timezone.now() - timedelta(minutes=50))
+
+    assert sweep_unassessed_task() == 1
+
+    assert ImageAgreement.objects.get(image=image).engine_version == ENGINE_VERSION
+    assert _flags(image) == [
+        ("label_conflict", ["labeler_a", "labeler_b", "labeler_c"], ["labeler_c"])
+    ]
+    assert sweep_unassessed_task() == 0
