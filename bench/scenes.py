@@ -79,11 +79,19 @@ def main() -> None:
     parser.add_argument("--breakdown", action="store_true")
     parser.add_argument("--failures", type=Path, help="write minimal failing scenes here")
     parser.add_argument("--examples", type=int, default=3, help="failing scenes per rate")
+    parser.add_argument(
+        "--crowd-iou", type=float, default=sc.CROWD_IOU, help="beyond the rules: denser crowds"
+    )
+    parser.add_argument(
+        "--stack", type=float, default=0.0, help="beyond the rules: share of errors stacked"
+    )
     args = parser.parse_args()
 
     runs, seconds = {}, {}
     for i, (name, labelers) in enumerate(labeler_groups(args.labelers).items()):
-        scenes = sc.make_scenes(args.scenes, labelers, seed=args.seed + 1000 * i)
+        scenes = sc.make_scenes(
+            args.scenes, labelers, args.seed + 1000 * i, crowd_iou=args.crowd_iou, stack=args.stack
+        )
         start = time.perf_counter()
         flags = sc.assess_scenes(scenes)
         seconds[name] = time.perf_counter() - start
@@ -92,7 +100,8 @@ def main() -> None:
     groups = {name: run[2] for name, run in runs.items()}
     boxes = sum(len(s.boxes) for run in runs.values() for scene in run[0] for s in scene.label_sets)
     print(
-        f"{args.scenes} scenes per group, seed {args.seed}, engine {engine_state()}; "
+        f"{args.scenes} scenes per group, seed {args.seed}, crowd IoU <= {args.crowd_iou}, "
+        f"stacked errors {args.stack}, engine {engine_state()}; "
         f"{boxes} boxes assessed in {sum(seconds.values()):.2f} s\n"
     )
     print(sc.table(groups))
@@ -105,9 +114,8 @@ def main() -> None:
         text = (
             f"# Failing scenes\n\n{time.strftime('%Y-%m-%d %H:%M')}; engine {engine_state()}; "
             f"`bench/scenes.py --scenes {args.scenes} --labelers {args.labelers} "
-            f"--seed {args.seed}`\n\n{sc.table(groups)}\n\n"
-            + failure_examples(runs, args.floor, args.examples)
-            + "\n"
+            f"--seed {args.seed} --crowd-iou {args.crowd_iou} --stack {args.stack}`\n\n"
+            f"{sc.table(groups)}\n\n" + failure_examples(runs, args.floor, args.examples) + "\n"
         )
         args.failures.write_text(text)
         print(f"\nwrote {args.failures}")

@@ -150,18 +150,27 @@ class _Canvas:
         self.taken: list[tuple[float, float, float, float]] = []
 
     def place(self, w: float, h: float, margin: float = 10) -> tuple[float, float] | None:
+        """A free spot for a w x h box at least ``margin`` from everything placed (which it
+        then takes), or None after 60 tries."""
         if w > WIDTH - 8 or h > HEIGHT - 8:
             return None
-        for _ in range(60):
-            x = self.rng.uniform(4, WIDTH - w - 4)
-            y = self.rng.uniform(4, HEIGHT - h - 4)
-            if all(
-                x - margin >= x2 or x + w + margin <= x1 or y - margin >= y2 or y + h + margin <= y1
-                for x1, y1, x2, y2 in self.taken
-            ):
-                self.taken.append((x, y, x + w, y + h))
-                return x, y
-        return None
+        x = 4 + self.rng.random(60) * (WIDTH - w - 8)
+        y = 4 + self.rng.random(60) * (HEIGHT - h - 8)
+        if self.taken:
+            t = np.array(self.taken).T[:, None, :]
+            clash = (
+                (x[:, None] - margin < t[2])
+                & (x[:, None] + w + margin > t[0])
+                & (y[:, None] - margin < t[3])
+                & (y[:, None] + h + margin > t[1])
+            ).any(axis=1)
+            free = np.flatnonzero(~clash)
+            if not len(free):
+                return None
+            x, y = x[free], y[free]
+        x, y = float(x[0]), float(y[0])
+        self.taken.append((x, y, x + w, y + h))
+        return x, y
 
 
 def _row(rng) -> tuple[np.ndarray, list[str]]:
@@ -187,8 +196,8 @@ def _row(rng) -> tuple[np.ndarray, list[str]]:
     return boxes, labels
 
 
-def _crowd(rng) -> np.ndarray:
-    """3-6 persons, each overlapping others at IoU <= CROWD_IOU."""
+def _crowd(rng, max_iou: float = CROWD_IOU) -> np.ndarray:
+    """3-6 persons, each overlapping others at IoU <= max_iou."""
     m = int(rng.integers(3, 7))
     w0 = rng.uniform(26, 56)
     boxes = [[0.0, 0.0, w0, w0 * rng.uniform(2.2, 3.0)]]
@@ -200,11 +209,21 @@ def _crowd(rng) -> np.ndarray:
         h = w * (2.2 + 0.8 * b)
         side = 1 if c < 0.5 else -1
         cand = [ref[0] + side * (0.3 + 0.7 * d) * w, ref[1] + (0.5 * e - 0.25) * h, w, h]
-        if max(_iou_one(cand, boxes)) <= CROWD_IOU - 0.01:
+        if max(_iou_one(cand, boxes)) <= max_iou - 0.01:
             boxes.append(cand)
     boxes = np.array(boxes)
     boxes[:, :2] -= boxes[:, :2].min(axis=0)
     return boxes
+
+
+def _tiny_flock(rng) -> np.ndarray:
+    """2-5 tiny objects (12-24 px) 1-6 px apart: distant persons, a row of signs."""
+    boxes, x = [], 0.0
+    for _ in range(int(rng.integers(2, 6))):
+        w, h = rng.uniform(12, 24, 2)
+        boxes.append([x, rng.uniform(0, 8), w, h])
+        x += w + rng.uniform(1, 6)
+    return np.array(boxes)
 
 
 def _carried(rng) -> tuple[np.ndarray, list[str]]:
@@ -233,7 +252,7 @@ def _single(rng, label: str, tiny: bool = False) -> tuple[float, float]:
     return w, w * rng.uniform(r_lo, r_hi)
 
 
-def _truth(rng, canvas: _Canvas):
+def _truth(rng, canvas: _Canvas, crowd_iou: float = CROWD_IOU):
     """True boxes, labels, layout per object, and rows (object ids)."""
     boxes, labels, layout, rows = [], [], [], []
 
@@ -254,11 +273,15 @@ def _truth(rng, canvas: _Canvas):
         if ids:
             rows.append(tuple(ids))
     for _ in range(int(rng.integers(0, 3))):
-        local = _crowd(rng)
+        local = _crowd(rng, crowd_iou)
         add(local, ["person"] * len(local), "crowd")
-    for _ in range(int(rng.integers(0, 7))):
-        label = _pick(rng, ("sign", "bag", "person"))
-        add(np.array([[0, 0, *_single(rng, label, tiny=True)]]), [label], "tiny")
+    for _ in range(int(rng.integers(0, 5))):
+        if rng.random() < 0.3:
+            local = _tiny_flock(rng)
+            add(local, [_pick(rng, ("sign", "bag", "person"))] * len(local), "tiny")
+        else:
+            label = _pick(rng, ("sign", "bag", "person"))
+            add(np.array([[0, 0, *_single(rng, label, tiny=True)]]), [label], "tiny")
     for _ in range(int(rng.integers(2, 7))):
         label = _pick(rng, CLASSES)
         add(np.array([[0, 0, *_single(rng, label)]]), [label], "single")
@@ -371,7 +394,7 @@ def expected_deviating(kind: str, erring: tuple[str, ...], n_labelers: int) -> t
 class _Work:
     """The labelers' work on one scene while errors are injected into it."""
 
-    def __init__(self, rng, names, canvas, truth, labels, layout, rows):
+    def __init__(self, rng, names, canvas, truth, labels, layout, rows, stack=0.0):
         self.rng, self.names, self.canvas = rng, names, canvas
         self.truth, self.labels, self.rows = truth, labels, rows
         n, k = len(truth), len(names)
@@ -394,6 +417,9 @@ class _Work:
         self.added: list[list[tuple[int, np.ndarray, str]]] = [[] for _ in names]
         self.odd_boxes: list[np.ndarray] = []  # loose boxes, copies, extras placed so far
         self.touched: set[int] = set()
+        self.stack = stack
+        self.max_erring = max(1, (len(names) - 1) // 2)
+        self.on: dict[int, tuple[set[str], set[int]]] = {}  # object -> error kinds, labelers
 
     def obstacles(self, o: int, skip: int | None = None) -> np.ndarray:
         """Boxes an error box near object o must keep clear of: every other object's true box
@@ -403,7 +429,7 @@ class _Work:
 
     def odd(self, box: np.ndarray) -> None:
         self.odd_boxes.append(box.reshape(1, 4))
-        x, y, w, h = box
+        x, y, w, h = box.tolist()
         self.canvas.taken.append((x, y, x + w, y + h))
 
     def inject(self, kind: str, erring: tuple[int, ...]) -> Error | None:
@@ -454,6 +480,15 @@ class _Work:
             return done(fake, (fake,), zip(erring, boxes, strict=True))
 
         free = [o for o in range(len(truth)) if o not in self.touched]
+        if self.stack and kind != "loose" and rng.random() < self.stack:
+            # A second error on an object, of another kind, by other labelers, still a minority.
+            free = [
+                o
+                for o, (kinds, by) in self.on.items()
+                if kind not in kinds
+                and not by & set(erring)
+                and len(by) + len(erring) <= self.max_erring
+            ]
         if not free:
             return None
         o = _pick(rng, free)
@@ -494,6 +529,9 @@ class _Work:
             self.odd(copy)
             drawn.append((i, copy))
         self.touched.add(o)
+        kinds, by = self.on.setdefault(o, (set(), set()))
+        kinds.add(kind)
+        by.update(erring)
         return done(o, (o,), drawn)
 
     def label_sets(self) -> tuple[tuple[LabelSet, ...], dict[str, tuple[int, ...]]]:
@@ -513,13 +551,20 @@ class _Work:
         return tuple(sets), owners
 
 
-def make_scene(rng: np.random.Generator, n_labelers: int) -> Scene:
-    """One scene with n_labelers (2..7) labelers and 2-6 injected errors."""
+def make_scene(
+    rng: np.random.Generator, n_labelers: int, crowd_iou: float = CROWD_IOU, stack: float = 0.0
+) -> Scene:
+    """One scene with n_labelers (2..7) labelers and 2-6 injected errors.
+
+    Beyond the rules (for probing): ``crowd_iou`` lets crowds overlap more; with ``stack`` > 0,
+    that share of the errors lands on an object that already has one (another kind, other
+    labelers, the erring ones still a strict minority; each error keeps its own flag).
+    """
     if not 2 <= n_labelers <= len(NAMES):
         raise ValueError(f"n_labelers must be in 2..{len(NAMES)}, got {n_labelers}")
     canvas = _Canvas(rng)
-    work = _Work(rng, NAMES[:n_labelers], canvas, *_truth(rng, canvas))
-    max_erring = max(1, (n_labelers - 1) // 2)
+    work = _Work(rng, NAMES[:n_labelers], canvas, *_truth(rng, canvas, crowd_iou), stack=stack)
+    max_erring = work.max_erring
     errors: list[Error] = []
     wanted = int(rng.integers(2, 7))
     for _ in range(4 * wanted):
@@ -546,11 +591,14 @@ def make_scene(rng: np.random.Generator, n_labelers: int) -> Scene:
     )
 
 
-def make_scenes(n_scenes: int, labelers: int | tuple[int, int], seed: int) -> list[Scene]:
-    """n_scenes scenes; ``labelers`` is a count or an inclusive (low, high) range drawn per scene."""
+def make_scenes(
+    n_scenes: int, labelers: int | tuple[int, int], seed: int, **options
+) -> list[Scene]:
+    """n_scenes scenes; ``labelers`` is a count or an inclusive (low, high) range drawn per
+    scene; ``options`` go to make_scene."""
     rng = np.random.default_rng(seed)
     low, high = (labelers, labelers) if isinstance(labelers, int) else labelers
-    return [make_scene(rng, int(rng.integers(low, high + 1))) for _ in range(n_scenes)]
+    return [make_scene(rng, int(rng.integers(low, high + 1)), **options) for _ in range(n_scenes)]
 
 
 def without(scene: Scene, ids: set[int]) -> Scene:

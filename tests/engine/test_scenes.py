@@ -49,10 +49,14 @@ def test_honest_boxes_of_one_object_overlap_at_0_8_or_more(mixed):
     values = []
     for scene in mixed:
         erring = erring_on(scene)
-        for o in objects_of(scene):
-            honest = [scene.boxes_of(n, o)[0] for n in scene.labelers if n not in erring.get(o, ())]
-            if len(honest) >= 2:
-                values.append(pairwise(honest))
+        boxes = np.concatenate([s.boxes for s in scene.label_sets])
+        owner = np.concatenate([scene.owners[s.labeler] for s in scene.label_sets]).astype(int)
+        who = np.repeat(scene.labelers, [len(s.boxes) for s in scene.label_sets])
+        honest = np.array([n not in erring.get(o, ()) for n, o in zip(who, owner, strict=True)])
+        honest &= np.isin(owner, objects_of(scene))
+        m = sc.iou(boxes[honest], boxes[honest])
+        same = owner[honest][:, None] == owner[honest][None, :]
+        values.append(m[np.triu(same, 1)])
     values = np.concatenate(values)
     assert len(values) > 10_000
     assert values.min() >= 0.8, np.percentile(values, [0, 1, 50])
@@ -272,3 +276,19 @@ def test_every_flag_kind_is_right_and_names_whoever_deviates(runs):
         f"below {FLOOR}: {', '.join(low)}\n\n{sc.table(groups)}\n\n{detail}\n\n"
         "bench/scenes.py --failures FILE writes minimal failing scenes"
     )
+
+
+def test_stacked_errors_keep_a_minority_per_object():
+    stacked = 0
+    for scene in sc.make_scenes(100, (5, 7), seed=8, stack=0.6):
+        k = len(scene.labelers)
+        per_object: dict[int, list] = {}
+        for e in scene.errors:
+            if e.kind not in ("grouping", "extra"):
+                per_object.setdefault(e.target, []).append(e)
+        for errors in per_object.values():
+            who = [n for e in errors for n in e.labelers]
+            assert len(who) == len(set(who)) <= (k - 1) // 2
+            assert len({e.kind for e in errors}) == len(errors)
+            stacked += len(errors) > 1
+    assert stacked > 25
