@@ -64,10 +64,7 @@ class FlagOutput(serializers.ModelSerializer):
         return [{"id": u.pk, "username": u.username} for u in labelers]
 
     def get_deviating(self, flag) -> list[str]:
-        rows = getattr(flag, "deviating_rows", None)
-        if rows is None:
-            rows = flag.labeler_rows.filter(deviating=True).select_related("user")
-        return sorted(row.user.username for row in rows)
+        return flag.deviating_usernames
 
     def get_label_class(self, flag) -> dict | None:
         c = flag.label_class

@@ -170,6 +170,14 @@ class Flag(models.Model):
     def __str__(self):
         return self.message
 
+    @property
+    def deviating_usernames(self) -> list[str]:
+        """Who deviates, by name (from ``report.flag_list_rows``'s prefetch when there is one)."""
+        rows = getattr(self, "deviating_rows", None)
+        if rows is None:
+            rows = self.labeler_rows.filter(deviating=True).select_related("user")
+        return sorted(row.user.username for row in rows)
+
 
 class FlagLabeler(models.Model):
     """A labeler involved in a flag, and whether they are the one who deviates.

@@ -285,3 +285,16 @@ def test_flag_queue_counts_up_to_a_cap(client, project, results, lead, monkeypat
     response = client.get(url)
     assert "2+ flags" in response.content.decode()
     assert len(response.context["page"].object_list) == 3  # the page itself is not cut
+
+
+def test_review_and_queue_say_who_deviates_or_that_there_is_no_majority(
+    client, project, results, lead, labeler_a
+):
+    client.force_login(lead)
+    FlagLabeler.objects.filter(flag=results["conflict"], user=labeler_a).update(deviating=True)
+    page = client.get(f"/projects/{project.slug}/flags/{results['conflict'].pk}/")
+    assert b"In the minority: <strong>labeler_a</strong>" in page.content
+    page = client.get(f"/projects/{project.slug}/flags/{results['low'].pk}/")
+    assert b"No majority" in page.content
+    queue = client.get(f"/projects/{project.slug}/flags/").content.decode()
+    assert "deviates: <strong>labeler_a</strong>" in queue and "no majority" in queue
