@@ -13,22 +13,20 @@ from django.utils import timezone
 
 from annotations.models import Annotation, Box
 from projects.models import LabelClass, Project
-from projects.palette import CLASS_PALETTE
+from projects.palette import RESERVED_KEYS, class_color_unused, hotkey_free
 
-# The labeling page's own keys (0: nothing to label here; n: submit; f: fit) are never suggested.
-SUGGESTED_HOTKEYS = "123456789" + "".join(k for k in "abcdeghijklmopqrstuvwxyz")
+HOTKEY_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 def label_class_suggestion(*, project: Project) -> dict:
-    """An unused palette colour and the next free hotkey for the project's next class."""
+    """An unused palette colour and the next free hotkey (a digit, then a letter the labeling
+    page does not keep for itself) for the project's next class."""
     used = list(project.classes.values_list("color", "hotkey"))
-    colors = {color.upper() for color, _ in used}
     hotkeys = {hotkey for _, hotkey in used}
-    color = next((c for c in CLASS_PALETTE if c.upper() not in colors), None)
-    if color is None:  # every palette colour is taken: cycle through it again
-        color = CLASS_PALETTE[len(used) % len(CLASS_PALETTE)]
-    hotkey = next((k for k in SUGGESTED_HOTKEYS if k not in hotkeys), "")
-    return {"color": color.lower(), "hotkey": hotkey}
+    hotkey = hotkey_free(hotkeys) or next(
+        (k for k in HOTKEY_LETTERS if k not in hotkeys and k not in RESERVED_KEYS), ""
+    )
+    return {"color": class_color_unused(color for color, _ in used), "hotkey": hotkey}
 
 
 def label_class_usage(*, project: Project) -> dict[int, dict]:

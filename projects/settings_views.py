@@ -132,7 +132,7 @@ def _save_class(request, project) -> str:
         project=project,
         label_class=label_class,
         name=request.POST.get("name", ""),
-        color=request.POST.get("color", "#1f77b4"),
+        color=request.POST.get("color") or None,
         hotkey=request.POST.get("hotkey", ""),
         guidance=request.POST.get("guidance", ""),
     )

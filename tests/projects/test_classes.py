@@ -7,7 +7,7 @@ from django.utils import timezone
 from annotations.models import Annotation, Box
 from projects.classes import label_class_suggestion
 from projects.models import LabelClass
-from projects.palette import CLASS_PALETTE
+from projects.palette import CLASS_COLORS
 from quality.models import Flag, ImageAgreement
 from quality.services import images_assess
 from tests.factories import (
@@ -117,11 +117,17 @@ def test_reorder_moves_a_class_up(client, project, lead, classes):
 def test_the_new_class_form_suggests_an_unused_colour_and_the_next_hotkey(
     client, project, lead, classes
 ):
-    classes[0].color = CLASS_PALETTE[0]
+    classes[0].color = CLASS_COLORS[0]
     classes[0].save()
     suggestion = label_class_suggestion(project=project)
-    assert suggestion == {"color": CLASS_PALETTE[1].lower(), "hotkey": "3"}
+    assert suggestion == {"color": CLASS_COLORS[1], "hotkey": "3"}
     client.force_login(lead)
     page = client.get(_url(project)).content.decode()
-    assert f'id="new-class-color" value="{CLASS_PALETTE[1].lower()}"' in page
+    assert f'id="new-class-color" value="{CLASS_COLORS[1]}"' in page
     assert 'id="new-class-hotkey" maxlength="1" class="hotkey-input" value="3"' in page
+
+
+def test_after_the_nine_digits_a_letter_the_labeling_page_does_not_use_is_suggested(project):
+    for n, key in enumerate("123456789abcde"):
+        LabelClassFactory(project=project, name=f"c{n}", hotkey=key)
+    assert label_class_suggestion(project=project)["hotkey"] == "g"  # f fits the image
