@@ -244,3 +244,36 @@ class Image(models.Model):
 
     def __str__(self):
         return self.original_name
+
+
+class Invitation(models.Model):
+    """A lead's one-time link for someone without an account: they choose a username and a
+    password and join the project with ``role``. Only a digest of the link's token is stored."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=16, choices=Membership.Role.choices)
+    token_digest = models.CharField(max_length=64, unique=True)
+    note = models.CharField(
+        max_length=200, blank=True, help_text="Who the link is for, as the lead wrote it."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project_id", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=["lead", "labeler", "engineer"]), name="invitation_valid_role"
+            ),
+        ]
+
+    def __str__(self):
+        return f"invitation to {self.project} as {self.role}"

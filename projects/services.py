@@ -23,6 +23,7 @@ from projects.models import (
     Membership,
     Project,
 )
+from projects.palette import class_color_unused
 
 User = get_user_model()
 
@@ -196,7 +197,7 @@ def label_class_save(
     *,
     project: Project,
     name: str,
-    color: str = "#1f77b4",
+    color: str | None = None,
     hotkey: str = "",
     guidance: str = "",
     label_class: LabelClass | None = None,
@@ -206,6 +207,12 @@ def label_class_save(
         label_class = LabelClass(project=project)
         label_class.order = (project.classes.aggregate(n=Max("order"))["n"] or -1) + 1
     label_class.name = name.strip()
+    if color is None:  # a new class without a colour gets one no other class of the project has
+        color = (
+            label_class.color
+            if label_class.pk
+            else class_color_unused(project.classes.values_list("color", flat=True))
+        )
     label_class.color = color
     label_class.hotkey = (hotkey or "").strip().lower()
     label_class.guidance = guidance

@@ -35,12 +35,15 @@ def test_lead_writes_instructions_with_an_image_and_a_labeler_acknowledges_v2(
     project = Project.objects.get(name="Street scenes")
     assert not project.instruction_versions.exists()
     assert page.locator("#no-instructions").is_visible()
+    settings_url = page.url
+    page.goto(f"/projects/{project.slug}/people/")
     page.fill("#new-member", "ann")
     page.click("#add-member")
-    page.wait_for_url("**/settings/#members")
+    page.wait_for_selector("#member-row-ann")
     assert Membership.objects.filter(project=project, user=ann, role="labeler").exists()
 
     # Version 1, from the settings page's link.
+    page.goto(settings_url)
     page.click("#no-instructions a")
     page.wait_for_selector("#instructions-editor")
     page.fill("#id_body", "# What to box\n\n- Box every **car**.")
