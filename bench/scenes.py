@@ -56,7 +56,7 @@ def failure_examples(runs: dict, floor: float, per_failure: int) -> str:
                 fails = sc.failure_test(kind, metric)
                 found = [(s, f) for s, f in zip(scenes, flags, strict=True) if fails(s, f)]
                 parts.append(
-                    f"### {kind} {metric} {value:.3f} (labelers {name}): "
+                    f"### {kind} {metric} {value:.4f} (labelers {name}): "
                     f"{len(found)} of {len(scenes)} scenes fail"
                 )
                 small = []
