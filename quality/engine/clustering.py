@@ -121,6 +121,45 @@ def duplicate_extras(
     return extra
 
 
+def labeler_masks(obj: np.ndarray, lab: np.ndarray, kmax: int) -> np.ndarray:
+    """Bit mask of the (image-local) labelers of each object id (boxes with obj -1 left out)."""
+    live = np.flatnonzero(obj >= 0)
+    size = int(obj.max()) + 1 if len(obj) else 0
+    bits = np.left_shift(1, lab.take(live))
+    if kmax <= 52:
+        # An object has at most one box per labeler: distinct powers of two add up exactly.
+        return np.bincount(obj.take(live), weights=bits, minlength=size).astype(np.int64)
+    mask = np.zeros(size, dtype=np.int64)
+    np.bitwise_or.at(mask, obj.take(live), bits)
+    return mask
+
+
+def loose_candidates(
+    comp: np.ndarray,
+    extra: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    box_set: np.ndarray,
+    lab: np.ndarray,
+    label: np.ndarray,
+    kmax: int,
+) -> np.ndarray:
+    """Of the box pairs (i, j) overlapping in the loose band, those that could join two objects
+    in loose_merge: different labelers, one class, no duplicate copy, two objects that share no
+    labeler. Returns their positions in (i, j)."""
+    keep = np.flatnonzero(
+        (box_set.take(i) != box_set.take(j))
+        & (label.take(i) == label.take(j))
+        & ~extra.take(i)
+        & ~extra.take(j)
+    )
+    if len(keep) == 0:
+        return keep
+    ci, cj = comp.take(i.take(keep)), comp.take(j.take(keep))
+    mask = labeler_masks(np.where(extra, -1, comp), lab, kmax)
+    return keep[(mask.take(ci) & mask.take(cj)) == 0]
+
+
 def loose_merge(
     comp: np.ndarray,
     extra: np.ndarray,
@@ -128,44 +167,28 @@ def loose_merge(
     j: np.ndarray,
     iou: np.ndarray,
     lab: np.ndarray,
-    label: np.ndarray,
     excluded: np.ndarray,
+    kmax: int,
 ) -> np.ndarray:
     """Join objects that are one object boxed very differently: same class, loose overlap.
 
-    Edges (i, j) are box pairs of different labelers whose IoU is under match_iou but at least
-    the loose threshold. Two objects whose boxes are joined by such an edge of one class, and
-    that share no labeler, are one object (a loose box of it, not an object missed by each
+    Edges (i, j) come from loose_candidates: box pairs of different labelers and one class whose
+    IoU is under match_iou but at least the loose threshold, in two objects that share no
+    labeler. Such objects are one object (a loose box of it, not an object missed by each
     side): they merge, best IoU first, while they still share no labeler. Boxes in
     ``excluded`` (a group's big box) never merge this way. Returns the new component of every
     box (merged parts take the lower id).
     """
-    keep = (
-        ~extra.take(i)
-        & ~extra.take(j)
-        & ~excluded.take(i)
-        & ~excluded.take(j)
-        & (label.take(i) == label.take(j))
-    )
-    ci, cj = comp.take(i), comp.take(j)
-    keep &= ci != cj
-    sel = np.flatnonzero(keep)
-    if len(sel) == 0:
+    keep = np.flatnonzero(~excluded.take(i) & ~excluded.take(j))
+    if len(keep) == 0:
         return comp
-    n_comp = int(comp.max()) + 1
-    live = np.flatnonzero(~extra)
-    mask = np.zeros(n_comp, dtype=np.int64)
-    np.bitwise_or.at(mask, comp.take(live), np.left_shift(1, lab.take(live)))
-    a, b = np.minimum(ci, cj).take(sel), np.maximum(ci, cj).take(sel)
-    disjoint = (mask.take(a) & mask.take(b)) == 0
-    sel, a, b = sel[disjoint], a[disjoint], b[disjoint]
-    if len(sel) == 0:
-        return comp
-    # One edge per pair of objects, its best IoU; greedily, best first (then lowest ids).
-    pair_iou = iou.take(sel)
-    order = np.lexsort((b, a, -pair_iou))
-    parent = {}
-    masks = {}
+    ci, cj = comp.take(i.take(keep)), comp.take(j.take(keep))
+    a, b = np.minimum(ci, cj), np.maximum(ci, cj)
+    mask = labeler_masks(np.where(extra, -1, comp), lab, kmax)
+    # Greedily, best IoU first (then lowest ids): deterministic whatever the input order.
+    order = np.lexsort((b, a, -iou.take(keep)))
+    parent: dict[int, int] = {}
+    masks: dict[int, int] = {}
 
     def find(x: int) -> int:
         while parent.get(x, x) != x:
@@ -184,7 +207,7 @@ def loose_merge(
         masks[low] = mx | my
     if not parent:
         return comp
-    remap = np.arange(n_comp, dtype=np.int64)
+    remap = np.arange(len(mask), dtype=np.int64)
     for x in parent:
         remap[x] = find(x)
     return remap.take(comp)

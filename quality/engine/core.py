@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from .batch import BoxBatch
-from .clustering import cluster_objects, compact_objects, duplicate_extras, loose_merge
+from .clustering import (
+    cluster_objects,
+    compact_objects,
+    duplicate_extras,
+    labeler_masks,
+    loose_candidates,
+    loose_merge,
+)
 from .consensus import build_objects, pair_agreement
 from .flags import build_flags, find_groupings
 from .geometry import canonical_order, overlapping_pairs, sweep_keys
@@ -66,20 +73,24 @@ def assess_batch(batch: BoxBatch, params: AgreementParams | None = None) -> Batc
     mi, mj, miou = ci.take(chosen), cj.take(chosen), ciou.take(chosen)
     matched_comp = cluster_objects(n, lab, kmax, mi, mj, miou)
     comp = matched_comp
-    loose = np.flatnonzero(~same & ~close & (ov.iou >= params.loose_iou))
+    # Same-class boxes of different labelers overlapping too little to match may still be one
+    # object boxed loosely (see loose_merge). A group's big box is not (it overlaps each car of
+    # its row about as much), so groups are looked for first, around the candidates only.
+    band = np.flatnonzero((ov.iou >= params.loose_iou) & ~close)
+    li, lj = ov.i.take(band), ov.j.take(band)
+    loose = loose_candidates(matched_comp, extra, li, lj, box_set, lab, label, kmax)
     if len(loose):
-        # Same-class boxes of different labelers overlapping too little to match may still be
-        # one object boxed loosely; a group's big box is not (it overlaps each car of its row
-        # about as much), so groups are found on the matched objects first.
-        obj, n_obj = compact_objects(comp, extra)
+        li, lj, liou = li.take(loose), lj.take(loose), ov.iou.take(band).take(loose)
+        ends = np.zeros(n, dtype=bool)
+        ends[li] = True
+        ends[lj] = True
+        near = np.flatnonzero(ends.take(ov.i) | ends.take(ov.j))
+        stage = np.where(extra, -1, matched_comp)
         first = find_groupings(
-            ov.i, ov.j, ov.inter, ~same, area, corners, lab, kmax, obj,
-            _labeler_masks(obj, lab, n_obj), params.group_cover,
+            ov.i.take(near), ov.j.take(near), ov.inter.take(near), ~same.take(near), area,
+            corners, lab, kmax, stage, labeler_masks(stage, lab, kmax), params.group_cover,
         )  # fmt: skip
-        comp = loose_merge(
-            comp, extra, ov.i.take(loose), ov.j.take(loose), ov.iou.take(loose), lab, label,
-            first.is_group,
-        )  # fmt: skip
+        comp = loose_merge(matched_comp, extra, li, lj, liou, lab, first.is_group, kmax)
     obj, n_obj = compact_objects(comp, extra)
 
     objects, members = build_objects(
@@ -112,10 +123,3 @@ def assess_batch(batch: BoxBatch, params: AgreementParams | None = None) -> Batc
         set_start=set_start,
     )
 
-
-def _labeler_masks(obj: np.ndarray, lab: np.ndarray, n_obj: int) -> np.ndarray:
-    """Bit mask of the (image-local) labelers of each object."""
-    live = np.flatnonzero(obj >= 0)
-    mask = np.zeros(n_obj, dtype=np.int64)
-    np.bitwise_or.at(mask, obj.take(live), np.left_shift(1, lab.take(live)))
-    return mask
