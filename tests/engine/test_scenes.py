@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 
+from quality.engine import LabelSet, assess_image
 from tests.engine import scenes as sc
 
 FLOOR = 0.97
@@ -292,3 +293,25 @@ def test_stacked_errors_keep_a_minority_per_object():
             assert len({e.kind for e in errors}) == len(errors)
             stacked += len(errors) > 1
     assert stacked > 25
+
+
+def test_a_labeler_who_boxes_one_object_twice_and_another_loosely():
+    """Cut down from a generated scene that crashed the loose merge (seed 1007, 5 labelers)."""
+    label_sets = [
+        LabelSet(
+            "ann", [[893.7, 332.4, 183.6, 124.8], [1222.3, 393.3, 28.7, 25.8]], ["car", "bag"]
+        ),
+        LabelSet(
+            "bob", [[1223.1, 393.1, 28.5, 25.7], [897.3, 333.2, 181.2, 124.8]], ["bag", "car"]
+        ),
+        LabelSet(
+            "cho",
+            [[1224.5, 393.3, 31.7, 26.7], [917.7, 380.7, 170, 122.9], [1222.6, 392.9, 29.2, 26.3]],
+            ["bag", "car", "bag"],
+        ),
+    ]
+    flags = assess_image(label_sets).flags
+    assert sorted((f.kind, sc.deviating(f)) for f in flags) == [
+        ("duplicate", frozenset({"cho"})),
+        ("low_overlap", frozenset({"cho"})),
+    ], flags
