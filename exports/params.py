@@ -7,6 +7,7 @@ API can answer 400 and the command can exit with the same sentence.
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from concord.params import ParamError
 from exports.splits import SplitSpec
 
 FORMATS = ("coco", "yolo", "voc", "csv")
@@ -16,10 +17,8 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-class ExportParamError(ValueError):
-    def __init__(self, param: str, message: str):
-        super().__init__(message)
-        self.param = param
+class ExportParamError(ParamError):
+    """A bad export parameter (the API answers it as any ParamError: a JSON 400)."""
 
 
 @dataclass(frozen=True)
@@ -31,20 +30,9 @@ class ExportSpec:
     classes: tuple[str, ...] = ()  # names or ids as given; resolved against the project
     complete_only: bool = True
     include_images: bool = False
-    layout: str = (
-        "file"  # coco: "file" (one JSON) or "datumaro" (annotations/instances_<subset>.json)
-    )
+    # coco: "file" (one JSON) or "datumaro" (annotations/instances_<subset>.json)
+    layout: str = "file"
     split: SplitSpec | None = None
-
-    @property
-    def zipped(self) -> bool:
-        """Whether the export is a zip (always for yolo and voc)."""
-        return (
-            self.format in ("yolo", "voc")
-            or self.include_images
-            or self.split is not None
-            or self.layout == "datumaro"
-        )
 
     def as_query(self) -> dict:
         """The filters as they were applied, for the data card and file headers."""
