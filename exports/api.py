@@ -145,8 +145,7 @@ class ExportApi(ProjectExportMixin, APIView):
                 description="Train, val and optionally test fractions adding up to 1 (coco, yolo, "
                 "voc). Near-duplicate images always land in the same subset. COCO then uses the "
                 "datumaro layout; YOLO writes images/<subset>/ and labels/<subset>/; VOC writes "
-                "ImageSets/Main/<subset>.txt.",
-                examples=[OpenApiExample("80/10/10", value="0.8,0.1,0.1")],
+                "ImageSets/Main/<subset>.txt. For example 0.8,0.1,0.1.",
             ),
             OpenApiParameter(
                 "split_seed",
