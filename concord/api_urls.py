@@ -4,10 +4,10 @@ from django.http import JsonResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from concord.auth_views import ThrottledTokenView
+from accounts.api import TokenApi
 
 urlpatterns = [
-    path("auth/token/", ThrottledTokenView.as_view(), name="api-token"),
+    path("auth/token/", TokenApi.as_view(), name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("projects.api_urls")),
