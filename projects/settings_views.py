@@ -77,9 +77,10 @@ def project_new(request):
         except ValidationError as error:
             errors = _messages_of(error)
         else:
-            messages.success(
-                request, f"Created {project.name}. Add classes, members and images next."
-            )
+            next_steps = "classes, members and images"
+            if project.current_instructions is None:
+                next_steps = "the instructions (from Instructions above), " + next_steps
+            messages.success(request, f"Created {project.name}. Add {next_steps} next.")
             return redirect(reverse("project-settings:settings", args=[project.slug]))
     return render(request, "projects/settings_new.html", {"errors": errors, "posted": posted})
 
