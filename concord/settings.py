@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "concord.middleware.ContentSecurityPolicyMiddleware",
     "concord.middleware.DatabaseUnavailableMiddleware",
+    "concord.middleware.BadInputMiddleware",
 ]
 
 ROOT_URLCONF = "concord.urls"
@@ -125,6 +126,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Labeling queue: a draft untouched for this long goes back to the pool.
 QUEUE_DRAFT_TIMEOUT_MINUTES = env_int("QUEUE_DRAFT_TIMEOUT_MINUTES", 60, minimum=1)
 
+# A lead's invitation link (for someone with no account) works once, until this many hours pass.
+INVITATION_HOURS = env_int("INVITATION_HOURS", 72, minimum=1)
+
 # Celery: Redis when REDIS_URL is set, otherwise tasks run eagerly in-process.
 REDIS_URL = env_redis_url("REDIS_URL")
 if REDIS_URL:
@@ -189,6 +193,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "concord.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from concord.auth_views import login, login_throttled
+from projects import people_views
 from projects import views as project_views
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("admin/login/", login_throttled(admin.site.login)),  # before admin/: the same throttle
     path("admin/", admin.site.urls),
+    path("invitations/<str:token>/", people_views.invitation_accept, name="invitation"),
     path("api/", include("concord.api_urls")),
     path("projects/", include("projects.settings_urls")),  # before <slug>/: has new/
     path("projects/", include("quality.urls")),

@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from annotations.models import Annotation, Box
 from annotations.selectors import submitted_label_sets_count
 from concord.exceptions import ApiErrorOutput
+from concord.params import id_param
 from projects.ingest import images_ingest
 from projects.models import Image, InstructionVersion, LabelClass, Membership, Project
 from projects.permissions import (
@@ -225,7 +226,11 @@ class LabelClassOutput(serializers.ModelSerializer):
 
 class LabelClassInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", default="#1f77b4")
+    color = serializers.RegexField(
+        r"^#[0-9a-fA-F]{6}$",
+        required=False,
+        help_text="Default: the first colour-blind-safe palette colour the project does not use.",
+    )
     hotkey = serializers.CharField(max_length=1, required=False, allow_blank=True, default="")
     guidance = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -239,7 +244,7 @@ class LabelClassInput(serializers.Serializer):
         responses={201: LabelClassOutput, **ERRORS},
         examples=[
             OpenApiExample(
-                "car", value={"name": "car", "color": "#e6194b", "hotkey": "1"}, request_only=True
+                "car", value={"name": "car", "color": "#0072b2", "hotkey": "1"}, request_only=True
             )
         ],
     ),
@@ -556,11 +561,9 @@ class AnnotationListApi(ProjectScoped, generics.ListAPIView):
         annotations = Annotation.objects.filter(
             image__project=self.get_project(), status=Annotation.Status.SUBMITTED
         )
-        image = params.get("image")
-        if image not in (None, ""):
-            if not image.isdigit():
-                raise ValidationError({"image": ["image must be an image id (a whole number)."]})
-            annotations = annotations.filter(image_id=int(image))
+        image = id_param(params, "image")
+        if image is not None:
+            annotations = annotations.filter(image_id=image)
         if params.get("labeler"):
             annotations = annotations.filter(labeler__username=params["labeler"])
         kind = params.get("kind")
