@@ -34,6 +34,7 @@ TABLE = [
     # Site pages
     ("GET", "/", (LOGIN, OK, OK, OK, OK, OK, OK)),
     ("GET", "/health/", (OK, OK, OK, OK, OK, OK, OK)),
+    ("GET", "/favicon.ico", (OK, OK, OK, OK, OK, OK, OK)),
     ("GET", "/accounts/login/", (OK, OK, OK, OK, OK, OK, OK)),
     ("POST", "/accounts/login/", (OK, OK, OK, OK, OK, OK, OK)),  # form shown again with errors
     ("GET", "/projects/new/", (LOGIN, DENIED, DENIED, DENIED, DENIED, DENIED, DENIED)),
@@ -54,8 +55,8 @@ TABLE = [
     ("GET", "/projects/{slug}/flags/{flag_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("POST", "/projects/{slug}/flags/{flag_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     # API: documentation and authentication
-    ("GET", "/api/schema/", (OK, OK, OK, OK, OK, OK, OK)),
-    ("GET", "/api/docs/", (OK, OK, OK, OK, OK, OK, OK)),
+    ("GET", "/api/schema/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
+    ("GET", "/api/docs/", (LOGIN, OK, OK, OK, OK, OK, OK)),
     ("POST", "/api/auth/token/", ("400", "400", "400", "400", "400", "400", "400")),
     # API: projects (creating one is for staff, none of these actors)
     ("GET", "/api/projects/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
