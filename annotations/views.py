@@ -10,10 +10,9 @@ from django.views.decorators.http import require_POST, require_safe
 from annotations import selectors
 from projects.markdown import render_markdown
 from projects.models import InstructionVersion, Project
+from projects.palette import RESERVED_KEYS, hotkey_free
 from projects.permissions import Capability, has_capability, require
 from projects.services import instruction_acknowledge, instructions_pending_for
-
-RESERVED_KEYS = {"0", "n"}  # 0: nothing to label here; n: submit and next
 
 
 @login_required
@@ -57,13 +56,14 @@ def label(request, slug):
 
 
 def palette(project: Project) -> list[dict]:
-    """Classes with their hotkeys; classes without one get the next free digit 1-9."""
+    """Classes with their hotkeys; a class without one, or with a key the page keeps for
+    itself, gets the next free digit 1-9."""
     classes = list(project.classes.all())
-    taken = {c.hotkey for c in classes if c.hotkey}
-    free = iter(d for d in "123456789" if d not in taken)
+    taken = {c.hotkey for c in classes if c.hotkey and c.hotkey not in RESERVED_KEYS}
     rows = []
     for c in classes:
-        key = c.hotkey if c.hotkey and c.hotkey not in RESERVED_KEYS else next(free, "")
+        key = c.hotkey if c.hotkey in taken else hotkey_free(taken)
+        taken.add(key)
         rows.append(
             {
                 "id": c.pk,

@@ -127,6 +127,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Labeling queue: a draft untouched for this long goes back to the pool.
 QUEUE_DRAFT_TIMEOUT_MINUTES = env_int("QUEUE_DRAFT_TIMEOUT_MINUTES", 60, minimum=1)
 
+# A lead's invitation link (for someone with no account) works once, until this many hours pass.
+INVITATION_HOURS = env_int("INVITATION_HOURS", 72, minimum=1)
+
 # Celery: Redis when REDIS_URL is set, otherwise tasks run eagerly in-process.
 REDIS_URL = env_redis_url("REDIS_URL")
 if REDIS_URL:

@@ -49,8 +49,10 @@ FILTER_PARAMETERS = [
     OpenApiParameter(
         "classes",
         str,
-        description="Comma-separated class names or ids; only boxes of these classes are exported.",
-        examples=[OpenApiExample("two classes", value="car,truck")],
+        # No example value: Swagger UI's "Try it out" would send it (a 400 on a project without
+        # those classes, a silently narrowed export on one with them).
+        description="Comma-separated class names or ids, such as `car,truck`; only boxes of these "
+        "classes are exported. Leave empty for every class.",
     ),
     OpenApiParameter(
         "complete_only",

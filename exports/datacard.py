@@ -228,16 +228,20 @@ def datacard_markdown(card: dict) -> str:
         ]
         per_class = agreement.get("per_class") or {}
         if per_class:
-            lines += ["", "| class | agreement |", "|---|---|"]
-            for name, value in per_class.items():
-                shown = (
-                    value.get("kalpha", value.get("agreement"))
-                    if isinstance(value, dict)
-                    else value
-                )
-                lines.append(
-                    f"| {name} | {_fmt(shown, 3) if isinstance(shown, float) else shown} |"
-                )
+            lines += [
+                "",
+                "Per class (consensus objects; support: share of labelers who boxed them; label "
+                "agreement: share who gave the consensus class; IoU: mean pairwise overlap):",
+                "",
+                "| class | objects | support | label agreement | mean IoU |",
+                "|---|---|---|---|---|",
+            ]
+            lines += [
+                f"| {name} | {_fmt(figures.get('objects'))} | {_fmt(figures.get('support'), 2)} "
+                f"| {_fmt(figures.get('label_confidence'), 2)} | {_fmt(figures.get('mean_iou'), 2)} |"
+                for name, figures in per_class.items()
+                if isinstance(figures, dict)
+            ]
     lines += ["", "## Instructions", ""]
     ins = card["instructions"]
     lines.append(f"- current version: {_fmt(ins['current_version'])}")

@@ -225,7 +225,11 @@ class LabelClassOutput(serializers.ModelSerializer):
 
 class LabelClassInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", default="#1f77b4")
+    color = serializers.RegexField(
+        r"^#[0-9a-fA-F]{6}$",
+        required=False,
+        help_text="Default: the first colour-blind-safe palette colour the project does not use.",
+    )
     hotkey = serializers.CharField(max_length=1, required=False, allow_blank=True, default="")
     guidance = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -239,7 +243,7 @@ class LabelClassInput(serializers.Serializer):
         responses={201: LabelClassOutput, **ERRORS},
         examples=[
             OpenApiExample(
-                "car", value={"name": "car", "color": "#e6194b", "hotkey": "1"}, request_only=True
+                "car", value={"name": "car", "color": "#0072b2", "hotkey": "1"}, request_only=True
             )
         ],
     ),

@@ -13,29 +13,31 @@ from dataclasses import dataclass, replace
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFilter
 
+from projects.palette import CLASS_COLORS
+
 WIDTH, HEIGHT = 640, 400
 CURB_Y = 250
 
 CLASSES = [
     (
         "car",
-        "#1f77b4",
+        CLASS_COLORS[0],
         "1",
         "Passenger cars, vans and SUVs. One box per vehicle, even when parked in a row.",
     ),
     (
         "truck",
-        "#d62728",
+        CLASS_COLORS[1],
         "2",
         "Lorries, delivery trucks and buses: anything with a separate cab or taller than a van.",
     ),
     (
         "person",
-        "#2ca02c",
+        CLASS_COLORS[2],
         "3",
         "Every person standing or walking, however small. Riders are boxed as person too.",
     ),
-    ("bicycle", "#ff7f0e", "4", "The bicycle itself, wheels included, without its rider."),
+    ("bicycle", CLASS_COLORS[3], "4", "The bicycle itself, wheels included, without its rider."),
 ]
 
 INSTRUCTIONS_V1 = """# Street scenes: what to box

@@ -58,6 +58,16 @@ def test_schema_documents_auth_tags_and_export_examples(client, lead):
     assert "examples" in export["responses"]["400"]["content"]["application/json"]
 
 
+def test_export_and_datacard_parameters_carry_no_example_values_swagger_would_prefill(client):
+    """Swagger UI's "Try it out" fills a parameter with its example: classes=car,truck would be a
+    400 on most projects and silently narrow the demo's export."""
+    schema = client.get("/api/schema/?format=json").json()
+    for path in ("/api/projects/{project_id}/export/", "/api/projects/{project_id}/datacard/"):
+        for param in schema["paths"][path]["get"]["parameters"]:
+            assert "example" not in param and "examples" not in param, (path, param["name"])
+            assert "example" not in param["schema"], (path, param["name"])
+
+
 @pytest.fixture
 def wsgi_in_test_transaction():
     """Call the WSGI app in-process inside the test's transaction (as Django's test client does)."""

@@ -38,3 +38,19 @@ def test_datacard_rejects_an_unknown_format(client, engineer, dataset):
     response = client.get(f"/api/projects/{dataset.project.pk}/datacard/?format=pdf")
     assert response.status_code == 400
     assert response.json()["param"] == "format"
+
+
+def test_datacard_markdown_prints_each_class_agreement_figures_not_none(client, engineer, dataset):
+    project_summarize(project=dataset.project)
+    client.force_login(engineer)
+    card = client.get(f"/api/projects/{dataset.project.pk}/datacard/").json()
+    per_class = card["agreement"]["per_class"]
+    assert per_class["car"]["objects"] > 0
+    text = client.get(f"/api/projects/{dataset.project.pk}/datacard/?format=md").content.decode()
+    table = text.split("## Agreement", 1)[1].split("## Instructions", 1)[0]
+    assert "None" not in table
+    car = per_class["car"]
+    assert (
+        f"| car | {car['objects']} | {car['support']:.2f} | {car['label_confidence']:.2f} | "
+        f"{car['mean_iou']:.2f} |" in table
+    )
