@@ -58,9 +58,7 @@ def test_schema_documents_auth_tags_and_export_examples(client, lead):
     assert "examples" in export["responses"]["400"]["content"]["application/json"]
 
 
-def test_export_and_datacard_parameters_carry_no_example_values_swagger_would_prefill(
-    client, lead
-):
+def test_export_and_datacard_parameters_carry_no_example_values_swagger_would_prefill(client, lead):
     """Swagger UI's "Try it out" fills a parameter with its example: classes=car,truck would be a
     400 on most projects and silently narrow the demo's export."""
     client.force_login(lead)
