@@ -48,6 +48,10 @@ TABLE = [
     # an invitation link is open to whoever holds it; a wrong token is gone for everyone
     ("GET", "/invitations/{token}/", ("410", "410", "410", "410", "410", "410", "410")),
     ("POST", "/invitations/{token}/", ("410", "410", "410", "410", "410", "410", "410")),
+    ("GET", "/projects/{slug}/images/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/images/{image_id}/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/images/{image_id}/thumb/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/images/{image_id}/delete/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("GET", "/projects/{slug}/images/{image_id}/file/", (LOGIN, HIDDEN, OK, HIDDEN, OK, OK, HIDDEN)),
     # labeler_a has not acknowledged the instructions yet: the label page sends them to read them
     ("GET", "/projects/{slug}/label/", (LOGIN, HIDDEN, OK, HIDDEN, DENIED, DENIED, HIDDEN)),
@@ -94,6 +98,8 @@ TABLE = [
     # API: exports
     ("GET", "/api/projects/{project_id}/export/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/api/projects/{project_id}/datacard/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    # Near the end: a lead's POST deletes image_id (and its labels) for the rows after it.
+    ("POST", "/projects/{slug}/images/{image_id}/delete/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     # Last: it ends the session, and sends everyone to the login page.
     ("POST", "/accounts/logout/", (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)),
 ]  # fmt: skip
