@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from concord.auth_views import login, login_throttled
@@ -19,7 +21,13 @@ urlpatterns = [
     path("projects/", include("quality.urls")),
     path("projects/", include("projects.urls")),
     path("health/", project_views.health, name="health"),
+    # Browsers ask for /favicon.ico on pages without a <link rel="icon"> (the API's JSON, images);
+    # not permanent: the static name changes with its content under the manifest storage.
+    path("favicon.ico", lambda request: HttpResponseRedirect(static("favicon.svg"))),
 ]
+
+handler403 = "concord.error_pages.permission_denied"
+handler404 = "concord.error_pages.page_not_found"
 
 # No /media/ route, in any mode: image files are served only by projects.views.image_file, to
 # members of their project (session or API token).

@@ -34,6 +34,7 @@ TABLE = [
     # Site pages
     ("GET", "/", (LOGIN, OK, OK, OK, OK, OK, OK)),
     ("GET", "/health/", (OK, OK, OK, OK, OK, OK, OK)),
+    ("GET", "/favicon.ico", (OK, OK, OK, OK, OK, OK, OK)),
     ("GET", "/accounts/login/", (OK, OK, OK, OK, OK, OK, OK)),
     ("POST", "/accounts/login/", (OK, OK, OK, OK, OK, OK, OK)),  # form shown again with errors
     ("GET", "/accounts/token/", (LOGIN, OK, OK, OK, OK, OK, OK)),
@@ -66,8 +67,8 @@ TABLE = [
     ("GET", "/projects/{slug}/flags/{flag_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("POST", "/projects/{slug}/flags/{flag_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     # API: documentation and authentication
-    ("GET", "/api/schema/", (OK, OK, OK, OK, OK, OK, OK)),
-    ("GET", "/api/docs/", (OK, OK, OK, OK, OK, OK, OK)),
+    ("GET", "/api/schema/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
+    ("GET", "/api/docs/", (LOGIN, OK, OK, OK, OK, OK, OK)),
     # without username and password: anonymous callers are told to send them; others get a new key
     ("POST", "/api/auth/token/", ("400", OK, OK, OK, OK, OK, OK)),
     ("GET", "/api/auth/token/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
