@@ -123,6 +123,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Labeling queue: a draft untouched for this long goes back to the pool.
 QUEUE_DRAFT_TIMEOUT_MINUTES = env_int("QUEUE_DRAFT_TIMEOUT_MINUTES", 60, minimum=1)
+# A labeler may reopen and change a submitted image for this long after submitting it (the
+# "previous image" of the labeling page); after that its labels are settled. 0: never.
+LABEL_EDIT_GRACE_MINUTES = env_int("LABEL_EDIT_GRACE_MINUTES", 15, minimum=0)
 
 # Celery: Redis when REDIS_URL is set, otherwise tasks run eagerly in-process.
 REDIS_URL = env_redis_url("REDIS_URL")
