@@ -50,7 +50,8 @@ def test_a_reopened_image_changed_within_the_grace_period_is_assessed_again(
     settings.LABEL_EDIT_GRACE_MINUTES = 15
     car, truck = classes
     committed(label, api_a, project, [box(car)])
-    mine = committed(label, api_b, project, [box(truck)])  # same object, other class: a label conflict
+    # The same object given another class: a label conflict.
+    mine = committed(label, api_b, project, [box(truck)])
     image_id = Annotation.objects.get(pk=mine).image_id
     assert Flag.objects.filter(image_id=image_id, status="open").count() == 1
     assert ImageAgreement.objects.get(image_id=image_id).score < 1
