@@ -127,6 +127,9 @@ QUEUE_DRAFT_TIMEOUT_MINUTES = env_int("QUEUE_DRAFT_TIMEOUT_MINUTES", 60, minimum
 # "previous image" of the labeling page); after that its labels are settled. 0: never.
 LABEL_EDIT_GRACE_MINUTES = env_int("LABEL_EDIT_GRACE_MINUTES", 15, minimum=0)
 
+# A lead's invitation link (for someone with no account) works once, until this many hours pass.
+INVITATION_HOURS = env_int("INVITATION_HOURS", 72, minimum=1)
+
 # Celery: Redis when REDIS_URL is set, otherwise tasks run eagerly in-process.
 REDIS_URL = env_redis_url("REDIS_URL")
 if REDIS_URL:

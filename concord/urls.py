@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.static import serve
 
 from concord.auth_views import ThrottledLoginView
+from projects import people_views
 from projects import views as project_views
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("invitations/<str:token>/", people_views.invitation_accept, name="invitation"),
     path("api/", include("concord.api_urls")),
     path("projects/", include("projects.settings_urls")),  # before <slug>/: has new/
     path("projects/", include("quality.urls")),

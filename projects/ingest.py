@@ -110,6 +110,12 @@ class _Prepared:
     phash: int
 
 
+def image_file_check(data: bytes) -> _Prepared:
+    """Check and orient one image file's bytes as an upload into the project would (raises
+    RefusedFile with the reason): for images that are not labeled, such as instruction assets."""
+    return _prepare(data)
+
+
 def _prepare(data: bytes) -> _Prepared:
     if not data:
         raise RefusedFile("the file is empty")

@@ -113,6 +113,42 @@ class InstructionVersion(models.Model):
         return f"{self.project} instructions v{self.number}"
 
 
+def instruction_asset_upload_to(instance, filename):
+    return f"projects/{instance.project_id}/instructions/{instance.sha256[:2]}/{filename}"
+
+
+class InstructionAsset(models.Model):
+    """An image the lead put in the instructions (a worked example). Served only to members of
+    its project (projects.instruction_views.asset_file); the Markdown links to that route."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="instruction_assets"
+    )
+    file = models.ImageField(upload_to=instruction_asset_upload_to)
+    original_name = models.CharField(max_length=500)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64, help_text="Of the stored file's bytes.")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "sha256"], name="instruction_asset_unique_sha256"
+            ),
+        ]
+
+    def __str__(self):
+        return self.original_name
+
+    def get_absolute_url(self):
+        return reverse("projects:instruction-asset", args=[self.project.slug, self.pk])
+
+
 class InstructionAcknowledgement(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="acknowledgements"
@@ -208,3 +244,36 @@ class Image(models.Model):
 
     def __str__(self):
         return self.original_name
+
+
+class Invitation(models.Model):
+    """A lead's one-time link for someone without an account: they choose a username and a
+    password and join the project with ``role``. Only a digest of the link's token is stored."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=16, choices=Membership.Role.choices)
+    token_digest = models.CharField(max_length=64, unique=True)
+    note = models.CharField(
+        max_length=200, blank=True, help_text="Who the link is for, as the lead wrote it."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project_id", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=["lead", "labeler", "engineer"]), name="invitation_valid_role"
+            ),
+        ]
+
+    def __str__(self):
+        return f"invitation to {self.project} as {self.role}"

@@ -3,14 +3,21 @@
 Views and API views call these; they hold the rules (numbering, uniqueness, who acknowledges what).
 """
 
+import hashlib
+from typing import BinaryIO
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
+from projects.ingest import RefusedFile, image_file_check
 from projects.models import (
     InstructionAcknowledgement,
+    InstructionAsset,
     InstructionVersion,
     LabelClass,
     Membership,
@@ -67,6 +74,7 @@ def instruction_version_publish(
     Numbering is taken under a row lock on the project, so two leads publishing at once get
     consecutive numbers instead of a collision.
     """
+    body = _unix_newlines(body)
     if not body.strip():
         raise ValidationError({"body": "The instructions cannot be empty."})
     Project.objects.select_for_update().filter(pk=project.pk).first()
@@ -74,6 +82,88 @@ def instruction_version_publish(
     return InstructionVersion.objects.create(
         project=project, number=last + 1, body=body, summary=summary.strip()[:500], author=author
     )
+
+
+@transaction.atomic
+def instructions_edit_publish(
+    *, project: Project, author, body: str, summary: str, based_on: int
+) -> InstructionVersion:
+    """Publish what the lead wrote in the editor as the next version.
+
+    `based_on` is the version number the editor opened (0 for none): if someone published after
+    it, nothing is published, so their version is not silently overwritten. A new version must
+    change the text and say what changed (labelers read that summary first).
+    """
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+    current = project.current_instructions
+    if (current.number if current else 0) != based_on:
+        raise ValidationError(
+            {
+                "based_on": f"{current.author} published version {current.number} while you were "
+                "editing. Your text is kept below: compare it with theirs in the history, then "
+                "publish again."
+            }
+        )
+    if current is not None:
+        if _unix_newlines(body).strip() == _unix_newlines(current.body).strip():
+            raise ValidationError(
+                {"body": f"Nothing changed since version {current.number}; edit the text first."}
+            )
+        if not summary.strip():
+            raise ValidationError(
+                {"summary": "Say what changed and why: labelers read this before the new text."}
+            )
+    return instruction_version_publish(
+        project=project,
+        author=author,
+        body=body,
+        summary=summary if current else (summary or "First version."),
+    )
+
+
+class AssetRefused(ValueError):
+    """An instruction image that cannot be stored; the message says why."""
+
+
+def instruction_asset_add(
+    *, project: Project, user, name: str, fileobj: BinaryIO
+) -> InstructionAsset:
+    """Store an image for the instructions (JPEG, PNG or WebP, checked as image uploads are).
+
+    The same file uploaded twice gives the one stored asset back."""
+    data = fileobj.read(settings.UPLOAD_MAX_BYTES + 1)
+    try:
+        if len(data) > settings.UPLOAD_MAX_BYTES:
+            limit = settings.UPLOAD_MAX_BYTES / (1024 * 1024)
+            raise RefusedFile(f"the file is more than {limit:.1f} MB, the limit")
+        prepared = image_file_check(data)
+    except RefusedFile as refused:
+        raise AssetRefused(f"{name}: {refused}.") from None
+    sha256 = hashlib.sha256(prepared.data).hexdigest()
+    existing = InstructionAsset.objects.filter(project=project, sha256=sha256).first()
+    if existing is not None:
+        return existing
+    asset = InstructionAsset(
+        project=project,
+        original_name=name[:500],
+        width=prepared.width,
+        height=prepared.height,
+        sha256=sha256,
+        uploaded_by=user,
+    )
+    asset.file.save(f"{sha256}{prepared.extension}", ContentFile(prepared.data), save=False)
+    try:
+        with transaction.atomic():
+            asset.save()
+    except IntegrityError:  # the same file, uploaded twice at once
+        asset.file.storage.delete(asset.file.name)
+        return InstructionAsset.objects.get(project=project, sha256=sha256)
+    return asset
+
+
+def _unix_newlines(text: str) -> str:
+    """Browsers post textareas with CRLF line ends; versions are stored and compared with LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def instruction_acknowledge(*, user, version: InstructionVersion) -> InstructionAcknowledgement:

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from projects import classes as class_services
 from projects.ingest import images_ingest
 from projects.models import LabelClass, Membership, Project
 from projects.permissions import Capability, can_create_projects, require
@@ -45,8 +46,11 @@ def project_settings(request, slug):
                 else:
                     return redirect(result)
     project.refresh_from_db()
+    usage = class_services.label_class_usage(project=project)
+    classes = list(project.classes.all())
     context.update(
-        classes=project.classes.all(),
+        classes=[(c, usage.get(c.pk, {"boxes": 0, "images": 0})) for c in classes],
+        suggestion=class_services.label_class_suggestion(project=project),
         members=project.memberships.select_related("user").order_by("role", "user__username"),
         roles=Membership.Role.choices,
         image_count=project.images.count(),
@@ -73,9 +77,10 @@ def project_new(request):
         except ValidationError as error:
             errors = _messages_of(error)
         else:
-            messages.success(
-                request, f"Created {project.name}. Add classes, members and images next."
-            )
+            next_steps = "classes, members and images"
+            if project.current_instructions is None:
+                next_steps = "the instructions (from Instructions above), " + next_steps
+            messages.success(request, f"Created {project.name}. Add {next_steps} next.")
             return redirect(reverse("project-settings:settings", args=[project.slug]))
     return render(request, "projects/settings_new.html", {"errors": errors, "posted": posted})
 
@@ -128,12 +133,48 @@ def _save_class(request, project) -> str:
         project=project,
         label_class=label_class,
         name=request.POST.get("name", ""),
-        color=request.POST.get("color", "#1f77b4"),
+        color=request.POST.get("color") or None,
         hotkey=request.POST.get("hotkey", ""),
         guidance=request.POST.get("guidance", ""),
     )
     messages.success(request, f"Saved class {saved.name}.")
     return reverse("project-settings:settings", args=[project.slug]) + "#classes"
+
+
+def _label_class(request, project, field="class_id") -> LabelClass:
+    class_id = request.POST.get(field, "")
+    if not class_id.isdigit():
+        raise ValidationError({field: "Choose a class."})
+    return get_object_or_404(LabelClass, pk=class_id, project=project)
+
+
+def _classes_url(project) -> str:
+    return reverse("project-settings:settings", args=[project.slug]) + "#classes"
+
+
+def _delete_class(request, project) -> str:
+    label_class = _label_class(request, project)
+    class_services.label_class_delete(label_class=label_class)
+    messages.success(request, f"Deleted class {label_class.name}.")
+    return _classes_url(project)
+
+
+def _merge_class(request, project) -> str:
+    source = _label_class(request, project)
+    target = _label_class(request, project, "into")
+    moved = class_services.label_class_merge(source=source, target=target)
+    messages.success(
+        request,
+        f"Merged {source.name} into {target.name}: {moved['boxes']} boxes on {moved['images']} "
+        "images moved; those images are being assessed again.",
+    )
+    return _classes_url(project)
+
+
+def _move_class(request, project) -> str:
+    step = -1 if request.POST.get("direction") == "up" else 1
+    class_services.label_class_move(label_class=_label_class(request, project), step=step)
+    return _classes_url(project)
 
 
 def _save_member(request, project) -> str:
@@ -158,6 +199,9 @@ def _upload(request, project):
 _ACTIONS = {
     "project": _save_project,
     "class": _save_class,
+    "class_delete": _delete_class,
+    "class_merge": _merge_class,
+    "class_move": _move_class,
     "member": _save_member,
     "upload": _upload,
 }

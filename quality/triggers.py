@@ -70,3 +70,26 @@ def _assessment_enqueue(*, image_id: int) -> None:
         assess_image_task.apply_async((image_id,), ignore_result=True)
     except (KombuOperationalError, RedisError, OSError) as exc:
         log.warning("assessment of image %s not enqueued (%s); the sweep will do it", image_id, exc)
+
+
+def images_relabeled(*, project_id: int, image_ids: list[int]) -> None:
+    """Call inside a transaction that changed many images' submitted boxes at once (a class
+    merge). Once it commits, the images are assessed again in bounded batches; the ones not
+    complete are left as they are. A broker that cannot be reached leaves them to the sweep
+    (the caller stamped their label sets as changed)."""
+    if image_ids:
+        transaction.on_commit(
+            lambda: _images_enqueue(project_id=project_id, image_ids=image_ids), robust=True
+        )
+
+
+def _images_enqueue(*, project_id: int, image_ids: list[int]) -> None:
+    from quality.services_runs import run_chunks
+    from quality.tasks import assess_images_task
+
+    for chunk in run_chunks(sorted(image_ids)):
+        try:
+            assess_images_task.apply_async((project_id, chunk), ignore_result=True)
+        except (KombuOperationalError, RedisError, OSError) as exc:
+            log.warning("reassessment of %d images not enqueued (%s)", len(chunk), exc)
+            return

@@ -41,6 +41,12 @@ TABLE = [
     ("GET", "/projects/{slug}/", (LOGIN, HIDDEN, OK, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/projects/{slug}/settings/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("POST", "/projects/{slug}/settings/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/people/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    ("POST", "/projects/{slug}/people/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/people/users/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    # an invitation link is open to whoever holds it; a wrong token is gone for everyone
+    ("GET", "/invitations/{token}/", ("410", "410", "410", "410", "410", "410", "410")),
+    ("POST", "/invitations/{token}/", ("410", "410", "410", "410", "410", "410", "410")),
     ("GET", "/projects/{slug}/images/{image_id}/file/", (LOGIN, HIDDEN, OK, HIDDEN, OK, OK, HIDDEN)),
     # labeler_a has not acknowledged the instructions yet: the label page sends them to read them
     ("GET", "/projects/{slug}/label/", (LOGIN, HIDDEN, OK, HIDDEN, DENIED, DENIED, HIDDEN)),
@@ -163,6 +169,7 @@ def _kwargs(world) -> dict:
         "flag_id": world.flag.pk,
         "run_id": world.run.pk,
         "number": world.instruction.number,
+        "token": "not-a-valid-token",
     }
 
 
