@@ -251,9 +251,18 @@ CACHES = {
     )
 }
 
+# One console handler, on the root logger. Django's own "django" console handler (on under DEBUG)
+# is removed: with it every django.* line was printed twice. An expected 403 or 404 is logged as
+# one line, without the traceback Django attaches to it.
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"expected_error": {"()": "concord.log_filters.ExpectedErrorWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.request": {"filters": ["expected_error"], "propagate": True},
+    },
 }
