@@ -34,8 +34,11 @@ TABLE = [
     # Site pages
     ("GET", "/", (LOGIN, OK, OK, OK, OK, OK, OK)),
     ("GET", "/health/", (OK, OK, OK, OK, OK, OK, OK)),
+    ("GET", "/favicon.ico", (OK, OK, OK, OK, OK, OK, OK)),
     ("GET", "/accounts/login/", (OK, OK, OK, OK, OK, OK, OK)),
     ("POST", "/accounts/login/", (OK, OK, OK, OK, OK, OK, OK)),  # form shown again with errors
+    ("GET", "/accounts/token/", (LOGIN, OK, OK, OK, OK, OK, OK)),
+    ("POST", "/accounts/token/", (LOGIN, OK, OK, OK, OK, OK, OK)),  # the caller's own token only
     ("GET", "/projects/new/", (LOGIN, DENIED, DENIED, DENIED, DENIED, DENIED, DENIED)),
     ("POST", "/projects/new/", (LOGIN, DENIED, DENIED, DENIED, DENIED, DENIED, DENIED)),
     ("GET", "/projects/{slug}/", (LOGIN, HIDDEN, OK, HIDDEN, OK, OK, HIDDEN)),
@@ -47,6 +50,10 @@ TABLE = [
     # an invitation link is open to whoever holds it; a wrong token is gone for everyone
     ("GET", "/invitations/{token}/", ("410", "410", "410", "410", "410", "410", "410")),
     ("POST", "/invitations/{token}/", ("410", "410", "410", "410", "410", "410", "410")),
+    ("GET", "/projects/{slug}/images/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/images/{image_id}/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/images/{image_id}/thumb/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/images/{image_id}/delete/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("GET", "/projects/{slug}/images/{image_id}/file/", (LOGIN, HIDDEN, OK, HIDDEN, OK, OK, HIDDEN)),
     # labeler_a has not acknowledged the instructions yet: the label page sends them to read them
     ("GET", "/projects/{slug}/label/", (LOGIN, HIDDEN, OK, HIDDEN, DENIED, DENIED, HIDDEN)),
@@ -60,9 +67,12 @@ TABLE = [
     ("GET", "/projects/{slug}/flags/{flag_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("POST", "/projects/{slug}/flags/{flag_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     # API: documentation and authentication
-    ("GET", "/api/schema/", (OK, OK, OK, OK, OK, OK, OK)),
-    ("GET", "/api/docs/", (OK, OK, OK, OK, OK, OK, OK)),
-    ("POST", "/api/auth/token/", ("400", "400", "400", "400", "400", "400", "400")),
+    ("GET", "/api/schema/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
+    ("GET", "/api/docs/", (LOGIN, OK, OK, OK, OK, OK, OK)),
+    # without username and password: anonymous callers are told to send them; others get a new key
+    ("POST", "/api/auth/token/", ("400", OK, OK, OK, OK, OK, OK)),
+    ("GET", "/api/auth/token/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
+    ("DELETE", "/api/auth/token/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
     # API: projects (creating one is for staff, none of these actors)
     ("GET", "/api/projects/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
     ("POST", "/api/projects/", (UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, DENIED)),
@@ -80,6 +90,7 @@ TABLE = [
     ("GET", "/api/projects/{project_id}/annotations/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     # API: labeling (labelers only; annotation_id is labeler_a's own; others' are hidden)
     ("POST", "/api/projects/{project_id}/queue/next/", (UNAUTH, HIDDEN, OK, HIDDEN, DENIED, DENIED, HIDDEN)),
+    ("GET", "/api/projects/{project_id}/queue/", (UNAUTH, HIDDEN, OK, HIDDEN, DENIED, DENIED, HIDDEN)),
     ("GET", "/api/annotations/{annotation_id}/", (UNAUTH, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
     ("PUT", "/api/annotations/{annotation_id}/", (UNAUTH, HIDDEN, WRITE, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
     ("POST", "/api/annotations/{annotation_id}/submit/", (UNAUTH, HIDDEN, WRITE, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
@@ -93,6 +104,8 @@ TABLE = [
     # API: exports
     ("GET", "/api/projects/{project_id}/export/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/api/projects/{project_id}/datacard/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    # Near the end: a lead's POST deletes image_id (and its labels) for the rows after it.
+    ("POST", "/projects/{slug}/images/{image_id}/delete/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     # Last: it ends the session, and sends everyone to the login page.
     ("POST", "/accounts/logout/", (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)),
 ]  # fmt: skip
@@ -100,7 +113,6 @@ TABLE = [
 # Not in the table, on purpose:
 SKIPPED_ROUTES = {
     "admin/",  # Django admin: staff only, its own permission system
-    "media/<path:path>",  # DEBUG-only development convenience (production serves image-file)
     "api/^.*$",  # the catch-all JSON 404 at the end of concord/api_urls.py
 }
 
