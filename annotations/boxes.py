@@ -66,19 +66,24 @@ def _box_clean(raw, index: int, width: int, height: int, allowed: set[int]) -> C
     for name in ("x", "y", "width", "height"):
         value = raw[name]
         if isinstance(value, bool) or not isinstance(value, int | float):
-            refuse(f"{name} must be a number, not {value!r}.")
-        if not math.isfinite(value):
+            refuse(f"{name} must be a number, not {_shown(value)}.")
+        try:
+            numbers[name] = float(value)
+        except OverflowError:  # an int beyond any float: 10**400
+            refuse(f"{name} must be a pixel coordinate, not {_shown(value)}.")
+        if not math.isfinite(numbers[name]):
             refuse(f"{name} must be a finite number, not {value!r}.")
-        numbers[name] = float(value)
     if numbers["width"] <= 0 or numbers["height"] <= 0:
         refuse(
             f"width and height must be positive (got {numbers['width']:g} x {numbers['height']:g})."
         )
     label_class = raw["label_class"]
     if isinstance(label_class, bool) or not isinstance(label_class, int):
-        refuse(f"label_class must be the id of one of this project's classes, not {label_class!r}.")
+        refuse(
+            f"label_class must be the id of one of this project's classes, not {_shown(label_class)}."
+        )
     if label_class not in allowed:
-        refuse(f"label_class {label_class} is not a class of this project.")
+        refuse(f"label_class {_shown(label_class)} is not a class of this project.")
 
     x0, y0 = numbers["x"], numbers["y"]
     x1, y1 = x0 + numbers["width"], y0 + numbers["height"]
@@ -93,3 +98,11 @@ def _box_clean(raw, index: int, width: int, height: int, allowed: set[int]) -> C
     if x1 - x0 <= 0 or y1 - y0 <= 0:
         refuse("lies outside the image; nothing of it is left inside the border.")
     return CleanBox(x=x0, y=y0, width=x1 - x0, height=y1 - y0, label_class_id=label_class)
+
+
+def _shown(value, limit: int = 40) -> str:
+    """A value as the error message quotes it: short, whatever a client sent."""
+    if isinstance(value, int) and value.bit_length() > 64:  # repr() fails past 4300 digits
+        return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"

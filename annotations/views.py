@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from annotations import selectors
+from concord.params import id_value
 from projects.markdown import render_markdown
 from projects.models import InstructionVersion, Project
 from projects.palette import RESERVED_KEYS, hotkey_free
@@ -30,10 +31,9 @@ def label(request, slug):
         return redirect(project)
     reopen = None
     if "annotation" in request.GET:
-        try:
-            annotation_id = int(request.GET["annotation"])
-        except ValueError:
-            raise Http404("No annotation of yours with this id.") from None
+        annotation_id = id_value(request.GET["annotation"])
+        if annotation_id is None:
+            raise Http404("No annotation of yours with this id.")
         annotation = selectors.annotation_of_owner(annotation_id=annotation_id, user=request.user)
         if annotation.image.project_id != project.pk:
             raise Http404("No annotation of yours with this id in this project.")

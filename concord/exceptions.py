@@ -3,17 +3,21 @@
 DRF already answers its own exceptions with {"detail": ...}; this handler also turns field
 validation errors ({"field": ["..."]}) into one readable sentence while keeping the per-field
 messages under "errors", turns Django's ValidationError (raised by services) into a 400 of the
-same shape, and rewrites the terse defaults for 401/403/404/405 into something actionable.
+same shape, turns a bad query parameter (ParamError) or a request over Django's size limits into a
+400 that says what to change, and rewrites the terse defaults for 401/403/404/405 into something
+actionable.
 """
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from exports.params import ExportParamError
+from concord.params import ParamError
 
 _NOT_AUTHENTICATED = (
     "Authentication required: log in, or send the header 'Authorization: Token <key>' "
@@ -22,10 +26,12 @@ _NOT_AUTHENTICATED = (
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, ExportParamError):
+    if isinstance(exc, ParamError):
         return Response(
-            {"detail": str(exc), "param": exc.param}, status=status.HTTP_400_BAD_REQUEST
+            {"detail": exc.message, "param": exc.param}, status=status.HTTP_400_BAD_REQUEST
         )
+    if isinstance(exc, REQUEST_LIMIT_ERRORS):
+        return Response({"detail": request_limit_message(exc)}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_django_errors(exc))
     response = drf_exception_handler(exc, context)
@@ -51,6 +57,34 @@ def api_exception_handler(exc, context):
     elif not isinstance(data, dict) or "detail" not in data:
         response.data = {"detail": _sentence(data), "errors": data}
     return response
+
+
+REQUEST_LIMIT_ERRORS = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
+
+
+def request_limit_message(exc: Exception) -> str:
+    """What to do about a request over one of Django's limits (for the API and the pages)."""
+    if isinstance(exc, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        return (
+            f"More than {limit} files in one request; send at most {limit} at a time, "
+            "or put them in a zip."
+        )
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return f"More than {limit} fields in one request; send fewer at a time."
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return (
+        f"The request body is larger than {_size(limit)} (DATA_UPLOAD_MAX_MEMORY_SIZE, {limit} "
+        "bytes); send less at a time. Image files do not count: upload them as multipart files."
+    )
+
+
+def _size(n: int) -> str:
+    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+        if n >= factor:
+            return f"{n / factor:g} {unit}"
+    return f"{n} bytes"
 
 
 def _django_errors(exc: DjangoValidationError):

@@ -1,12 +1,17 @@
-"""Cross-cutting HTTP behaviour: security headers and a clear answer when a service is down."""
+"""Cross-cutting HTTP behaviour: security headers, a clear answer when a service is down, and a
+400 with the reason for input no view can use."""
 
 import logging
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from concord.exceptions import REQUEST_LIMIT_ERRORS, request_limit_message
+from concord.params import NUL, ParamError, nul_check
 
 log = logging.getLogger(__name__)
 
@@ -60,3 +65,53 @@ class ContentSecurityPolicyMiddleware:
         response.setdefault("Referrer-Policy", "same-origin")
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
+
+
+class BadInputMiddleware:
+    """Answer 400 with the reason, as JSON under /api/ and as a page elsewhere, for input that no
+    view can use: a NUL character in the address, a query parameter or a page's form (PostgreSQL
+    cannot store or compare it), a request over Django's size limits, or a ParamError a view
+    raises.
+
+    API bodies are left to DRF (its parsers and serializers refuse the same things as JSON 400s,
+    after authentication), so an anonymous caller cannot make the server parse a large upload.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            self._check(request)
+        except ParamError as error:
+            return bad_input_response(request, error.message, param=error.param)
+        except REQUEST_LIMIT_ERRORS as error:
+            return bad_input_response(request, request_limit_message(error))
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, ParamError):
+            return bad_input_response(request, exception.message, param=exception.param)
+        if isinstance(exception, REQUEST_LIMIT_ERRORS):
+            return bad_input_response(request, request_limit_message(exception))
+        return None
+
+    @staticmethod
+    def _check(request) -> None:
+        if NUL in request.path:
+            raise ParamError("path", "The address contains a NUL character (\\x00); remove it.")
+        nul_check(request.GET, where="query parameter")
+        if request.method == "POST" and not _is_api(request):
+            nul_check(request.POST, where="form field")
+            nul_check(request.FILES, where="file field")
+
+
+def bad_input_response(request, message: str, *, param: str | None = None):
+    if _is_api(request):
+        body = {"detail": message} if param is None else {"detail": message, "param": param}
+        return JsonResponse(body, status=400)
+    return render(request, "400.html", {"message": message}, status=400)
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")

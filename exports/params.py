@@ -7,16 +7,16 @@ API can answer 400 and the command can exit with the same sentence.
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from concord.params import ParamError
+
 FORMATS = ("coco", "yolo", "voc", "csv")
 SOURCES = ("consensus", "adjudicated", "raw")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-class ExportParamError(ValueError):
-    def __init__(self, param: str, message: str):
-        super().__init__(message)
-        self.param = param
+class ExportParamError(ParamError):
+    """A bad export parameter (the API answers it as any ParamError: a JSON 400)."""
 
 
 @dataclass(frozen=True)

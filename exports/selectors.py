@@ -40,6 +40,7 @@ from django.db.models import Exists, F, IntegerField, OuterRef, Q, Value
 
 from annotations.models import Annotation, Box
 from annotations.selectors import submitted_label_sets_count
+from concord.params import id_value
 from exports.params import ExportParamError, ExportSpec
 from projects.models import Image, LabelClass, Project
 from quality.models import ConsensusBox, Flag
@@ -361,8 +362,8 @@ def _resolve_classes(project: Project, wanted: tuple[str, ...]) -> list[ExportCl
         ids = {pk for pk, _ in rows}
         chosen, unknown = set(), []
         for item in wanted:
-            if item.isdigit() and int(item) in ids:
-                chosen.add(int(item))
+            if id_value(item) in ids:
+                chosen.add(id_value(item))
             elif item.lower() in by_name:
                 chosen.add(by_name[item.lower()])
             else:

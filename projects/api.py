@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from annotations.models import Annotation, Box
 from annotations.selectors import submitted_label_sets_count
 from concord.exceptions import ApiErrorOutput
+from concord.params import id_param
 from projects.ingest import images_ingest
 from projects.models import Image, InstructionVersion, LabelClass, Membership, Project
 from projects.permissions import (
@@ -560,11 +561,9 @@ class AnnotationListApi(ProjectScoped, generics.ListAPIView):
         annotations = Annotation.objects.filter(
             image__project=self.get_project(), status=Annotation.Status.SUBMITTED
         )
-        image = params.get("image")
-        if image not in (None, ""):
-            if not image.isdigit():
-                raise ValidationError({"image": ["image must be an image id (a whole number)."]})
-            annotations = annotations.filter(image_id=int(image))
+        image = id_param(params, "image")
+        if image is not None:
+            annotations = annotations.filter(image_id=image)
         if params.get("labeler"):
             annotations = annotations.filter(labeler__username=params["labeler"])
         kind = params.get("kind")

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
+from concord.params import id_value
 from projects import people
 from projects.models import Invitation, Membership, Project
 from projects.permissions import Capability, require
@@ -69,8 +70,8 @@ def _people_url(project, anchor="members") -> str:
 
 
 def _membership(request, project) -> Membership:
-    membership_id = request.POST.get("membership", "")
-    if not membership_id.isdigit():
+    membership_id = id_value(request.POST.get("membership", ""))
+    if membership_id is None:
         raise ValidationError("Choose a member.")
     return get_object_or_404(
         Membership.objects.select_related("user"), pk=membership_id, project=project
@@ -121,10 +122,8 @@ def _invite(request, project) -> dict:
 
 
 def _revoke(request, project) -> str:
-    invitation_id = request.POST.get("invitation", "")
-    invitation = get_object_or_404(
-        Invitation, pk=invitation_id if invitation_id.isdigit() else 0, project=project
-    )
+    invitation_id = id_value(request.POST.get("invitation", ""))
+    invitation = get_object_or_404(Invitation, pk=invitation_id or 0, project=project)
     people.invitation_revoke(invitation=invitation)
     messages.success(request, "Invitation withdrawn: its link no longer works.")
     return _people_url(project, "invitations")

@@ -40,29 +40,56 @@ def project_create(
     labelers_per_image: int = 3,
     instructions: str = "",
 ) -> Project:
-    """Create a project with its creator as lead and, if given, instructions version 1."""
+    """Create a project with its creator as lead and, if given, instructions version 1.
+
+    The slug is the name's, numbered (-2, -3, ...) when taken, also by a project being created
+    at the same moment: see _project_insert.
+    """
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Give the project a name."})
-    base = slugify(name)[:180] or "project"
-    slug, n = base, 2
-    while slug in RESERVED_SLUGS or Project.objects.filter(slug=slug).exists():
-        slug, n = f"{base}-{n}", n + 1
     project = Project(
         name=name,
-        slug=slug,
+        slug=slugify(name)[:180] or "project",
         description=description,
         labelers_per_image=labelers_per_image,
         created_by=creator,
     )
-    project.full_clean()
-    project.save()
+    project.full_clean(validate_unique=False)  # the slug is made unique below
+    _project_insert(project)
     Membership.objects.create(project=project, user=creator, role=Membership.Role.LEAD)
     if instructions.strip():
         instruction_version_publish(
             project=project, author=creator, body=instructions, summary="First version."
         )
     return project
+
+
+def _project_insert(project: Project) -> None:
+    """Insert the project under the first free slug of base, base-2, base-3, ...
+
+    Checking that a slug is free and inserting it are two statements: a request creating a
+    project of the same name in between takes it first, and the insert fails on the unique
+    index (on PostgreSQL it waits for the other transaction and fails when it commits). The
+    insert runs in a savepoint so that such a collision moves on to the next number instead of
+    failing the request.
+    """
+    base, n = project.slug, 1
+    while True:
+        slug = base if n == 1 else f"{base}-{n}"
+        n += 1
+        if slug in RESERVED_SLUGS or Project.objects.filter(slug=slug).exists():
+            continue
+        project.slug = slug
+        try:
+            with transaction.atomic():
+                project.save()
+        except IntegrityError:
+            if not Project.objects.filter(slug=slug).exists():
+                raise  # not the slug: a real error
+            project.pk = None
+            continue
+        return
 
 
 @transaction.atomic

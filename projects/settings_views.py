@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from concord.params import id_param, id_value
 from projects import classes as class_services
 from projects.ingest import images_ingest
 from projects.models import LabelClass, Membership, Project
@@ -27,7 +28,7 @@ THRESHOLD_FIELDS = ("match_iou", "low_iou")
 def project_settings(request, slug):
     project = get_object_or_404(Project, slug=slug)
     require(request.user, project, Capability.MANAGE)
-    context = {"project": project, "run_id": request.GET.get("run", "")}
+    context = {"project": project, "run_id": id_param(request.GET, "run")}
     if request.method == "POST":
         action = request.POST.get("action", "")
         handler = _ACTIONS.get(action)
@@ -127,7 +128,7 @@ def project_settings_update(
 
 
 def _save_class(request, project) -> str:
-    class_id = request.POST.get("class_id", "")
+    class_id = id_param(request.POST, "class_id")
     label_class = get_object_or_404(LabelClass, pk=class_id, project=project) if class_id else None
     saved = label_class_save(
         project=project,
@@ -142,8 +143,8 @@ def _save_class(request, project) -> str:
 
 
 def _label_class(request, project, field="class_id") -> LabelClass:
-    class_id = request.POST.get(field, "")
-    if not class_id.isdigit():
+    class_id = id_value(request.POST.get(field, ""))
+    if class_id is None:
         raise ValidationError({field: "Choose a class."})
     return get_object_or_404(LabelClass, pk=class_id, project=project)
 

@@ -9,6 +9,7 @@ from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from concord.params import ID_MAX
 from projects.models import Project
 from projects.permissions import Capability, HasProjectCapability
 from quality import report as report_selectors
@@ -88,17 +89,16 @@ class FlagListApi(generics.ListAPIView):
         filters = {
             name: self.request.query_params.get(name, "") for name in report_selectors.FLAG_FILTERS
         }
-        try:
-            flags = report_selectors.flags_filtered(project=self.get_project(), filters=filters)
-        except ValueError as error:
-            raise ApiValidationError(str(error)) from None
+        flags = report_selectors.flags_filtered(project=self.get_project(), filters=filters)
         return report_selectors.flag_list_rows(flags)
 
 
 class FlagResolveInput(serializers.Serializer):
     resolution = serializers.ChoiceField(choices=Flag.Resolution.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="")
-    accepted_labeler = serializers.IntegerField(required=False, help_text="User id.")
+    accepted_labeler = serializers.IntegerField(
+        required=False, min_value=1, max_value=ID_MAX, help_text="User id."
+    )
     boxes = serializers.ListField(child=serializers.DictField(), required=False)
     instructions_body = serializers.CharField(required=False, allow_blank=True, default="")
     instructions_summary = serializers.CharField(required=False, allow_blank=True, default="")

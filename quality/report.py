@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from annotations.models import Annotation
+from concord.params import ParamError, id_param
 from projects.models import Image, LabelClass, Membership, Project
 from quality.models import (
     Flag,
@@ -367,34 +368,32 @@ FLAG_FILTERS = ("kind", "status", "labeler", "label_class")
 def flags_filtered(*, project: Project, filters: dict) -> QuerySet[Flag]:
     """Flags of the project narrowed by kind, status, labeler (user id) and label_class (id).
 
-    Superseded flags are left out unless asked for by status. Unknown values give a
-    ValueError with a message a person can act on.
+    Superseded flags are left out unless asked for by status. Unknown values raise ParamError
+    with a message a person can act on. The queryset is lazy: call this before any write to
+    refuse bad filters before anything changes.
     """
     qs = Flag.objects.filter(project=project)
     kind, status = filters.get("kind") or "", filters.get("status") or ""
     if kind:
         if kind not in Flag.Kind.values:
-            raise ValueError(f"Unknown kind {kind!r}; use one of {', '.join(Flag.Kind.values)}.")
+            raise ParamError(
+                "kind", f"Unknown kind {kind!r}; use one of {', '.join(Flag.Kind.values)}."
+            )
         qs = qs.filter(kind=kind)
     if status:
         if status not in Flag.Status.values:
-            raise ValueError(
-                f"Unknown status {status!r}; use one of {', '.join(Flag.Status.values)}."
+            raise ParamError(
+                "status", f"Unknown status {status!r}; use one of {', '.join(Flag.Status.values)}."
             )
         qs = qs.filter(status=status)
     else:
         qs = qs.exclude(status=Flag.Status.SUPERSEDED)
-    for name in ("labeler", "label_class"):
-        value = filters.get(name) or ""
-        if value and not str(value).isdigit():
-            raise ValueError(f"{name} must be an id (a whole number), not {value!r}.")
-    if filters.get("label_class"):
-        qs = qs.filter(label_class_id=int(filters["label_class"]))
-    if filters.get("labeler"):
+    label_class, labeler = id_param(filters, "label_class"), id_param(filters, "labeler")
+    if label_class is not None:
+        qs = qs.filter(label_class_id=label_class)
+    if labeler is not None:
         # EXISTS, not a join: a join would need DISTINCT, which sorts every flag of the project.
-        involved = Flag.labelers.through.objects.filter(
-            flag_id=OuterRef("pk"), user_id=int(filters["labeler"])
-        )
+        involved = Flag.labelers.through.objects.filter(flag_id=OuterRef("pk"), user_id=labeler)
         qs = qs.filter(Exists(involved))
     return qs.order_by("image_id", "id")
 

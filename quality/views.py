@@ -1,6 +1,5 @@
 """Pages of the lead's work: the agreement report, the flag queue and the review of one flag."""
 
-import json
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -8,12 +7,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_http_methods, require_safe
 
+from concord.params import id_value
+from concord.parsers import JSONTooStrange, json_loads
 from projects.models import Project
 from projects.permissions import Capability, has_capability, require, role_of
 from quality import report as report_selectors
@@ -74,10 +74,7 @@ def flag_list(request, slug):
     project = get_object_or_404(Project, slug=slug)
     require(request.user, project, Capability.READ_RESULTS)
     filters = _queue_filters(request.GET)
-    try:
-        flags = report_selectors.flags_filtered(project=project, filters=filters)
-    except ValueError as error:
-        return HttpResponseBadRequest(str(error))
+    flags = report_selectors.flags_filtered(project=project, filters=filters)
     page = CappedPaginator(report_selectors.flag_list_rows(flags), FLAGS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -106,6 +103,7 @@ def flag_review(request, slug, flag_id):
         project=project,
     )
     filters = _queue_filters(request.GET)
+    queue = report_selectors.flags_filtered(project=project, filters=filters)  # refuses bad ones
     if request.method == "POST":
         require(request.user, project, Capability.RESOLVE)
         try:
@@ -116,7 +114,6 @@ def flag_review(request, slug, flag_id):
             return redirect(_review_url(project, flag.pk, filters))
         messages.success(request, f"Flag #{flag.pk} settled: {_settled_text(flag)}")
         return redirect(_after(project, flag, filters))
-    queue = report_selectors.flags_filtered(project=project, filters=filters)
     previous_id, next_id = report_selectors.flag_neighbours(flag=flag, queryset=queue)
     return render(
         request,
@@ -144,6 +141,7 @@ def flag_instructions(request, slug, flag_id):
         Flag.objects.select_related("image", "project"), pk=flag_id, project=project
     )
     filters = _queue_filters(request.GET)
+    report_selectors.flags_filtered(project=project, filters=filters)  # refuses bad filters
     body, summary = review.instructions_draft(flag=flag)
     error = ""
     if request.method == "POST":
@@ -213,16 +211,16 @@ def _resolution_input(request) -> dict:
     resolution = request.POST.get("resolution", "")
     data = {"resolution": resolution, "note": request.POST.get("note", "")}
     if resolution == Flag.Resolution.ACCEPT_LABELER:
-        labeler_id = request.POST.get("accepted_labeler", "")
-        labeler = (
-            get_user_model().objects.filter(pk=labeler_id).first() if labeler_id.isdigit() else None
-        )
+        labeler_id = id_value(request.POST.get("accepted_labeler", ""))
+        labeler = get_user_model().objects.filter(pk=labeler_id).first() if labeler_id else None
         if labeler is None:
             _invalid("Choose the labeler whose version you accept.")
         data["accepted_labeler"] = labeler
     elif resolution == Flag.Resolution.ADJUDICATED:
         try:
-            data["boxes"] = json.loads(request.POST.get("boxes", ""))
+            data["boxes"] = json_loads(request.POST.get("boxes", ""))
+        except JSONTooStrange as error:
+            _invalid(f"The adjudicated boxes cannot be saved: {error}")
         except ValueError:
             _invalid("The adjudicated boxes did not arrive; draw them again and save.")
         if not isinstance(data["boxes"], list):

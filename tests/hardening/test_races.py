@@ -49,3 +49,45 @@ def test_the_last_two_label_sets_submitted_at_once_still_get_the_image_assessed(
     assert errors == []
     agreement = ImageAgreement.objects.get(image=image)  # assessed eagerly after the commits
     assert agreement.labeler_count == 2
+
+
+def test_projects_created_at_once_with_one_name_all_get_their_own_slug(lead):
+    """8 concurrent POST /api/projects/ with one name: each check for a free slug ran before any
+    insert committed, so all but one insert failed on the unique slug (6 of 8 answered 500)."""
+    from django.contrib.auth.models import Permission
+    from rest_framework.test import APIClient
+
+    from projects.models import Membership, Project
+
+    require_postgresql()
+    lead.user_permissions.add(Permission.objects.get(codename="add_project"))
+    callers = 8
+    start = threading.Barrier(callers, timeout=10)
+    statuses, slugs, errors = [], [], []
+
+    def create():
+        client = APIClient()
+        client.force_authenticate(lead)
+        try:
+            start.wait()
+            response = client.post("/api/projects/", {"name": "Street scenes"}, format="json")
+            statuses.append(response.status_code)
+            if response.status_code == 201:
+                slugs.append(response.json()["slug"])
+        except Exception as exc:  # reported below, in the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert statuses == [201] * callers
+    expected = {"street-scenes", *(f"street-scenes-{n}" for n in range(2, callers + 1))}
+    assert set(slugs) == expected
+    assert Project.objects.filter(name="Street scenes").count() == callers
+    assert Membership.objects.filter(project__name="Street scenes", role="lead").count() == callers

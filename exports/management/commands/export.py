@@ -7,6 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from concord.params import id_value
 from exports.formats import export_file
 from exports.params import FORMATS, SOURCES, ExportParamError, export_spec_parse
 from projects.models import Project
@@ -90,8 +91,8 @@ class Command(BaseCommand):
 
 def _project(ref: str) -> Project:
     project = Project.objects.filter(slug=ref).first()
-    if project is None and ref.isdigit():
-        project = Project.objects.filter(pk=int(ref)).first()
+    if project is None and id_value(ref) is not None:
+        project = Project.objects.filter(pk=id_value(ref)).first()
     if project is None:
         raise CommandError(f"No project with slug or id {ref!r}.")
     return project
