@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "concord.middleware.ContentSecurityPolicyMiddleware",
     "concord.middleware.DatabaseUnavailableMiddleware",
     "concord.middleware.BadInputMiddleware",
+    "concord.error_pages.ErrorPageMiddleware",
 ]
 
 ROOT_URLCONF = "concord.urls"
@@ -85,6 +86,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+CSRF_FAILURE_VIEW = "concord.error_pages.csrf_failure"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -207,6 +210,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Blind multi-labeler bounding-box annotation, agreement, flags and exports.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs are for users of the API: token or session, like every endpoint.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI from the drf-spectacular-sidecar package: no CDN, works offline and under CSP.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

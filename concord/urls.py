@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.static import serve
 
@@ -20,7 +22,13 @@ urlpatterns = [
     path("projects/", include("exports.urls")),
     path("projects/", include("projects.urls")),
     path("health/", project_views.health, name="health"),
+    # Browsers ask for /favicon.ico on pages without a <link rel="icon"> (the API's JSON, images);
+    # not permanent: the static name changes with its content under the manifest storage.
+    path("favicon.ico", lambda request: HttpResponseRedirect(static("favicon.svg"))),
 ]
+
+handler403 = "concord.error_pages.permission_denied"
+handler404 = "concord.error_pages.page_not_found"
 
 if settings.DEBUG:
     # Images are only ever served to people with a role in their project in production (see

@@ -293,14 +293,28 @@ LABELER_COLORS = [
 
 def review_data(*, flag: Flag) -> dict:
     """What the review page draws: every labeler's boxes, the consensus, the adjudication."""
-    image = flag.image
+    involved = set(flag.labelers.values_list("id", flat=True))
+    return {
+        "flag": {
+            "id": flag.pk,
+            "kind": flag.kind,
+            "message": flag.message,
+            "status": flag.status,
+            "box_ids": list(flag.box_ids or []),
+        },
+        **image_labels_data(image=flag.image, involved=involved),
+    }
+
+
+def image_labels_data(*, image: Image, involved: set[int] = frozenset()) -> dict:
+    """Every labeler's submitted boxes on the image, the consensus and the lead's final boxes,
+    as static/js/box_layers.js draws them (for leads and engineers only: it names labelers)."""
     annotations = list(
         Annotation.objects.filter(image=image, status=Annotation.Status.SUBMITTED)
         .select_related("labeler")
         .prefetch_related("boxes")
         .order_by("kind", "labeler__username")
     )
-    involved = set(flag.labelers.values_list("id", flat=True))
     labelers, adjudication = [], None
     for annotation in annotations:
         boxes = [_box(b, b.label_class_id) | {"id": b.pk} for b in annotation.boxes.all()]
@@ -322,13 +336,6 @@ def review_data(*, flag: Flag) -> dict:
         for c in ConsensusBox.objects.filter(image=image).order_by("index")
     ]
     return {
-        "flag": {
-            "id": flag.pk,
-            "kind": flag.kind,
-            "message": flag.message,
-            "status": flag.status,
-            "box_ids": list(flag.box_ids or []),
-        },
         "image": {
             "id": image.pk,
             "name": image.original_name,

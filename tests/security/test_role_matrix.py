@@ -37,6 +37,7 @@ TABLE = [
     # Site pages
     ("GET", "/", (LOGIN, OK, OK, OK, OK, OK, OK)),
     ("GET", "/health/", (OK, OK, OK, OK, OK, OK, OK)),
+    ("GET", "/favicon.ico", (OK, OK, OK, OK, OK, OK, OK)),
     ("GET", "/accounts/login/", (OK, OK, OK, OK, OK, OK, OK)),
     ("POST", "/accounts/login/", (OK, OK, OK, OK, OK, OK, OK)),  # form shown again with errors
     ("GET", "/projects/new/", (LOGIN, DENIED, DENIED, DENIED, DENIED, DENIED, DENIED)),
@@ -50,6 +51,10 @@ TABLE = [
     # an invitation link is open to whoever holds it; a wrong token is gone for everyone
     ("GET", "/invitations/{token}/", ("410", "410", "410", "410", "410", "410", "410")),
     ("POST", "/invitations/{token}/", ("410", "410", "410", "410", "410", "410", "410")),
+    ("GET", "/projects/{slug}/images/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/images/{image_id}/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/images/{image_id}/thumb/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/images/{image_id}/delete/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("GET", "/projects/{slug}/images/{image_id}/file/", (LOGIN, HIDDEN, OK, HIDDEN, OK, OK, HIDDEN)),
     # labeler_a has not acknowledged the instructions yet: the label page sends them to read them
     ("GET", "/projects/{slug}/label/", (LOGIN, HIDDEN, OK, HIDDEN, DENIED, DENIED, HIDDEN)),
@@ -72,8 +77,8 @@ TABLE = [
     ("GET", "/projects/{slug}/flags/{flag_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("POST", "/projects/{slug}/flags/{flag_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     # API: documentation and authentication
-    ("GET", "/api/schema/", (OK, OK, OK, OK, OK, OK, OK)),
-    ("GET", "/api/docs/", (OK, OK, OK, OK, OK, OK, OK)),
+    ("GET", "/api/schema/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
+    ("GET", "/api/docs/", (LOGIN, OK, OK, OK, OK, OK, OK)),
     ("POST", "/api/auth/token/", ("400", "400", "400", "400", "400", "400", "400")),
     # API: projects (creating one is for staff, none of these actors)
     ("GET", "/api/projects/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
@@ -105,6 +110,8 @@ TABLE = [
     # API: exports
     ("GET", "/api/projects/{project_id}/export/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/api/projects/{project_id}/datacard/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    # Near the end: a lead's POST deletes image_id (and its labels) for the rows after it.
+    ("POST", "/projects/{slug}/images/{image_id}/delete/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     # Last: it ends the session, and sends everyone to the login page.
     ("POST", "/accounts/logout/", (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)),
 ]  # fmt: skip
