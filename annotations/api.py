@@ -57,8 +57,17 @@ class BoxesField(serializers.Field):
 class ImageOutput(serializers.Serializer):
     id = serializers.IntegerField()
     url = serializers.CharField(help_text="The image's pixels; members of the project only.")
+    name = serializers.CharField(help_text="The file name the image was uploaded with.")
     width = serializers.IntegerField()
     height = serializers.IntegerField()
+
+
+class QueueStatusOutput(serializers.Serializer):
+    remaining = serializers.IntegerField(
+        help_text="About how many more images the queue can give you (at most "
+        f"{selectors.QUEUE_REMAINING_CAP}; your open draft not included)."
+    )
+    capped = serializers.BooleanField(help_text="True when there are at least that many.")
 
 
 class QueueNextOutput(serializers.Serializer):
@@ -74,6 +83,12 @@ class AnnotationOutput(serializers.Serializer):
     active_seconds = serializers.FloatField()
     started_at = serializers.DateTimeField()
     submitted_at = serializers.DateTimeField(allow_null=True)
+    editable = serializers.BooleanField(
+        help_text="False once a submitted image's grace period for changes is over."
+    )
+    editable_until = serializers.DateTimeField(
+        allow_null=True, help_text="Until when a submitted image accepts changes; null for a draft."
+    )
     boxes = BoxOutput(many=True)
 
 
@@ -93,6 +108,7 @@ def image_payload(image) -> dict:
     return {
         "id": image.pk,
         "url": reverse("projects:image-file", args=[image.project.slug, image.pk]),
+        "name": image.original_name,
         "width": image.width,
         "height": image.height,
     }
@@ -109,6 +125,8 @@ def annotation_payload(annotation) -> dict:
         "active_seconds": annotation.active_seconds,
         "started_at": annotation.started_at,
         "submitted_at": annotation.submitted_at,
+        "editable": services.annotation_is_editable(annotation),
+        "editable_until": services.annotation_editable_until(annotation),
         "boxes": selectors.annotation_boxes(annotation=annotation),
     }
 
@@ -127,6 +145,17 @@ class ProjectScopedApi(APIView):
             if user.is_authenticated:
                 role_remember(user, self._project.pk, self._project.requester_role)
         return self._project
+
+
+class QueueStatusApi(ProjectScopedApi):
+    required_capability = Capability.LABEL
+
+    @extend_schema(responses=QueueStatusOutput)
+    def get(self, request, project_id):
+        remaining = selectors.queue_remaining(project=self.get_project(), labeler=request.user)
+        return Response(
+            {"remaining": remaining, "capped": remaining >= selectors.QUEUE_REMAINING_CAP}
+        )
 
 
 class QueueNextApi(ProjectScopedApi):
@@ -181,7 +210,13 @@ class AnnotationDetailApi(APIView):
         annotation = selectors.annotation_of_owner(annotation_id=annotation_id, user=request.user)
         return Response(AnnotationOutput(annotation_payload(annotation)).data)
 
-    @extend_schema(request=AnnotationInput, responses=AnnotationOutput)
+    @extend_schema(
+        request=AnnotationInput,
+        responses={
+            200: AnnotationOutput,
+            409: OpenApiResponse(description="Submitted too long ago to be changed."),
+        },
+    )
     def put(self, request, annotation_id):
         annotation = selectors.annotation_of_owner(annotation_id=annotation_id, user=request.user)
         data = _valid(AnnotationInput, request.data)
@@ -193,6 +228,8 @@ class AnnotationDetailApi(APIView):
             )
         except BoxesInvalid as exc:
             return Response({"detail": exc.message, "box": exc.index}, status=400)
+        except services.AnnotationLocked as exc:
+            return Response({"detail": str(exc), "code": "annotation_locked"}, status=409)
         return Response(AnnotationOutput(annotation_payload(annotation)).data)
 
 

@@ -38,6 +38,18 @@ class InstructionsNotAcknowledged(Exception):
         self.version = version
 
 
+class AnnotationLocked(Exception):
+    """A submitted annotation whose grace period for changes is over."""
+
+    def __init__(self, annotation: Annotation):
+        minutes = settings.LABEL_EDIT_GRACE_MINUTES
+        super().__init__(
+            f"This image was submitted more than {minutes} minute{'s' if minutes != 1 else ''} "
+            "ago, so its labels can no longer be changed. Your boxes on it are kept as they were."
+        )
+        self.annotation = annotation
+
+
 class QueueBusy(Exception):
     """Every candidate image was locked by concurrent requests; the caller may retry."""
 
@@ -45,6 +57,18 @@ class QueueBusy(Exception):
 def draft_cutoff():
     """Drafts last saved before this moment are abandoned: their slot goes back to the pool."""
     return timezone.now() - timedelta(minutes=settings.QUEUE_DRAFT_TIMEOUT_MINUTES)
+
+
+def annotation_editable_until(annotation: Annotation):
+    """When a submitted annotation stops accepting changes; None while it is a draft."""
+    if annotation.status != Annotation.Status.SUBMITTED:
+        return None
+    return annotation.submitted_at + timedelta(minutes=settings.LABEL_EDIT_GRACE_MINUTES)
+
+
+def annotation_is_editable(annotation: Annotation) -> bool:
+    until = annotation_editable_until(annotation)
+    return until is None or timezone.now() < until
 
 
 def queue_next(*, project: Project, labeler) -> Annotation | None:
@@ -215,9 +239,12 @@ def annotation_boxes_replace(
     """Replace the annotation's boxes with the given ones (autosave), all or nothing.
 
     Raises annotations.boxes.BoxesInvalid, naming the box and the reason, before anything is
-    written. Editing a submitted annotation keeps it submitted and re-triggers its assessment.
+    written. Editing a submitted annotation keeps it submitted and re-triggers its assessment;
+    once LABEL_EDIT_GRACE_MINUTES have passed since its submission, AnnotationLocked is raised.
     """
     annotation = _locked(annotation)
+    if not annotation_is_editable(annotation):
+        raise AnnotationLocked(annotation)
     image = annotation.image
     clean = boxes_clean(
         boxes,

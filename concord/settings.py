@@ -127,6 +127,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Labeling queue: a draft untouched for this long goes back to the pool.
 QUEUE_DRAFT_TIMEOUT_MINUTES = env_int("QUEUE_DRAFT_TIMEOUT_MINUTES", 60, minimum=1)
+# A labeler may reopen and change a submitted image for this long after submitting it (the
+# "previous image" of the labeling page); after that its labels are settled. 0: never.
+LABEL_EDIT_GRACE_MINUTES = env_int("LABEL_EDIT_GRACE_MINUTES", 15, minimum=0)
 
 # A lead's invitation link (for someone with no account) works once, until this many hours pass.
 INVITATION_HOURS = env_int("INVITATION_HOURS", 72, minimum=1)
@@ -248,9 +251,18 @@ CACHES = {
     )
 }
 
+# One console handler, on the root logger. Django's own "django" console handler (on under DEBUG)
+# is removed: with it every django.* line was printed twice. An expected 403 or 404 is logged as
+# one line, without the traceback Django attaches to it.
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"expected_error": {"()": "concord.log_filters.ExpectedErrorWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.request": {"filters": ["expected_error"], "propagate": True},
+    },
 }

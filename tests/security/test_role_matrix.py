@@ -97,6 +97,7 @@ TABLE = [
     ("GET", "/api/projects/{project_id}/annotations/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     # API: labeling (labelers only; annotation_id is labeler_a's own; others' are hidden)
     ("POST", "/api/projects/{project_id}/queue/next/", (UNAUTH, HIDDEN, OK, HIDDEN, DENIED, DENIED, HIDDEN)),
+    ("GET", "/api/projects/{project_id}/queue/", (UNAUTH, HIDDEN, OK, HIDDEN, DENIED, DENIED, HIDDEN)),
     ("GET", "/api/annotations/{annotation_id}/", (UNAUTH, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
     ("PUT", "/api/annotations/{annotation_id}/", (UNAUTH, HIDDEN, WRITE, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
     ("POST", "/api/annotations/{annotation_id}/submit/", (UNAUTH, HIDDEN, WRITE, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
