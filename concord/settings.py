@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "annotations",
     "quality",
     "exports",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +128,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Labeling queue: a draft untouched for this long goes back to the pool.
 QUEUE_DRAFT_TIMEOUT_MINUTES = env_int("QUEUE_DRAFT_TIMEOUT_MINUTES", 60, minimum=1)
+# A labeler may reopen and change a submitted image for this long after submitting it (the
+# "previous image" of the labeling page); after that its labels are settled. 0: never.
+LABEL_EDIT_GRACE_MINUTES = env_int("LABEL_EDIT_GRACE_MINUTES", 15, minimum=0)
 
 # A lead's invitation link (for someone with no account) works once, until this many hours pass.
 INVITATION_HOURS = env_int("INVITATION_HOURS", 72, minimum=1)
@@ -196,7 +200,7 @@ CELERY_BEAT_SCHEDULE = (
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -244,6 +248,12 @@ CONTENT_SECURITY_POLICY = (
 CONTENT_SECURITY_POLICY_REPORT_ONLY = env_bool("CONTENT_SECURITY_POLICY_REPORT_ONLY", default=False)
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 10, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+# An API token stops working this many days after it was made (0: never).
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90, minimum=0)
+if API_TOKEN_TTL_DAYS > 36_500:
+    raise ImproperlyConfigured(
+        f"API_TOKEN_TTL_DAYS must be at most 36500 (100 years; 0 for never); got {API_TOKEN_TTL_DAYS}"
+    )
 
 CACHES = {
     "default": (
