@@ -122,4 +122,3 @@ def assess_batch(batch: BoxBatch, params: AgreementParams | None = None) -> Batc
         flags=flags,
         set_start=set_start,
     )
-

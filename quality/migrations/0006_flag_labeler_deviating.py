@@ -14,7 +14,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        ("quality", "0003_report_figures_and_flag_settled_by"),
+        ("quality", "0005_agreementrun_heartbeat"),
     ]
 
     operations = [
