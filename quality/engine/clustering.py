@@ -207,7 +207,8 @@ def loose_merge(
         masks[low] = mx | my
     if not parent:
         return comp
-    remap = np.arange(len(mask), dtype=np.int64)
+    # Every id, a duplicate's extra copy included (its id can be past the objects' masks).
+    remap = np.arange(int(comp.max()) + 1, dtype=np.int64)
     for x in parent:
         remap[x] = find(x)
     return remap.take(comp)

@@ -85,12 +85,29 @@ def assess_batch(batch: BoxBatch, params: AgreementParams | None = None) -> Batc
         ends[li] = True
         ends[lj] = True
         near = np.flatnonzero(ends.take(ov.i) | ends.take(ov.j))
-        stage = np.where(extra, -1, matched_comp)
-        first = find_groupings(
-            ov.i.take(near), ov.j.take(near), ov.inter.take(near), ~same.take(near), area,
-            corners, lab, kmax, stage, labeler_masks(stage, lab, kmax), params.group_cover,
-        )  # fmt: skip
-        comp = loose_merge(matched_comp, extra, li, lj, liou, lab, first.is_group, kmax)
+        near_i, near_j = ov.i.take(near), ov.j.take(near)
+        near_inter, near_cross = ov.inter.take(near), ~same.take(near)
+
+        def group_boxes(parts: np.ndarray) -> np.ndarray:
+            stage = np.where(extra, -1, parts)
+            return find_groupings(
+                near_i, near_j, near_inter, near_cross, area, corners, lab, kmax, stage,
+                labeler_masks(stage, lab, kmax), params.group_cover,
+            ).is_group  # fmt: skip
+
+        # A big box that groups only because a box it covers was loosely boxed by its own
+        # labeler stops grouping once that loose pair is merged: look again after merging, and
+        # merge again with the boxes that still group left out (a fixed point, reached in one or
+        # two rounds; bounded all the same).
+        is_group = group_boxes(matched_comp)
+        for _ in range(3):
+            comp = loose_merge(matched_comp, extra, li, lj, liou, lab, is_group, kmax)
+            again = group_boxes(comp)
+            if np.array_equal(again.take(li), is_group.take(li)) and np.array_equal(
+                again.take(lj), is_group.take(lj)
+            ):
+                break
+            is_group = again
     obj, n_obj = compact_objects(comp, extra)
 
     objects, members = build_objects(
