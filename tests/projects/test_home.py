@@ -30,9 +30,7 @@ def test_a_lead_sees_progress_agreement_and_open_flags(client, project, lead):
     assert (row["kalpha"], row["mean_score"], row["open_flags"]) == (0.71, 0.88, 2)
 
 
-def test_a_labeler_sees_progress_and_their_own_count_but_no_agreement(
-    client, project, labeler_a
-):
+def test_a_labeler_sees_progress_and_their_own_count_but_no_agreement(client, project, labeler_a):
     _summarized(project)
     client.force_login(labeler_a)
     row = client.get("/").context["rows"][0]
