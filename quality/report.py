@@ -16,6 +16,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from annotations.models import Annotation
 from concord.params import ParamError, id_param
+from projects.markdown import render_markdown
 from projects.models import Image, LabelClass, Membership, Project
 from quality.models import (
     Flag,
@@ -446,7 +447,7 @@ def labeler_feedback(*, user, project: Project, limit: int = 20) -> list[dict]:
         .select_related("image", "label_class", "instruction_version")
         .order_by("-resolved_at", "-id")[:limit]
     )
-    return [
+    rows = [
         {
             "flag_id": flag.pk,
             "image": flag.image.original_name,
@@ -454,7 +455,9 @@ def labeler_feedback(*, user, project: Project, limit: int = 20) -> list[dict]:
             "kind": flag.get_kind_display(),
             "label_class": flag.label_class.name if flag.label_class else "",
             "decision": _decision_for(flag, user),
+            "your_part": _your_part(flag, user),
             "note": flag.resolution_note,
+            "note_html": render_markdown(flag.resolution_note),
             "resolved_at": flag.resolved_at,
             "instruction_number": flag.instruction_version.number
             if flag.instruction_version
@@ -463,6 +466,18 @@ def labeler_feedback(*, user, project: Project, limit: int = 20) -> list[dict]:
         }
         for flag in flags
     ]
+    for row in rows:  # the rule as the labeler read it in the instructions: Markdown, sanitised
+        row["excerpt_html"] = render_markdown(row["excerpt"])
+    return rows
+
+
+def _your_part(flag: Flag, user) -> str:
+    """Whether the labeler's own box was the odd one out, never naming anyone else.
+
+    Flags do not record which labelers were in the minority, so this says that one box
+    differed; the decision (_decision_for) says whether the lead kept the labeler's version.
+    """
+    return "One of the labelers' boxes differed from the others."
 
 
 def _decision_for(flag: Flag, user) -> str:
