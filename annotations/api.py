@@ -33,8 +33,11 @@ from projects.services import instruction_acknowledge
 class ActiveSecondsField(serializers.FloatField):
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        if not math.isfinite(value) or value < 0:
-            raise serializers.ValidationError("Send a finite number of seconds, 0 or more.")
+        if not math.isfinite(value) or not 0 <= value <= services.ACTIVE_SECONDS_MAX:
+            raise serializers.ValidationError(
+                f"Send the seconds spent on this image: a number from 0 to "
+                f"{services.ACTIVE_SECONDS_MAX} (a day; no one spends longer on one image)."
+            )
         return value
 
 
@@ -175,15 +178,7 @@ class QueueNextApi(ProjectScopedApi):
         try:
             annotation = services.queue_next(project=project, labeler=request.user)
         except services.InstructionsNotAcknowledged as exc:
-            return Response(
-                {
-                    "detail": str(exc),
-                    "code": "instructions_not_acknowledged",
-                    "instructions": exc.version.number,
-                    "project_url": project.get_absolute_url(),
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
+            return _instructions_conflict(exc, project)
         except services.QueueBusy:
             return Response(
                 {"detail": "Many labelers asked for images at once; try again in a moment."},
@@ -234,13 +229,24 @@ class AnnotationDetailApi(APIView):
 
 
 class AnnotationSubmitApi(APIView):
-    @extend_schema(request=SubmitInput, responses=AnnotationOutput)
+    @extend_schema(
+        request=SubmitInput,
+        responses={
+            200: AnnotationOutput,
+            409: OpenApiResponse(
+                description="Newer instructions were published and are not acknowledged yet."
+            ),
+        },
+    )
     def post(self, request, annotation_id):
         annotation = selectors.annotation_of_owner(annotation_id=annotation_id, user=request.user)
         data = _valid(SubmitInput, request.data)
-        annotation = services.annotation_submit(
-            annotation=annotation, active_seconds=data.get("active_seconds")
-        )
+        try:
+            annotation = services.annotation_submit(
+                annotation=annotation, active_seconds=data.get("active_seconds")
+            )
+        except services.InstructionsNotAcknowledged as exc:
+            return _instructions_conflict(exc, annotation.image.project)
         return Response(AnnotationOutput(annotation_payload(annotation)).data)
 
 
@@ -263,6 +269,18 @@ class InstructionAcknowledgeApi(ProjectScopedApi):
         return Response(
             {"instructions": version.number, "acknowledged_at": acknowledgement.acknowledged_at}
         )
+
+
+def _instructions_conflict(exc: services.InstructionsNotAcknowledged, project: Project) -> Response:
+    return Response(
+        {
+            "detail": str(exc),
+            "code": "instructions_not_acknowledged",
+            "instructions": exc.version.number,
+            "project_url": project.get_absolute_url(),
+        },
+        status=status.HTTP_409_CONFLICT,
+    )
 
 
 def _valid(serializer_class, data) -> dict:

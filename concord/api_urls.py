@@ -3,11 +3,11 @@
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 
+from accounts.api import TokenApi
 from concord import api_docs
-from concord.auth_views import ThrottledTokenView
 
 urlpatterns = [
-    path("auth/token/", ThrottledTokenView.as_view(), name="api-token"),
+    path("auth/token/", TokenApi.as_view(), name="api-token"),
     path("schema/", api_docs.SchemaView.as_view(), name="api-schema"),
     path("docs/", api_docs.docs, name="api-docs"),
     path("", include("projects.api_urls")),

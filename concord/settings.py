@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "annotations",
     "quality",
     "exports",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -194,7 +195,7 @@ CELERY_BEAT_SCHEDULE = (
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -242,6 +243,12 @@ CONTENT_SECURITY_POLICY = (
 CONTENT_SECURITY_POLICY_REPORT_ONLY = env_bool("CONTENT_SECURITY_POLICY_REPORT_ONLY", default=False)
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 10, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+# An API token stops working this many days after it was made (0: never).
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90, minimum=0)
+if API_TOKEN_TTL_DAYS > 36_500:
+    raise ImproperlyConfigured(
+        f"API_TOKEN_TTL_DAYS must be at most 36500 (100 years; 0 for never); got {API_TOKEN_TTL_DAYS}"
+    )
 
 CACHES = {
     "default": (

@@ -466,6 +466,18 @@ async function submit({ empty = false } = {}) {
       method: "POST",
       body: { active_seconds: Math.round(state.activeSeconds) },
     });
+    if (status === 409 && data && data.code === "instructions_not_acknowledged") {
+      // New instructions came out while this image was open: the draft is kept; read, come back.
+      showStatus("saved", "Saved, not submitted");
+      showNotice(data.detail);
+      const link = document.createElement("a");
+      link.href = data.project_url || config.projectUrl;
+      link.className = "button";
+      link.id = "read-instructions";
+      link.textContent = `Read version ${data.instructions} of the instructions`;
+      ui.notice.append(" ", link);
+      return;
+    }
     if (!ok) {
       showStatus("failed", "Submit failed");
       showNotice((data && data.detail) || `Submitting failed (${status}); try again.`);

@@ -37,6 +37,8 @@ TABLE = [
     ("GET", "/favicon.ico", (OK, OK, OK, OK, OK, OK, OK)),
     ("GET", "/accounts/login/", (OK, OK, OK, OK, OK, OK, OK)),
     ("POST", "/accounts/login/", (OK, OK, OK, OK, OK, OK, OK)),  # form shown again with errors
+    ("GET", "/accounts/token/", (LOGIN, OK, OK, OK, OK, OK, OK)),
+    ("POST", "/accounts/token/", (LOGIN, OK, OK, OK, OK, OK, OK)),  # the caller's own token only
     ("GET", "/projects/new/", (LOGIN, DENIED, DENIED, DENIED, DENIED, DENIED, DENIED)),
     ("POST", "/projects/new/", (LOGIN, DENIED, DENIED, DENIED, DENIED, DENIED, DENIED)),
     ("GET", "/projects/{slug}/", (LOGIN, HIDDEN, OK, HIDDEN, OK, OK, HIDDEN)),
@@ -67,7 +69,10 @@ TABLE = [
     # API: documentation and authentication
     ("GET", "/api/schema/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
     ("GET", "/api/docs/", (LOGIN, OK, OK, OK, OK, OK, OK)),
-    ("POST", "/api/auth/token/", ("400", "400", "400", "400", "400", "400", "400")),
+    # without username and password: anonymous callers are told to send them; others get a new key
+    ("POST", "/api/auth/token/", ("400", OK, OK, OK, OK, OK, OK)),
+    ("GET", "/api/auth/token/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
+    ("DELETE", "/api/auth/token/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
     # API: projects (creating one is for staff, none of these actors)
     ("GET", "/api/projects/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
     ("POST", "/api/projects/", (UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, DENIED)),
@@ -108,7 +113,6 @@ TABLE = [
 # Not in the table, on purpose:
 SKIPPED_ROUTES = {
     "admin/",  # Django admin: staff only, its own permission system
-    "media/<path:path>",  # DEBUG-only development convenience (production serves image-file)
     "api/^.*$",  # the catch-all JSON 404 at the end of concord/api_urls.py
 }
 
