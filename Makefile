@@ -7,10 +7,11 @@ PORT ?= 8000
 
 .PHONY: install run test check lint format worker clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-readers.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-readers.txt
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json

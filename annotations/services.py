@@ -37,7 +37,7 @@ class InstructionsNotAcknowledged(Exception):
     def __init__(self, version, *, before: str = "you take an image"):
         super().__init__(
             f"Read and acknowledge version {version.number} of the instructions "
-            f"before {before} (on the project page)."
+            f"(on the project page) before {before}."
         )
         self.version = version
 

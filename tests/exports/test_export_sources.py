@@ -27,7 +27,7 @@ def test_adjudicated_labels_replace_the_consensus(client_lead, dataset):
     data = fetch_coco(client_lead, dataset.project)
     adjudicated = boxes_by_image(data)[dataset.adjudicated.pk]
     assert [(a["category_id"], a["bbox"], a["source"], a["rater"]) for a in adjudicated] == [
-        (dataset.truck.pk, [400.0, 300.0, 60.0, 40.0], "adjudicated", "lead")
+        (2, [400.0, 300.0, 60.0, 40.0], "adjudicated", "lead")  # truck: the second class
     ]
 
 
@@ -71,11 +71,9 @@ def test_raw_yolo_and_csv_give_each_labeler_their_own_labels(client_lead, datase
     _, body = fetch(client_lead, dataset.project, format="yolo", source="raw")
     names = unzip(body, tmp_path)
     assert any(n.startswith("labeler_a/labels/") for n in names)
-    empty_files = [n for n in names if n.endswith("_empty.txt")]
-    assert sorted(empty_files) == [
-        f"labeler_a/labels/{dataset.empty.pk}_empty.txt",
-        f"labeler_b/labels/{dataset.empty.pk}_empty.txt",
-    ]
+    assert {"labeler_a/data.yaml", "labeler_b/data.yaml"} <= set(names)
+    empty_files = [n for n in names if n.endswith("/empty.txt")]
+    assert sorted(empty_files) == ["labeler_a/labels/empty.txt", "labeler_b/labels/empty.txt"]
     assert all((tmp_path / n).read_text() == "" for n in empty_files)
     _, body = fetch(client_lead, dataset.project, format="csv", source="raw")
     rows = [
@@ -110,11 +108,56 @@ def test_exclude_flagged_drops_images_with_open_flags_only(client_lead, dataset)
 def test_classes_filter_keeps_only_those_boxes_and_categories(client_lead, dataset):
     data = fetch_coco(client_lead, dataset.project, classes="truck")
     assert [c["name"] for c in data["categories"]] == ["truck"]
-    assert {a["category_id"] for a in data["annotations"]} == {dataset.truck.pk}
+    assert [c["id"] for c in data["categories"]] == [1]
+    assert {a["category_id"] for a in data["annotations"]} == {1}
     # The edge image holds only a car: for the class "truck" it is labeled and empty.
     assert dataset.edge.pk in {image["id"] for image in data["images"]}
     by_id = fetch_coco(client_lead, dataset.project, classes=str(dataset.car.pk))
     assert [c["name"] for c in by_id["categories"]] == ["car"]
+
+
+@pytest.fixture
+def versions(dataset, lead):
+    """Version 1 and 2; agree labeled under 2 by both, edge under 1 and 2, the rest unrecorded."""
+    from annotations.models import Annotation
+    from projects.services import instruction_version_publish
+
+    v1 = instruction_version_publish(project=dataset.project, author=lead, body="v1")
+    v2 = instruction_version_publish(project=dataset.project, author=lead, body="v2", summary="s")
+    labels = Annotation.objects.filter(kind="label")
+    labels.filter(image=dataset.agree).update(instruction_version=v2)
+    labels.filter(image=dataset.edge, labeler__username="labeler_a").update(instruction_version=v1)
+    labels.filter(image=dataset.edge, labeler__username="labeler_b").update(instruction_version=v2)
+    return v1, v2
+
+
+@pytest.mark.parametrize("source", ["consensus", "raw"])
+def test_min_instruction_version_keeps_images_every_labeler_labeled_under_it(
+    client_lead, dataset, versions, source
+):
+    data = fetch_coco(client_lead, dataset.project, source=source, min_instruction_version="2")
+    assert [image["id"] for image in data["images"]] == [dataset.agree.pk]
+    both = fetch_coco(client_lead, dataset.project, source=source, min_instruction_version="1")
+    assert [image["id"] for image in both["images"]] == [dataset.agree.pk, dataset.edge.pk]
+    response, body = fetch(client_lead, dataset.project, format="yolo", min_instruction_version="2")
+    assert response.status_code == 200
+    card = client_lead.get(
+        f"/api/projects/{dataset.project.pk}/datacard/?min_instruction_version=2"
+    ).json()
+    assert card["images"]["exported"] == 1
+    assert card["filters"]["min_instruction_version"] == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "words"), [("two", "a version number"), ("0", "a version number"), ("3", "1 to 2")]
+)
+def test_min_instruction_version_that_does_not_exist_is_a_400(
+    client_lead, dataset, versions, value, words
+):
+    response, _ = fetch(client_lead, dataset.project, min_instruction_version=value)
+    assert response.status_code == 400
+    assert response.json()["param"] == "min_instruction_version"
+    assert words in response.json()["detail"]
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,14 @@ capability gets 403 (never 400 or 2xx) and a stranger 404. No cell may answer 50
 """
 
 import re
+from io import BytesIO
 
 import pytest
 from rest_framework.test import APIClient
 
+from projects.services import instruction_asset_add
 from tests.cache import cache_empty
+from tests.images import png_bytes
 from tests.security.world import (
     B_BOXES,
     schema_operations,
@@ -60,6 +63,15 @@ TABLE = [
     ("GET", "/projects/{slug}/my-work/", (LOGIN, HIDDEN, OK, HIDDEN, DENIED, DENIED, HIDDEN)),
     # any member may acknowledge having read the instructions (it writes only their own receipt)
     ("POST", "/projects/{slug}/instructions/{number}/acknowledge/", (LOGIN, HIDDEN, OK, HIDDEN, OK, OK, HIDDEN)),
+    # instructions: every member reads the versions, their diffs and their images; leads write
+    ("GET", "/projects/{slug}/instructions/", (LOGIN, HIDDEN, OK, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/instructions/diff/", (LOGIN, HIDDEN, OK, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/instructions/images/{asset_id}/", (LOGIN, HIDDEN, OK, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/instructions/edit/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    ("POST", "/projects/{slug}/instructions/edit/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
+    ("POST", "/projects/{slug}/instructions/preview/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    ("POST", "/projects/{slug}/instructions/images/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
+    ("GET", "/projects/{slug}/export/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/projects/{slug}/report/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/projects/{slug}/flags/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/projects/{slug}/flags/{flag_id}/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
@@ -160,6 +172,12 @@ def world(db):
     cache_empty()  # login throttling counts failures per address: start each actor clean
     world = world_build()
     world.run = project_recompute_start(project=world.a, requested_by=world.users["lead_a"])
+    world.asset = instruction_asset_add(
+        project=world.a,
+        user=world.users["lead_a"],
+        name="example.png",
+        fileobj=BytesIO(png_bytes()),
+    )
     yield world
     cache_empty()
 
@@ -181,6 +199,7 @@ def _kwargs(world) -> dict:
         "run_id": world.run.pk,
         "number": world.instruction.number,
         "token": "not-a-valid-token",
+        "asset_id": world.asset.pk,
     }
 
 

@@ -27,12 +27,25 @@ class Command(BaseCommand):
         parser.add_argument("--exclude-flagged", dest="exclude_flagged", action="store_true")
         parser.add_argument("--classes", default="", help="Comma-separated class names or ids.")
         parser.add_argument(
+            "--min-instruction-version",
+            dest="min_instruction_version",
+            default="",
+            help="Only images every labeler labeled under this instruction version or later.",
+        )
+        parser.add_argument(
             "--all-images",
             dest="complete_only",
             action="store_false",
             help="Include images that do not have all their label sets yet (complete_only=0).",
         )
         parser.add_argument("--include-images", dest="include_images", action="store_true")
+        parser.add_argument(
+            "--layout", default="file", help="coco: file (one JSON) or datumaro (zip per subset)."
+        )
+        parser.add_argument(
+            "--split", default="", help="train,val[,test] fractions, e.g. 0.8,0.1,0.1"
+        )
+        parser.add_argument("--split-seed", dest="split_seed", default="")
         parser.add_argument(
             "-o", "--output", required=True, help="The file to write ('-' for stdout)."
         )
@@ -48,8 +61,12 @@ class Command(BaseCommand):
                     "min_agreement": options["min_agreement"],
                     "exclude_flagged": "1" if options["exclude_flagged"] else "0",
                     "classes": options["classes"],
+                    "min_instruction_version": options["min_instruction_version"],
                     "complete_only": "1" if options["complete_only"] else "0",
                     "include_images": "1" if options["include_images"] else "0",
+                    "layout": options["layout"],
+                    "split": options["split"],
+                    "split_seed": options["split_seed"],
                 }
             )
             bar = None
