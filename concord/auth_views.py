@@ -5,6 +5,7 @@ from django.http import HttpResponse
 from rest_framework import status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from concord import ratelimit
 
@@ -32,6 +33,8 @@ class ThrottledLoginView(auth_views.LoginView):
 
 class ThrottledTokenView(ObtainAuthToken):
     """POST username + password -> {"token"}; a few failures per username and address, then 429."""
+
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES  # DRF's view names its own: not strict
 
     def post(self, request, *args, **kwargs):
         if not hasattr(request.data, "get"):
