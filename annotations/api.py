@@ -33,8 +33,11 @@ from projects.services import instruction_acknowledge
 class ActiveSecondsField(serializers.FloatField):
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        if not math.isfinite(value) or value < 0:
-            raise serializers.ValidationError("Send a finite number of seconds, 0 or more.")
+        if not math.isfinite(value) or not 0 <= value <= services.ACTIVE_SECONDS_MAX:
+            raise serializers.ValidationError(
+                f"Send the seconds spent on this image: a number from 0 to "
+                f"{services.ACTIVE_SECONDS_MAX} (a day; no one spends longer on one image)."
+            )
         return value
 
 
@@ -57,8 +60,17 @@ class BoxesField(serializers.Field):
 class ImageOutput(serializers.Serializer):
     id = serializers.IntegerField()
     url = serializers.CharField(help_text="The image's pixels; members of the project only.")
+    name = serializers.CharField(help_text="The file name the image was uploaded with.")
     width = serializers.IntegerField()
     height = serializers.IntegerField()
+
+
+class QueueStatusOutput(serializers.Serializer):
+    remaining = serializers.IntegerField(
+        help_text="About how many more images the queue can give you (at most "
+        f"{selectors.QUEUE_REMAINING_CAP}; your open draft not included)."
+    )
+    capped = serializers.BooleanField(help_text="True when there are at least that many.")
 
 
 class QueueNextOutput(serializers.Serializer):
@@ -74,6 +86,12 @@ class AnnotationOutput(serializers.Serializer):
     active_seconds = serializers.FloatField()
     started_at = serializers.DateTimeField()
     submitted_at = serializers.DateTimeField(allow_null=True)
+    editable = serializers.BooleanField(
+        help_text="False once a submitted image's grace period for changes is over."
+    )
+    editable_until = serializers.DateTimeField(
+        allow_null=True, help_text="Until when a submitted image accepts changes; null for a draft."
+    )
     boxes = BoxOutput(many=True)
 
 
@@ -93,6 +111,7 @@ def image_payload(image) -> dict:
     return {
         "id": image.pk,
         "url": reverse("projects:image-file", args=[image.project.slug, image.pk]),
+        "name": image.original_name,
         "width": image.width,
         "height": image.height,
     }
@@ -109,6 +128,8 @@ def annotation_payload(annotation) -> dict:
         "active_seconds": annotation.active_seconds,
         "started_at": annotation.started_at,
         "submitted_at": annotation.submitted_at,
+        "editable": services.annotation_is_editable(annotation),
+        "editable_until": services.annotation_editable_until(annotation),
         "boxes": selectors.annotation_boxes(annotation=annotation),
     }
 
@@ -129,6 +150,17 @@ class ProjectScopedApi(APIView):
         return self._project
 
 
+class QueueStatusApi(ProjectScopedApi):
+    required_capability = Capability.LABEL
+
+    @extend_schema(responses=QueueStatusOutput)
+    def get(self, request, project_id):
+        remaining = selectors.queue_remaining(project=self.get_project(), labeler=request.user)
+        return Response(
+            {"remaining": remaining, "capped": remaining >= selectors.QUEUE_REMAINING_CAP}
+        )
+
+
 class QueueNextApi(ProjectScopedApi):
     required_capability = Capability.LABEL
 
@@ -146,15 +178,7 @@ class QueueNextApi(ProjectScopedApi):
         try:
             annotation = services.queue_next(project=project, labeler=request.user)
         except services.InstructionsNotAcknowledged as exc:
-            return Response(
-                {
-                    "detail": str(exc),
-                    "code": "instructions_not_acknowledged",
-                    "instructions": exc.version.number,
-                    "project_url": project.get_absolute_url(),
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
+            return _instructions_conflict(exc, project)
         except services.QueueBusy:
             return Response(
                 {"detail": "Many labelers asked for images at once; try again in a moment."},
@@ -181,7 +205,13 @@ class AnnotationDetailApi(APIView):
         annotation = selectors.annotation_of_owner(annotation_id=annotation_id, user=request.user)
         return Response(AnnotationOutput(annotation_payload(annotation)).data)
 
-    @extend_schema(request=AnnotationInput, responses=AnnotationOutput)
+    @extend_schema(
+        request=AnnotationInput,
+        responses={
+            200: AnnotationOutput,
+            409: OpenApiResponse(description="Submitted too long ago to be changed."),
+        },
+    )
     def put(self, request, annotation_id):
         annotation = selectors.annotation_of_owner(annotation_id=annotation_id, user=request.user)
         data = _valid(AnnotationInput, request.data)
@@ -193,17 +223,30 @@ class AnnotationDetailApi(APIView):
             )
         except BoxesInvalid as exc:
             return Response({"detail": exc.message, "box": exc.index}, status=400)
+        except services.AnnotationLocked as exc:
+            return Response({"detail": str(exc), "code": "annotation_locked"}, status=409)
         return Response(AnnotationOutput(annotation_payload(annotation)).data)
 
 
 class AnnotationSubmitApi(APIView):
-    @extend_schema(request=SubmitInput, responses=AnnotationOutput)
+    @extend_schema(
+        request=SubmitInput,
+        responses={
+            200: AnnotationOutput,
+            409: OpenApiResponse(
+                description="Newer instructions were published and are not acknowledged yet."
+            ),
+        },
+    )
     def post(self, request, annotation_id):
         annotation = selectors.annotation_of_owner(annotation_id=annotation_id, user=request.user)
         data = _valid(SubmitInput, request.data)
-        annotation = services.annotation_submit(
-            annotation=annotation, active_seconds=data.get("active_seconds")
-        )
+        try:
+            annotation = services.annotation_submit(
+                annotation=annotation, active_seconds=data.get("active_seconds")
+            )
+        except services.InstructionsNotAcknowledged as exc:
+            return _instructions_conflict(exc, annotation.image.project)
         return Response(AnnotationOutput(annotation_payload(annotation)).data)
 
 
@@ -226,6 +269,18 @@ class InstructionAcknowledgeApi(ProjectScopedApi):
         return Response(
             {"instructions": version.number, "acknowledged_at": acknowledgement.acknowledged_at}
         )
+
+
+def _instructions_conflict(exc: services.InstructionsNotAcknowledged, project: Project) -> Response:
+    return Response(
+        {
+            "detail": str(exc),
+            "code": "instructions_not_acknowledged",
+            "instructions": exc.version.number,
+            "project_url": project.get_absolute_url(),
+        },
+        status=status.HTTP_409_CONFLICT,
+    )
 
 
 def _valid(serializer_class, data) -> dict:

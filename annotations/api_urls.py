@@ -6,6 +6,7 @@ urlpatterns = [
     path(
         "projects/<int:project_id>/queue/next/", api.QueueNextApi.as_view(), name="api-queue-next"
     ),
+    path("projects/<int:project_id>/queue/", api.QueueStatusApi.as_view(), name="api-queue-status"),
     path(
         "projects/<int:project_id>/instructions/<int:number>/acknowledge/",
         api.InstructionAcknowledgeApi.as_view(),

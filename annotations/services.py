@@ -29,13 +29,29 @@ QUEUE_CANDIDATES = 50  # images considered per attempt; the rest wait for the ne
 QUEUE_BUSY_RETRIES = 12  # attempts while every candidate is locked by other labelers' requests
 
 
+# No one spends more than a day of active time on one image; a larger figure is a broken client.
+ACTIVE_SECONDS_MAX = 24 * 60 * 60
+
+
 class InstructionsNotAcknowledged(Exception):
-    def __init__(self, version):
+    def __init__(self, version, *, before: str = "you take an image"):
         super().__init__(
             f"Read and acknowledge version {version.number} of the instructions "
-            f"before you take an image (on the project page)."
+            f"(on the project page) before {before}."
         )
         self.version = version
+
+
+class AnnotationLocked(Exception):
+    """A submitted annotation whose grace period for changes is over."""
+
+    def __init__(self, annotation: Annotation):
+        minutes = settings.LABEL_EDIT_GRACE_MINUTES
+        super().__init__(
+            f"This image was submitted more than {minutes} minute{'s' if minutes != 1 else ''} "
+            "ago, so its labels can no longer be changed. Your boxes on it are kept as they were."
+        )
+        self.annotation = annotation
 
 
 class QueueBusy(Exception):
@@ -45,6 +61,18 @@ class QueueBusy(Exception):
 def draft_cutoff():
     """Drafts last saved before this moment are abandoned: their slot goes back to the pool."""
     return timezone.now() - timedelta(minutes=settings.QUEUE_DRAFT_TIMEOUT_MINUTES)
+
+
+def annotation_editable_until(annotation: Annotation):
+    """When a submitted annotation stops accepting changes; None while it is a draft."""
+    if annotation.status != Annotation.Status.SUBMITTED:
+        return None
+    return annotation.submitted_at + timedelta(minutes=settings.LABEL_EDIT_GRACE_MINUTES)
+
+
+def annotation_is_editable(annotation: Annotation) -> bool:
+    until = annotation_editable_until(annotation)
+    return until is None or timezone.now() < until
 
 
 def queue_next(*, project: Project, labeler) -> Annotation | None:
@@ -215,9 +243,12 @@ def annotation_boxes_replace(
     """Replace the annotation's boxes with the given ones (autosave), all or nothing.
 
     Raises annotations.boxes.BoxesInvalid, naming the box and the reason, before anything is
-    written. Editing a submitted annotation keeps it submitted and re-triggers its assessment.
+    written. Editing a submitted annotation keeps it submitted and re-triggers its assessment;
+    once LABEL_EDIT_GRACE_MINUTES have passed since its submission, AnnotationLocked is raised.
     """
     annotation = _locked(annotation)
+    if not annotation_is_editable(annotation):
+        raise AnnotationLocked(annotation)
     image = annotation.image
     clean = boxes_clean(
         boxes,
@@ -236,17 +267,28 @@ def annotation_boxes_replace(
 
 @transaction.atomic
 def annotation_submit(*, annotation: Annotation, active_seconds: float | None = None) -> Annotation:
-    """Submit the labeler's annotation; submitting again changes nothing (idempotent)."""
+    """Submit the labeler's annotation; submitting again changes nothing (idempotent).
+
+    Raises InstructionsNotAcknowledged if instructions newer than the draft's were published and
+    the labeler has not acknowledged them: the label set is recorded under the current version,
+    so the labeler must have read it. The draft stays as it is.
+    """
     annotation = _locked(annotation)
     _active_seconds_set(annotation, active_seconds)
     if annotation.status == Annotation.Status.SUBMITTED:
         annotation.save(update_fields=["active_seconds"])
         return annotation
+    try:
+        current = _instructions_acknowledged(
+            project=annotation.image.project, labeler=annotation.labeler_id
+        )
+    except InstructionsNotAcknowledged as exc:
+        raise InstructionsNotAcknowledged(
+            exc.version, before="you submit this image; your boxes are saved"
+        ) from None
     annotation.status = Annotation.Status.SUBMITTED
     annotation.submitted_at = timezone.now()
-    annotation.instruction_version = (
-        annotation.image.project.current_instructions or annotation.instruction_version
-    )
+    annotation.instruction_version = current or annotation.instruction_version
     annotation.save(
         update_fields=[
             "status",
@@ -271,7 +313,8 @@ def _locked(annotation: Annotation) -> Annotation:
 def _active_seconds_set(annotation: Annotation, active_seconds: float | None) -> None:
     # The page sends its running total; out-of-order saves must never turn time back.
     if active_seconds is not None:
-        annotation.active_seconds = max(annotation.active_seconds, float(active_seconds))
+        seconds = max(annotation.active_seconds, float(active_seconds))
+        annotation.active_seconds = min(seconds, ACTIVE_SECONDS_MAX)
 
 
 def _box_rows(annotation: Annotation, clean: list[CleanBox]) -> list[Box]:

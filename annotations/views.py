@@ -1,5 +1,6 @@
 """Labeling pages: the labeling screen, the labeler's own work, the acknowledge form."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -8,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from annotations import selectors
+from annotations.services import annotation_is_editable
 from concord.params import id_value
 from projects.markdown import render_markdown
 from projects.models import InstructionVersion, Project
@@ -42,6 +44,8 @@ def label(request, slug):
         "projectId": project.pk,
         "reopen": reopen,
         "queueUrl": reverse("api-queue-next", args=[project.pk]),
+        "queueStatusUrl": reverse("api-queue-status", args=[project.pk]),
+        "graceMinutes": settings.LABEL_EDIT_GRACE_MINUTES,
         "annotationUrl": reverse("api-annotation", args=[0]),
         "submitUrl": reverse("api-annotation-submit", args=[0]),
         "projectUrl": project.get_absolute_url(),
@@ -81,12 +85,15 @@ def palette(project: Project) -> list[dict]:
 def my_work(request, slug):
     project = get_object_or_404(Project, slug=slug)
     require(request.user, project, Capability.LABEL)
+    rows = list(selectors.my_work(project=project, labeler=request.user))
+    for row in rows:
+        row.editable = annotation_is_editable(row)
     return render(
         request,
         "annotations/my_work.html",
         {
             "project": project,
-            "rows": selectors.my_work(project=project, labeler=request.user),
+            "rows": rows,
             "totals": selectors.my_work_totals(project=project, labeler=request.user),
         },
     )

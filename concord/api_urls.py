@@ -2,14 +2,14 @@
 
 from django.http import JsonResponse
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from concord.auth_views import ThrottledTokenView
+from accounts.api import TokenApi
+from concord import api_docs
 
 urlpatterns = [
-    path("auth/token/", ThrottledTokenView.as_view(), name="api-token"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("auth/token/", TokenApi.as_view(), name="api-token"),
+    path("schema/", api_docs.SchemaView.as_view(), name="api-schema"),
+    path("docs/", api_docs.docs, name="api-docs"),
     path("", include("projects.api_urls")),
     path("", include("annotations.api_urls")),
     path("", include("quality.api_urls")),

@@ -1,16 +1,33 @@
 """Login throttling: a few failed attempts per username and address, then a pause.
 
 Counts live in Django's cache (Redis when REDIS_URL is set, so every web process shares them).
+Failures are counted where Django reports them (accounts.signals, on user_login_failed), so every
+door that authenticates a username and password counts alike: the login page, the admin's login
+and POST /api/auth/token/. Each door refuses a locked username before authenticating it.
 """
 
 import hashlib
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
 
+def login_name(username) -> str:
+    """The username as authentication reads it, folded so that no spelling gets its own count.
+
+    Both login forms strip surrounding whitespace (Django's form field, DRF's serializer) and the
+    login page normalises Unicode (NFKC, the user model's normalize_username) before the lookup:
+    " mallory" and "ｍａｌｌｏｒｙ" are mallory. Case is folded too, so that a database with
+    case-insensitive usernames gets no extra tries either (counting "Mallory" with "mallory" only
+    ever locks sooner).
+    """
+    name = get_user_model().normalize_username(str(username).strip())
+    return name.strip().casefold()
+
+
 def _key(username: str, address: str) -> str:
-    digest = hashlib.sha256(f"{username.lower()}|{address}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{login_name(username)}|{address}".encode()).hexdigest()[:32]
     return f"login-failures:{digest}"
 
 

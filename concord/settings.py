@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "annotations",
     "quality",
     "exports",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "concord.middleware.ContentSecurityPolicyMiddleware",
     "concord.middleware.DatabaseUnavailableMiddleware",
     "concord.middleware.BadInputMiddleware",
+    "concord.error_pages.ErrorPageMiddleware",
 ]
 
 ROOT_URLCONF = "concord.urls"
@@ -85,6 +87,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+CSRF_FAILURE_VIEW = "concord.error_pages.csrf_failure"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -124,6 +128,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Labeling queue: a draft untouched for this long goes back to the pool.
 QUEUE_DRAFT_TIMEOUT_MINUTES = env_int("QUEUE_DRAFT_TIMEOUT_MINUTES", 60, minimum=1)
+# A labeler may reopen and change a submitted image for this long after submitting it (the
+# "previous image" of the labeling page); after that its labels are settled. 0: never.
+LABEL_EDIT_GRACE_MINUTES = env_int("LABEL_EDIT_GRACE_MINUTES", 15, minimum=0)
 
 # A lead's invitation link (for someone with no account) works once, until this many hours pass.
 INVITATION_HOURS = env_int("INVITATION_HOURS", 72, minimum=1)
@@ -188,7 +195,7 @@ CELERY_BEAT_SCHEDULE = (
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -207,6 +214,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Blind multi-labeler bounding-box annotation, agreement, flags and exports.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs are for users of the API: token or session, like every endpoint.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI from the drf-spectacular-sidecar package: no CDN, works offline and under CSP.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -234,6 +243,12 @@ CONTENT_SECURITY_POLICY = (
 CONTENT_SECURITY_POLICY_REPORT_ONLY = env_bool("CONTENT_SECURITY_POLICY_REPORT_ONLY", default=False)
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 10, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+# An API token stops working this many days after it was made (0: never).
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90, minimum=0)
+if API_TOKEN_TTL_DAYS > 36_500:
+    raise ImproperlyConfigured(
+        f"API_TOKEN_TTL_DAYS must be at most 36500 (100 years; 0 for never); got {API_TOKEN_TTL_DAYS}"
+    )
 
 CACHES = {
     "default": (
@@ -243,9 +258,18 @@ CACHES = {
     )
 }
 
+# One console handler, on the root logger. Django's own "django" console handler (on under DEBUG)
+# is removed: with it every django.* line was printed twice. An expected 403 or 404 is logged as
+# one line, without the traceback Django attaches to it.
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"expected_error": {"()": "concord.log_filters.ExpectedErrorWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.request": {"filters": ["expected_error"], "propagate": True},
+    },
 }

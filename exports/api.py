@@ -55,6 +55,12 @@ FILTER_PARAMETERS = [
         "classes are exported. Leave empty for every class.",
     ),
     OpenApiParameter(
+        "min_instruction_version",
+        int,
+        description="Keep images whose every labeler labeled them under this instruction version "
+        "or a later one (label sets from before versions were recorded count as older).",
+    ),
+    OpenApiParameter(
         "complete_only",
         bool,
         default=True,

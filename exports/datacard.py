@@ -167,6 +167,8 @@ def _agreement(stored: ProjectAgreement | None) -> dict:
 def _fmt(value, digits: int = 1) -> str:
     if value is None:
         return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)

@@ -28,6 +28,9 @@ class ExportSpec:
     classes: tuple[str, ...] = ()  # names or ids as given; resolved against the project
     complete_only: bool = True
     include_images: bool = False
+    # Keep images whose every labeler's label set was made under this instruction version or a
+    # later one (checked against the project's versions by ExportQuery).
+    min_instruction_version: int | None = None
 
     def as_query(self) -> dict:
         """The filters as they were applied, for the data card and file headers."""
@@ -39,6 +42,7 @@ class ExportSpec:
             "classes": list(self.classes),
             "complete_only": self.complete_only,
             "include_images": self.include_images,
+            "min_instruction_version": self.min_instruction_version,
         }
 
 
@@ -58,6 +62,16 @@ def export_spec_parse(params: Mapping[str, str], *, default_format: str = "coco"
                 "min_agreement",
                 f"min_agreement must be a number from 0 to 1 (the image agreement score); got {raw!r}.",
             )
+    min_version = None
+    raw = _get(params, "min_instruction_version")
+    if raw not in (None, ""):
+        if not raw.isdigit() or int(raw) < 1:
+            raise ExportParamError(
+                "min_instruction_version",
+                f"min_instruction_version must be a version number of the instructions (1, 2, "
+                f"...); got {raw!r}.",
+            )
+        min_version = int(raw)
     classes_raw = _get(params, "classes") or ""
     classes = tuple(part.strip() for part in classes_raw.split(",") if part.strip())
     return ExportSpec(
@@ -68,6 +82,7 @@ def export_spec_parse(params: Mapping[str, str], *, default_format: str = "coco"
         classes=classes,
         complete_only=_bool(params, "complete_only", True),
         include_images=_bool(params, "include_images", False),
+        min_instruction_version=min_version,
     )
 
 

@@ -21,7 +21,8 @@ Which images are exported (the rule that keeps "labeled as empty" apart from "no
 
 Filters: min_agreement keeps images whose ImageAgreement.score is at least the value
 (adjudicated images pass: the lead settled them); exclude_flagged drops images with an open
-flag; classes keeps only boxes of those classes (an image whose boxes are all of other classes is
+flag; min_instruction_version keeps images whose every submitted label set was made under that
+instruction version or a later one (a label set without a recorded version counts as older); classes keeps only boxes of those classes (an image whose boxes are all of other classes is
 then exported as empty for the selected classes, which is what "no object of these classes" means).
 """
 
@@ -94,6 +95,7 @@ class ExportQuery:
         self.project = project
         self.spec = spec
         self.classes = _resolve_classes(project, spec.classes)
+        _check_instruction_version(project, spec.min_instruction_version)
         self._class_ids = [c.id for c in self.classes] if spec.classes else None
         self._text_in_database = text_in_database
 
@@ -150,6 +152,15 @@ class ExportQuery:
         if spec.min_agreement is not None:
             passes = Q(score__gte=spec.min_agreement)
             qs = qs.filter(passes if spec.source == "raw" else passes | Q(adjudicated=True))
+        if spec.min_instruction_version is not None:
+            older = Annotation.objects.filter(
+                Q(instruction_version__isnull=True)
+                | Q(instruction_version__number__lt=spec.min_instruction_version),
+                image=OuterRef("pk"),
+                kind=Annotation.Kind.LABEL,
+                status=Annotation.Status.SUBMITTED,
+            )
+            qs = qs.filter(~Exists(older))
         if spec.exclude_flagged:
             open_flag = Flag.objects.filter(image=OuterRef("pk"), status=Flag.Status.OPEN)
             qs = qs.filter(~Exists(open_flag))
@@ -325,6 +336,21 @@ def stream_rows(queryset) -> Iterator[tuple]:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(CHUNK_SIZE):
             yield from rows
+
+
+def _check_instruction_version(project: Project, number: int | None) -> None:
+    if number is None:
+        return
+    newest = project.instruction_versions.order_by("-number").values_list("number", flat=True)
+    newest = newest.first() or 0
+    if number > newest:
+        raise ExportParamError(
+            "min_instruction_version",
+            f"min_instruction_version: this project has instruction versions 1 to {newest}; "
+            f"got {number}."
+            if newest
+            else "min_instruction_version: this project has no instructions yet.",
+        )
 
 
 def _resolve_classes(project: Project, wanted: tuple[str, ...]) -> list[ExportClass]:

@@ -240,6 +240,8 @@ class Image(models.Model):
             # The queue's order: most label sets first (partly labeled images complete first),
             # then by id; a range scan below labelers_per_image gives it without a sort.
             models.Index(fields=["project", "-label_set_count", "id"], name="image_queue_order"),
+            # The image browser sorted by file name, a page at a time.
+            models.Index(fields=["project", "original_name", "id"], name="image_by_name"),
         ]
 
     def __str__(self):

@@ -232,7 +232,8 @@ def label_class_save(
     """Create a class, or update `label_class`; names and hotkeys stay unique in the project."""
     if label_class is None:
         label_class = LabelClass(project=project)
-        label_class.order = (project.classes.aggregate(n=Max("order"))["n"] or -1) + 1
+        last = project.classes.aggregate(n=Max("order"))["n"]
+        label_class.order = 0 if last is None else last + 1
     label_class.name = name.strip()
     if color is None:  # a new class without a colour gets one no other class of the project has
         color = (

@@ -4,6 +4,7 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_safe
 
+from accounts.authentication import login_or_token_required
 from projects.markdown import render_markdown
 from projects.models import Image, Membership, Project
 from projects.permissions import (
@@ -75,10 +76,10 @@ def project_detail(request, slug):
     )
 
 
-@login_required
+@login_or_token_required
 @require_safe
 def image_file(request, slug, image_id):
-    """Serve an image's pixels to members of its project only."""
+    """Serve an image's pixels to members of its project only (by session or API token)."""
     project = get_object_or_404(Project, slug=slug)
     require(request.user, project, Capability.VIEW)
     image = get_object_or_404(Image, pk=image_id, project=project)

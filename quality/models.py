@@ -30,6 +30,13 @@ class ImageAgreement(models.Model):
                 condition=Q(score__gte=0, score__lte=1), name="agreement_score_0_1"
             )
         ]
+        indexes = [
+            # The image browser's sorts by agreement and by open flags, a page at a time.
+            models.Index(fields=["score", "image"], name="agreement_by_score"),
+            models.Index(
+                models.F("open_flag_count").desc(), "image", name="agreement_by_open_flags"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.image}: agreement {self.score:.2f}"

@@ -17,6 +17,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from annotations.models import Annotation
 from concord.params import ParamError, id_param
 from projects.models import Image, LabelClass, Membership, Project
+from quality.aliases import labeler_aliases, names_replaced
 from quality.models import (
     Flag,
     ImageAgreement,
@@ -435,7 +436,8 @@ def flag_filter_choices(*, project: Project) -> dict:
 def labeler_feedback(*, user, project: Project, limit: int = 20) -> list[dict]:
     """Flags involving this labeler that a lead settled, with the decision and its rule.
 
-    Only the labeler's own side is described: never another labeler's boxes or classes.
+    Only the labeler's own side is described: never another labeler's boxes or classes. The
+    lead's note is shown with the labelers' names replaced by "labeler A"... (quality.aliases).
     """
     flags = (
         Flag.objects.filter(
@@ -446,6 +448,8 @@ def labeler_feedback(*, user, project: Project, limit: int = 20) -> list[dict]:
         .select_related("image", "label_class", "instruction_version")
         .order_by("-resolved_at", "-id")[:limit]
     )
+    flags = list(flags)
+    aliases = labeler_aliases(image_ids={flag.image_id for flag in flags if flag.resolution_note})
     return [
         {
             "flag_id": flag.pk,
@@ -454,7 +458,7 @@ def labeler_feedback(*, user, project: Project, limit: int = 20) -> list[dict]:
             "kind": flag.get_kind_display(),
             "label_class": flag.label_class.name if flag.label_class else "",
             "decision": _decision_for(flag, user),
-            "note": flag.resolution_note,
+            "note": names_replaced(flag.resolution_note, aliases.get(flag.image_id, {})),
             "resolved_at": flag.resolved_at,
             "instruction_number": flag.instruction_version.number
             if flag.instruction_version

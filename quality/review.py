@@ -9,7 +9,6 @@ and rests the flag on it; labelers acknowledge it before their next image.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
@@ -21,9 +20,10 @@ from annotations.boxes import BoxesInvalid, boxes_clean
 from annotations.models import Annotation, Box
 from projects.models import Image, InstructionVersion
 from projects.services import instruction_version_publish
+from quality.aliases import labeler_aliases, names_replaced
 from quality.models import ConsensusBox, Flag
 from quality.report import WORKED_EXAMPLE_MARK
-from quality.services import image_open_flag_counts_refresh
+from quality.services import flag_message_renamed, image_open_flag_counts_refresh
 from quality.services_summary import flag_counts_move
 
 R = Flag.Resolution
@@ -234,28 +234,27 @@ def labeler_boxes(*, image: Image, labeler) -> list[dict]:
 
 def instructions_draft(*, flag: Flag) -> tuple[str, str]:
     """(body, summary) prefilled for "instructions unclear": the current instructions with
-    this case appended as a worked example (what the labelers did, what the rule is)."""
+    this case appended as a worked example (what the labelers did, what the rule is).
+
+    Instructions are read by every labeler: the sentence names labelers as "labeler A", "labeler
+    B"... by who they are (flag_message_renamed), never by searching their names in text.
+    """
     current = flag.project.current_instructions
     body = current.body.rstrip() if current else ""
-    usernames = sorted(u.username for u in flag.labelers.all())
+    aliases = labeler_aliases(image_ids=[flag.image_id])[flag.image_id]
+    happened = flag_message_renamed(flag=flag, name=lambda username: aliases[username])
+    if happened is None:  # not the engine's flag (any more): its stored sentence, names replaced
+        happened = names_replaced(flag.message, aliases)
     subject = f" ({flag.label_class.name})" if flag.label_class else ""
     example = (
         f"\n\n## Worked example: {flag.get_kind_display().lower()}{subject}\n\n"
         f"{WORKED_EXAMPLE_MARK.format(id=flag.pk)}\n"
         f"**What happened** (image {flag.image.original_name}): "
-        f"{_anonymous(flag.message, usernames).rstrip('.')}.\n\n"
+        f"{happened.rstrip('.')}.\n\n"
         f"**The rule:** {RULE_PLACEHOLDER}\n"
     )
     summary = f"Worked example: {flag.get_kind_display().lower()}{subject}."
     return (body + example).lstrip(), summary
-
-
-def _anonymous(message: str, usernames: Iterable[str]) -> str:
-    """The flag's sentence with labelers' names replaced: instructions are read by everyone."""
-    aliases = {name: f"labeler {chr(ord('A') + n)}" for n, name in enumerate(sorted(usernames))}
-    for name in sorted(aliases, key=len, reverse=True):
-        message = re.sub(rf"\b{re.escape(name)}\b", aliases[name], message)
-    return message
 
 
 def _current_version(image: Image) -> InstructionVersion | None:
@@ -293,14 +292,28 @@ LABELER_COLORS = [
 
 def review_data(*, flag: Flag) -> dict:
     """What the review page draws: every labeler's boxes, the consensus, the adjudication."""
-    image = flag.image
+    involved = set(flag.labelers.values_list("id", flat=True))
+    return {
+        "flag": {
+            "id": flag.pk,
+            "kind": flag.kind,
+            "message": flag.message,
+            "status": flag.status,
+            "box_ids": list(flag.box_ids or []),
+        },
+        **image_labels_data(image=flag.image, involved=involved),
+    }
+
+
+def image_labels_data(*, image: Image, involved: set[int] = frozenset()) -> dict:
+    """Every labeler's submitted boxes on the image, the consensus and the lead's final boxes,
+    as static/js/box_layers.js draws them (for leads and engineers only: it names labelers)."""
     annotations = list(
         Annotation.objects.filter(image=image, status=Annotation.Status.SUBMITTED)
         .select_related("labeler")
         .prefetch_related("boxes")
         .order_by("kind", "labeler__username")
     )
-    involved = set(flag.labelers.values_list("id", flat=True))
     labelers, adjudication = [], None
     for annotation in annotations:
         boxes = [_box(b, b.label_class_id) | {"id": b.pk} for b in annotation.boxes.all()]
@@ -322,13 +335,6 @@ def review_data(*, flag: Flag) -> dict:
         for c in ConsensusBox.objects.filter(image=image).order_by("index")
     ]
     return {
-        "flag": {
-            "id": flag.pk,
-            "kind": flag.kind,
-            "message": flag.message,
-            "status": flag.status,
-            "box_ids": list(flag.box_ids or []),
-        },
         "image": {
             "id": image.pk,
             "name": image.original_name,

@@ -9,7 +9,9 @@ the lead's resolution. Recompute runs are in services_runs, project figures in s
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from collections.abc import Callable
 
 import numpy as np
 from django.db import connection, transaction
@@ -138,6 +140,30 @@ def images_unassess(*, image_ids: list[int]) -> None:
     image_flags_settle(image_ids=image_ids, keep=())
     ConsensusBox.objects.filter(image_id__in=image_ids).delete()
     ImageAgreement.objects.filter(image_id__in=image_ids).delete()
+
+
+def flag_message_renamed(*, flag: Flag, name: Callable[[str], str]) -> str | None:
+    """The engine's sentence for this flag, written with ``name(username)`` for each labeler.
+
+    The image is assessed again in memory (nothing is stored) and the flag found by its key, so
+    each labeler is named by who they are, never by matching their name in the stored sentence.
+    None when the engine no longer finds the flag (its labels changed, or it is not the
+    engine's: near-duplicate conflicts).
+    """
+    found = images_labels(image_ids=[flag.image_id])
+    if not found:
+        return None
+    labels = found[0]
+    result = assess_batch(labels.batch, labels.params)
+    every_image = np.ones(len(labels.image_ids), dtype=bool)
+    for index, spec in enumerate(_flag_specs(labels, result, every_image)):
+        if spec.key == flag.key:
+            names = tuple(name(username) for username in labels.batch.labeler_names)
+            renamed = dataclasses.replace(
+                result, batch=dataclasses.replace(labels.batch, labeler_names=names)
+            )
+            return flag_message(renamed, index)
+    return None
 
 
 def _segments(ptr: np.ndarray, picked: np.ndarray):

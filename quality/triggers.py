@@ -93,3 +93,18 @@ def _images_enqueue(*, project_id: int, image_ids: list[int]) -> None:
         except (KombuOperationalError, RedisError, OSError) as exc:
             log.warning("reassessment of %d images not enqueued (%s)", len(chunk), exc)
             return
+
+
+def project_figures_stale(*, project_id: int) -> None:
+    """Call inside a transaction that removed images (and with them labels and flags): once it
+    commits, the project's summary and report figures are refreshed as after labels change."""
+    transaction.on_commit(lambda: _summary_enqueue(project_id=project_id), robust=True)
+
+
+def _summary_enqueue(*, project_id: int) -> None:
+    from quality.tasks import _summary_schedule  # the debounced summary labels changes use
+
+    try:
+        _summary_schedule(project_id)
+    except (KombuOperationalError, RedisError, OSError) as exc:
+        log.warning("summary of project %s not enqueued (%s)", project_id, exc)

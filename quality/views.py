@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from concord.params import id_value
 from concord.parsers import JSONTooStrange, json_loads
+from projects.markdown import render_markdown
 from projects.models import Project
 from projects.permissions import Capability, has_capability, require, role_of
 from quality import report as report_selectors
@@ -172,6 +173,7 @@ def flag_instructions(request, slug, flag_id):
             "project": project,
             "flag": flag,
             "body": body,
+            "preview_html": render_markdown(body),
             "summary": summary,
             "error": error,
             "current": project.current_instructions,

@@ -1,7 +1,7 @@
 // The instructions editor: live preview rendered by the server (the same sanitising renderer
 // labelers' pages use), and images uploaded into the project and inserted as Markdown.
 
-const form = document.getElementById("instructions-editor");
+const form = document.querySelector("form[data-preview-url]");
 const body = document.getElementById("id_body");
 const preview = document.getElementById("preview");
 const previewState = document.getElementById("preview-state");

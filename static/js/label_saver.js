@@ -103,6 +103,13 @@ export class Saver {
       this.onRefused(message);
       return;
     }
+    if (status === 409) {
+      // A submitted image past its grace period: nothing to retry, the stored boxes stand.
+      this.stopped = true;
+      this.show("refused", "Not saved");
+      this.onRefused(message);
+      return;
+    }
     if (status === 403 || status === 404) {
       this.stopped = true;
       this.show("refused", "Not saved");

@@ -5,8 +5,10 @@
 // the image as displayed (EXIF orientation applied), whose size the API gives as width/height.
 // toApi/fromAnnotorious scale between the two, so they agree even if they ever differ.
 
-import { StageView } from "./label_view.js";
+import { BoxList, BoxTags } from "./label_boxes.js";
 import { api, Saver } from "./label_saver.js";
+import { SessionTrail } from "./label_session.js";
+import { StageView } from "./label_view.js";
 
 const config = JSON.parse(document.getElementById("label-config").textContent);
 const classes = new Map(config.classes.map((c) => [c.id, c]));
@@ -22,7 +24,17 @@ const ui = {
   palette: $("palette"),
   guidance: $("guidance"),
   zoomLevel: $("zoom-level"),
+  imageName: $("image-name"),
+  position: $("image-position"),
+  previous: $("previous-image"),
+  empty0: $("submit-empty"),
+  fitSmall: $("fit-small"),
+  crosshair: $("crosshair-toggle"),
+  brightness: $("brightness"),
+  contrast: $("contrast"),
 };
+const EMPTY_CONFIRM_MS = 4000; // how long a first 0 waits for the second
+const trail = new SessionTrail(config.projectId);
 
 const state = {
   annotationId: null,
@@ -35,6 +47,9 @@ const state = {
   activeSeconds: 0,
   lastSavedSeconds: 0,
   busy: false,
+  readOnly: false, // a submitted image past its grace period: shown, not changed
+  tags: null,
+  emptyArmed: null, // the timer of a first 0 press waiting for its confirmation
   // Annotorious selects a box it has just drawn (and again on the pointerup of a quick drag).
   // Those selections are undone at once, so the next drag draws again and a class key sets the
   // class of the next box; the set empties at the next pointer press.
@@ -44,10 +59,28 @@ const state = {
 const view = new StageView({
   stage: ui.stage,
   inner: ui.inner,
-  onZoom: (zoom) => {
+  crosshair: $("crosshair"),
+  onChange: (zoom) => {
     ui.zoomLevel.textContent = `${Math.round(zoom * 100)}%`;
     ui.zoomLevel.title = "Screen pixels per image pixel";
+    ui.stage.dataset.zoom = zoom;
+    renderBoxes();
   },
+});
+
+const boxList = new BoxList({
+  list: $("box-list"),
+  classes: config.classes,
+  onSelect: (id) => {
+    if (!state.anno) return;
+    state.justDrawn.clear();
+    state.anno.setSelected(id, true);
+  },
+  onClass: (id, classId) => {
+    const annotation = state.anno && state.anno.getAnnotationById(id);
+    if (annotation) state.anno.updateAnnotation(withClass(annotation, classId));
+  },
+  onDelete: (id) => state.anno && state.anno.removeAnnotation(id),
 });
 
 // ---- status and messages -------------------------------------------------------------------
@@ -171,6 +204,32 @@ function boxes() {
   return state.anno ? state.anno.getAnnotations().map(toApi) : [];
 }
 
+// The tags on the boxes and the list beside the canvas, from Annotorious' store.
+function renderBoxes() {
+  if (!state.anno || !state.tags) return;
+  const selected = new Set(state.anno.getSelected().map((a) => a.id));
+  const items = state.anno.getAnnotations().map((annotation) => {
+    const { x, y, w, h } = annotation.target.selector.geometry;
+    const c = classOf(annotation) || classes.get(state.currentClass);
+    const api = toApi(annotation);
+    return {
+      id: annotation.id,
+      x,
+      y,
+      w,
+      h,
+      apiWidth: api.width,
+      apiHeight: api.height,
+      classId: c ? c.id : null,
+      name: c ? c.name : "no class",
+      color: c ? c.color : "#888888",
+      selected: selected.has(annotation.id),
+    };
+  });
+  state.tags.render(items, view.zoom);
+  boxList.render(items, { readOnly: state.readOnly });
+}
+
 // ---- the image and its annotator -----------------------------------------------------------
 
 function updateCount() {
@@ -203,12 +262,18 @@ function loadImage(url) {
   });
 }
 
+function timeOf(iso) {
+  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
 async function open(annotation) {
-  // annotation: {id, status, image, boxes, active_seconds}
+  // annotation: {id, status, image, boxes, active_seconds, editable, editable_until}
   teardown();
+  disarmEmpty();
   state.annotationId = annotation.id;
   state.image = annotation.image;
   state.status = annotation.status;
+  state.readOnly = annotation.editable === false;
   state.activeSeconds = annotation.active_seconds || 0;
   state.lastSavedSeconds = state.activeSeconds;
   ui.empty.hidden = true;
@@ -216,42 +281,68 @@ async function open(annotation) {
   const img = await loadImage(annotation.image.url);
   ui.inner.replaceChildren(img);
   state.img = img;
-  view.attach(img);
   const anno = Annotorious.createImageAnnotator(img, {
-    drawingEnabled: true,
+    drawingEnabled: !state.readOnly,
     drawingMode: "drag",
+    userSelectAction: state.readOnly ? "NONE" : "EDIT",
     style: boxStyle,
   });
   state.anno = anno;
+  state.tags = new BoxTags(anno.element, img);
+  view.attach(img);
+  view.setAdjust(adjustment());
   anno.setAnnotations(annotation.boxes.map(fromApi), true);
   anno.state.store.observe(onStoreChange, { origin: "LOCAL" });
+  anno.state.store.observe(renderBoxes);
   anno.state.selection.subscribe((selection) => {
     const ids = (selection.selected || []).map((s) => s.id);
     if (ids.length && ids.every((id) => state.justDrawn.has(id))) anno.cancelSelected();
+    renderBoxes();
   });
-  state.saver = new Saver({
-    url: annotationUrl(annotation.id),
-    collect: () => ({ boxes: boxes(), active_seconds: Math.round(state.activeSeconds) }),
-    show: showStatus,
-    onRefused: (message) => showNotice(message),
-  });
+  if (!state.readOnly) {
+    state.saver = new Saver({
+      url: annotationUrl(annotation.id),
+      collect: () => ({ boxes: boxes(), active_seconds: Math.round(state.activeSeconds) }),
+      show: showStatus,
+      onRefused: (message) => showNotice(message),
+    });
+  }
   updateCount();
+  renderBoxes();
   const resumed = annotation.boxes.length ? ` (${annotation.boxes.length} restored)` : "";
-  showStatus("saved", annotation.status === "submitted" ? `Submitted — editing${resumed}` : `Saved${resumed}`);
-  document.title = `Image ${annotation.image.id} · Label`;
+  if (state.readOnly) {
+    showStatus("idle", "Submitted — view only");
+    showNotice(
+      `You submitted this image more than ${config.graceMinutes} minutes ago, so it can no longer be changed. Press Enter to go on labeling.`,
+      "info",
+    );
+  } else if (annotation.status === "submitted") {
+    showStatus("saved", `Submitted — editing until ${timeOf(annotation.editable_until)}${resumed}`);
+  } else {
+    showStatus("saved", `Saved${resumed}`);
+  }
+  trail.visit(annotation.id);
+  showPlace(annotation);
+  document.title = `${annotation.image.name || `Image ${annotation.image.id}`} · Label`;
   ui.stage.dataset.annotation = annotation.id;
   ui.stage.dataset.image = annotation.image.id;
   ui.stage.dataset.width = annotation.image.width;
   ui.stage.dataset.height = annotation.image.height;
+  ui.stage.dataset.readonly = state.readOnly ? "1" : "0";
   ui.stage.dataset.ready = "1";
 }
 
 function teardown() {
   ui.stage.dataset.ready = "0";
+  if (state.tags) {
+    state.tags.destroy();
+    state.tags = null;
+  }
   if (state.anno) {
     state.anno.destroy();
     state.anno = null;
   }
+  view.detach();
   state.saver = null;
   state.img = null;
 }
@@ -262,6 +353,46 @@ function annotationUrl(id) {
 
 function submitUrl(id) {
   return config.submitUrl.replace(/0\/submit\/$/, `${id}/submit/`);
+}
+
+// ---- where am I ----------------------------------------------------------------------------
+
+function showPlace(annotation) {
+  ui.imageName.textContent = annotation.image.name || `Image ${annotation.image.id}`;
+  ui.imageName.title = ui.imageName.textContent;
+  ui.position.textContent = trail.describe(annotation.id);
+  ui.previous.disabled = trail.previous(annotation.id) === null;
+  // How many images are left for this labeler: an estimate, asked after the image is shown.
+  api(config.queueStatusUrl).then(({ ok, data }) => {
+    if (!ok || !data || state.annotationId !== annotation.id) return;
+    trail.setRemaining(data.remaining, data.capped);
+    ui.position.textContent = trail.describe(annotation.id);
+  });
+}
+
+async function openPrevious() {
+  if (!state.anno || state.busy) return;
+  const previousId = trail.previous(state.annotationId);
+  if (previousId === null) {
+    showNotice("This is the first image of this session.", "info");
+    return;
+  }
+  state.busy = true;
+  try {
+    if (state.saver && !(await state.saver.flush())) {
+      showNotice(`Your boxes here are not saved yet (${state.saver.lastMessage || "retrying"}); try again in a moment.`);
+      return;
+    }
+    const { ok, data } = await api(annotationUrl(previousId));
+    if (!ok) {
+      showNotice((data && data.detail) || "The previous image cannot be opened.");
+      return;
+    }
+    hideNotice();
+    await open(data);
+  } finally {
+    state.busy = false;
+  }
 }
 
 // ---- queue and submit ----------------------------------------------------------------------
@@ -300,11 +431,20 @@ function finished() {
   ui.empty.append(link);
   showStatus("idle", "All done");
   updateCount();
+  $("box-list").replaceChildren();
+  ui.position.textContent = `${trail.ids.length} image${trail.ids.length === 1 ? "" : "s"} in this session`;
+  ui.imageName.textContent = "";
   for (const id of ["submit-next", "submit-empty"]) $(id).disabled = true;
+  ui.previous.disabled = !trail.ids.length;
 }
 
 async function submit({ empty = false } = {}) {
-  if (!state.anno || state.busy) return;
+  if (state.busy) return;
+  if (!state.anno) {
+    // After the last image, Previous may be the way back to the one just submitted.
+    return;
+  }
+  if (state.readOnly) return next();
   const count = state.anno.getAnnotations().length;
   if (empty && count) {
     showNotice(
@@ -318,7 +458,7 @@ async function submit({ empty = false } = {}) {
     showStatus("saving", "Submitting…");
     if (!(await state.saver.flush())) {
       const reason = state.saver.lastMessage || "the save did not finish";
-      showStatus(state.saver.refused ? "refused" : "failed", "Not submitted");
+      showStatus(state.saver.refused || state.saver.stopped ? "refused" : "failed", "Not submitted");
       showNotice(`Not submitted, because your boxes are not saved: ${reason}`);
       return;
     }
@@ -326,6 +466,18 @@ async function submit({ empty = false } = {}) {
       method: "POST",
       body: { active_seconds: Math.round(state.activeSeconds) },
     });
+    if (status === 409 && data && data.code === "instructions_not_acknowledged") {
+      // New instructions came out while this image was open: the draft is kept; read, come back.
+      showStatus("saved", "Saved, not submitted");
+      showNotice(data.detail);
+      const link = document.createElement("a");
+      link.href = data.project_url || config.projectUrl;
+      link.className = "button";
+      link.id = "read-instructions";
+      link.textContent = `Read version ${data.instructions} of the instructions`;
+      ui.notice.append(" ", link);
+      return;
+    }
     if (!ok) {
       showStatus("failed", "Submit failed");
       showNotice((data && data.detail) || `Submitting failed (${status}); try again.`);
@@ -338,11 +490,74 @@ async function submit({ empty = false } = {}) {
   }
 }
 
+// `0` submits the image as having nothing to label, but only on a second press (or click)
+// within a few seconds: a stray 0 must not send an image off empty.
+function pressEmpty() {
+  if (!state.anno || state.readOnly) return;
+  const count = state.anno.getAnnotations().length;
+  if (count) return submit({ empty: true }); // explains why not
+  if (state.emptyArmed) {
+    disarmEmpty();
+    return submit({ empty: true });
+  }
+  state.emptyArmed = setTimeout(disarmEmpty, EMPTY_CONFIRM_MS);
+  ui.empty0.dataset.armed = "1";
+  ui.empty0.querySelector(".label").textContent = "Press 0 again to confirm";
+  showNotice("Nothing to label on this image? Press 0 again to submit it empty (Esc cancels).", "confirm");
+}
+
+function disarmEmpty() {
+  if (!state.emptyArmed) return;
+  clearTimeout(state.emptyArmed);
+  state.emptyArmed = null;
+  ui.empty0.dataset.armed = "0";
+  ui.empty0.querySelector(".label").textContent = "Nothing to label here";
+  if (ui.notice.dataset.kind === "confirm") hideNotice();
+}
+
 function deleteSelected() {
   if (!state.anno) return;
   const selected = state.anno.getSelected();
   for (const annotation of selected) state.anno.removeAnnotation(annotation.id);
   state.anno.cancelSelected();
+}
+
+// ---- display -------------------------------------------------------------------------------
+
+const PREFS = "concord.labeling.display";
+
+function loadPrefs() {
+  try {
+    return JSON.parse(localStorage.getItem(PREFS)) || {};
+  } catch {
+    return {};
+  }
+}
+
+function savePrefs() {
+  const prefs = { fitSmall: ui.fitSmall.checked, crosshair: ui.crosshair.checked };
+  try {
+    localStorage.setItem(PREFS, JSON.stringify(prefs));
+  } catch {
+    // not kept across visits; nothing else depends on it
+  }
+}
+
+function adjustment() {
+  return { brightness: Number(ui.brightness.value), contrast: Number(ui.contrast.value) };
+}
+
+function showAdjustment() {
+  const { brightness, contrast } = adjustment();
+  $("brightness-value").textContent = `${brightness}%`;
+  $("contrast-value").textContent = `${contrast}%`;
+  view.setAdjust({ brightness, contrast });
+}
+
+function toggleCrosshair(on = !ui.crosshair.checked) {
+  ui.crosshair.checked = on;
+  view.setCrosshair(on);
+  savePrefs();
 }
 
 // ---- keyboard ------------------------------------------------------------------------------
@@ -351,9 +566,23 @@ function toggleGuidance(show = ui.guidance.hidden) {
   ui.guidance.hidden = !show;
 }
 
+const PAN_STEP = 80; // pixels per arrow key press
+
+const SLIDER_KEYS = new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown"]);
+
+// Whether a key belongs to the focused control rather than to the page's shortcuts: all keys
+// of text fields and menus; a slider's arrows; a checkbox's Space.
+function keyForControl(target, key) {
+  if (!target.closest) return false;
+  if (target.closest("textarea, select, input:not([type=range]):not([type=checkbox])")) return true;
+  if (target.type === "range") return SLIDER_KEYS.has(key);
+  if (target.type === "checkbox") return key === " ";
+  return false;
+}
+
 function onKey(event) {
-  if (event.target.closest && event.target.closest("input, textarea, select")) return;
   const key = event.key;
+  if (keyForControl(event.target, key)) return;
   if (key === " ") {
     view.setSpace(true);
     event.preventDefault();
@@ -363,23 +592,32 @@ function onKey(event) {
   if (key === "?") return toggleGuidance();
   if (key === "Escape") {
     if (!ui.guidance.hidden) return toggleGuidance(false);
+    disarmEmpty();
     return state.anno && state.anno.cancelSelected();
   }
   if (!ui.guidance.hidden) return;
+  if (key !== "0") disarmEmpty();
   if (key === "Enter" || key === "n" || key === "N") {
     event.preventDefault();
     return submit();
   }
-  if (key === "0") return submit({ empty: true });
+  if (key === "0") return pressEmpty();
+  if (key === "p" || key === "P") return openPrevious();
   if (key === "Delete" || key === "Backspace") {
     event.preventDefault();
     return deleteSelected();
   }
   if (key === "+" || key === "=") return view.zoomBy(1.25);
   if (key === "-" || key === "_") return view.zoomBy(1 / 1.25);
-  if (key === "f" || key === "F") return view.fit();
+  if (key === "f" || key === "F") return view.showWhole();
+  if (key === "x" || key === "X") return toggleCrosshair();
+  const arrows = { ArrowLeft: [1, 0], ArrowRight: [-1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+  if (arrows[key] && !(state.anno && state.anno.getSelected().length)) {
+    event.preventDefault();
+    return view.panBy(arrows[key][0] * PAN_STEP, arrows[key][1] * PAN_STEP);
+  }
   const c = byKey.get(key.toLowerCase());
-  if (c) {
+  if (c && !state.readOnly) {
     event.preventDefault();
     pressClass(c.id);
   }
@@ -395,25 +633,39 @@ document.addEventListener("keyup", (event) => {
 
 ui.palette.addEventListener("click", (event) => {
   const chip = event.target.closest(".class-chip");
-  if (chip) pressClass(Number(chip.dataset.class));
+  if (chip && !state.readOnly) pressClass(Number(chip.dataset.class));
 });
 $("submit-next").addEventListener("click", () => submit());
-$("submit-empty").addEventListener("click", () => submit({ empty: true }));
+ui.empty0.addEventListener("click", () => pressEmpty());
+ui.previous.addEventListener("click", () => openPrevious());
 $("zoom-in").addEventListener("click", () => view.zoomBy(1.25));
 $("zoom-out").addEventListener("click", () => view.zoomBy(1 / 1.25));
-$("zoom-fit").addEventListener("click", () => view.fit());
+$("zoom-fit").addEventListener("click", () => view.showWhole());
+ui.fitSmall.addEventListener("change", () => {
+  view.setFitSmall(ui.fitSmall.checked);
+  savePrefs();
+});
+ui.crosshair.addEventListener("change", () => toggleCrosshair(ui.crosshair.checked));
+ui.brightness.addEventListener("input", showAdjustment);
+ui.contrast.addEventListener("input", showAdjustment);
+$("adjust-reset").addEventListener("click", () => {
+  ui.brightness.value = 100;
+  ui.contrast.value = 100;
+  showAdjustment();
+});
 $("show-guidance").addEventListener("click", () => toggleGuidance(true));
 $("close-guidance").addEventListener("click", () => toggleGuidance(false));
-// Buttons must not keep focus: Enter would then click them instead of reaching the shortcut.
-for (const button of document.querySelectorAll(".side button")) {
-  button.addEventListener("mouseup", () => button.blur());
+// Buttons and sliders must not keep focus after a click: Enter would then press them instead of
+// reaching the shortcut, and digits would move a slider instead of choosing a class.
+for (const control of document.querySelectorAll(".side-actions button, .place button, .view-controls button, .view-controls input, .palette button")) {
+  control.addEventListener("mouseup", () => setTimeout(() => control.blur(), 0));
 }
 
 setInterval(() => {
-  if (!state.anno || document.visibilityState !== "visible" || !document.hasFocus()) return;
+  if (!state.saver || document.visibilityState !== "visible" || !document.hasFocus()) return;
   state.activeSeconds += 1;
   // Keep the draft alive (and its time recorded) while the labeler works without changes.
-  if (state.activeSeconds - state.lastSavedSeconds >= 60 && state.saver) {
+  if (state.activeSeconds - state.lastSavedSeconds >= 60) {
     state.lastSavedSeconds = state.activeSeconds;
     state.saver.changed();
   }
@@ -421,11 +673,30 @@ setInterval(() => {
 
 window.addEventListener("beforeunload", () => state.saver && state.saver.saveOnUnload());
 
+function start() {
+  if (config.reopen) {
+    api(annotationUrl(config.reopen)).then(({ ok, data }) =>
+      ok ? open(data) : showNotice((data && data.detail) || "This annotation cannot be opened."),
+    );
+  } else {
+    next();
+  }
+}
+
+const prefs = loadPrefs();
+ui.fitSmall.checked = Boolean(prefs.fitSmall);
+view.setFitSmall(ui.fitSmall.checked);
+toggleCrosshair(Boolean(prefs.crosshair));
 selectClass(state.currentClass);
-if (config.reopen) {
-  api(annotationUrl(config.reopen)).then(({ ok, data }) =>
-    ok ? open(data) : showNotice((data && data.detail) || "This annotation cannot be opened."),
-  );
+// On a phone the page says it needs a larger screen (CSS) and takes no image from the queue,
+// which would hold a slot of it for nobody; it starts once the window is wide enough.
+const phone = window.matchMedia("(max-width: 699px)");
+if (phone.matches) {
+  phone.addEventListener("change", function wide() {
+    if (phone.matches) return;
+    phone.removeEventListener("change", wide);
+    start();
+  });
 } else {
-  next();
+  start();
 }

@@ -1,5 +1,6 @@
 // The review page: every labeler's boxes over the image, layer toggles, keyboard-driven
 // decisions, and a small editor for the lead's final boxes (adjudication).
+import { boxEl as drawnBox, classNamer, count, drawLabels, place as placeIn, renderLayers as layersIn, visibleAll } from "./box_layers.js";
 
 const data = JSON.parse(document.getElementById("review-data").textContent);
 const layer = document.getElementById("layer");
@@ -9,32 +10,13 @@ const W = data.image.width;
 const H = data.image.height;
 const involvedBoxes = new Set(data.flag.box_ids);
 const classes = new Map(data.classes.map((c) => [c.id, c]));
-const className = (id) => (classes.get(id) ? classes.get(id).name : "class tie");
-const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+const className = classNamer(data.classes);
 
-const visible = { consensus: true, adjudication: true };
-data.labelers.forEach((l) => (visible[`l${l.id}`] = true));
+const visible = visibleAll(data);
 let editing = null; // {boxes: [...], selected: index, classId}
 
-function place(el, b) {
-  el.style.left = `${(b.x / W) * 100}%`;
-  el.style.top = `${(b.y / H) * 100}%`;
-  el.style.width = `${(b.width / W) * 100}%`;
-  el.style.height = `${(b.height / H) * 100}%`;
-}
-
-function boxEl(b, cls, colorValue, tag, title) {
-  const el = document.createElement("div");
-  el.className = `box ${cls}`;
-  el.style.setProperty("--c", colorValue);
-  el.title = title;
-  place(el, b);
-  const t = document.createElement("span");
-  t.className = "tag";
-  t.textContent = tag;
-  el.append(t);
-  return el;
-}
+const place = (el, b) => placeIn(el, b, data.image);
+const boxEl = (b, cls, colorValue, tag, title) => drawnBox(b, cls, colorValue, tag, title, data.image);
 
 function render() {
   layer.replaceChildren();
@@ -48,26 +30,7 @@ function render() {
     renderEditList();
     return;
   }
-  const anyInvolved = involvedBoxes.size > 0;
-  data.labelers.forEach((l, n) => {
-    if (!visible[`l${l.id}`]) return;
-    for (const b of l.boxes) {
-      const involved = !anyInvolved || involvedBoxes.has(b.id);
-      const el = boxEl(b, `labeler${involved ? " involved" : ""} tag-pos-${n % 4}`, l.color, `${l.username}: ${className(b.label_class)}`, `${l.username}: ${className(b.label_class)}`);
-      if (involved) el.dataset.boxId = b.id;
-      layer.append(el);
-    }
-  });
-  if (visible.consensus) {
-    for (const b of data.consensus) {
-      layer.append(boxEl(b, "consensus", "#111", `consensus: ${className(b.label_class)}`, `consensus: ${className(b.label_class)} (support ${Math.round(b.support * 100)}%)`));
-    }
-  }
-  if (visible.adjudication && data.adjudication) {
-    for (const b of data.adjudication.boxes) {
-      layer.append(boxEl(b, "adjudication", "#ffd400", `final: ${className(b.label_class)}`, `final (${data.adjudication.by}): ${className(b.label_class)}`));
-    }
-  }
+  drawLabels(layer, data, visible, involvedBoxes);
 }
 
 function renderInvolved() {
@@ -86,28 +49,8 @@ function renderInvolved() {
   }
 }
 
-function layerRow(key, label, swatch, count, extra = "") {
-  const li = document.createElement("li");
-  li.innerHTML = `<label><input type="checkbox" data-layer="${key}" ${visible[key] ? "checked" : ""}>${swatch}<span class="name"></span></label><span class="count">${count}</span>${extra}`;
-  li.querySelector(".name").textContent = label;
-  li.querySelector("input").addEventListener("change", (e) => {
-    visible[key] = e.target.checked;
-    render();
-  });
-  return li;
-}
-
 function renderLayers() {
-  const list = document.getElementById("layers");
-  list.replaceChildren();
-  data.labelers.forEach((l) => {
-    const mark = l.involved ? '<span class="involved-mark">involved</span>' : "";
-    list.append(layerRow(`l${l.id}`, l.username, `<span class="line-swatch" style="--c:${l.color}"></span>`, count(l.boxes.length, "box", "boxes"), mark));
-  });
-  list.append(layerRow("consensus", "Consensus", '<span class="line-swatch dashed"></span>', count(data.consensus.length, "object", "objects")));
-  if (data.adjudication) {
-    list.append(layerRow("adjudication", `Final boxes (${data.adjudication.by})`, '<span class="line-swatch" style="--c:#ffd400"></span>', count(data.adjudication.boxes.length, "box", "boxes")));
-  }
+  layersIn(document.getElementById("layers"), data, visible, render);
 }
 
 // Decisions.

@@ -149,7 +149,7 @@ def test_negative_active_seconds_are_refused(draft, api_a):
         annotation_url(draft.pk), {"boxes": [], "active_seconds": -1}, format="json"
     )
     assert response.status_code == 400
-    assert "active_seconds: Send a finite number" in response.json()["detail"]
+    assert "active_seconds: Send the seconds spent on this image" in response.json()["detail"]
 
 
 def test_submit_stores_the_time_and_submitting_twice_is_harmless(draft, classes, api_a, lead):

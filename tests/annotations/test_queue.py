@@ -43,6 +43,7 @@ def test_queue_gives_an_image_with_a_member_only_url_and_an_open_draft(
     assert body["image"] == {
         "id": image.pk,
         "url": f"/projects/{project.slug}/images/{image.pk}/file/",
+        "name": image.original_name,
         "width": 640,
         "height": 480,
     }

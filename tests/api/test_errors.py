@@ -41,4 +41,4 @@ def test_a_bad_token_is_401_and_says_so(api, project):
     api.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     response = api.get(f"/api/projects/{project.pk}/")
     assert response.status_code == 401
-    assert response.json()["detail"].startswith("Invalid token.")
+    assert response.json()["detail"].startswith("This API token is not valid")

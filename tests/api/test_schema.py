@@ -47,7 +47,8 @@ def test_schema_generates_and_validates_without_warnings_from_these_endpoints(ca
     assert mine == []
 
 
-def test_schema_documents_auth_tags_and_export_examples(client):
+def test_schema_documents_auth_tags_and_export_examples(client, lead):
+    client.force_login(lead)
     schema = client.get("/api/schema/?format=json").json()
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
     export = schema["paths"]["/api/projects/{project_id}/export/"]["get"]
@@ -57,9 +58,10 @@ def test_schema_documents_auth_tags_and_export_examples(client):
     assert "examples" in export["responses"]["400"]["content"]["application/json"]
 
 
-def test_export_and_datacard_parameters_carry_no_example_values_swagger_would_prefill(client):
+def test_export_and_datacard_parameters_carry_no_example_values_swagger_would_prefill(client, lead):
     """Swagger UI's "Try it out" fills a parameter with its example: classes=car,truck would be a
     400 on most projects and silently narrow the demo's export."""
+    client.force_login(lead)
     schema = client.get("/api/schema/?format=json").json()
     for path in ("/api/projects/{project_id}/export/", "/api/projects/{project_id}/datacard/"):
         for param in schema["paths"][path]["get"]["parameters"]:
@@ -101,8 +103,8 @@ def fuzz_world(project, classes, lead, labeler_a, labeler_b, django_capture_on_c
     }
     assert None not in ids.values()
     tokens = {
-        "lead": Token.objects.create(user=lead).key,
-        "labeler": Token.objects.create(user=labeler_a).key,
+        "lead": Token.objects.create(user=lead),
+        "labeler": Token.objects.create(user=labeler_a),
     }
     return ids, tokens
 
@@ -118,22 +120,28 @@ def test_schemathesis_finds_no_server_error_and_responses_match_the_schema(
     wsgi_in_test_transaction, fuzz_world
 ):
     ids, tokens = fuzz_world
-    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", wsgi_in_test_transaction)
+    schema = schemathesis.openapi.from_wsgi(
+        "/api/schema/?format=json",
+        wsgi_in_test_transaction,
+        headers={"Authorization": f"Token {tokens['lead']}"},
+    )
     operations = [result.ok() for result in schema.get_all_operations()]
     # The labeler's operations first: the lead's fuzzed writes (new instruction versions,
     # labelers per image) would otherwise turn most of them into 409s.
-    operations.sort(key=lambda op: _caller(op.path) != "labeler")
+    # /api/auth/token/ last: its POST and DELETE replace and revoke the caller's token.
+    operations.sort(key=lambda op: (op.path == "/api/auth/token/", _caller(op.path) != "labeler"))
     failures: list[str] = []
     statuses: dict[int, int] = {}
     started, cpu = time.perf_counter(), time.process_time()
     for operation in operations:
         fixed = {p.name: ids[p.name] for p in operation.path_parameters if p.name in ids}
         assert len(fixed) == len(list(operation.path_parameters)), operation.label
-        auth = {"Authorization": f"Token {tokens[_caller(operation.path)]}"}
+        auth = {"Authorization": f"Token {tokens[_caller(operation.path)].key}"}
         modes = [(GenerationMode.POSITIVE, POSITIVE_EXAMPLES)]
         if _has_inputs(operation):  # else hypothesis finds no way to break the request
             modes.append((GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES))
         for mode, examples in modes:
+            _tokens_restore(tokens)
             _fuzz(operation, mode, examples, fixed, auth, failures, statuses)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     print(
@@ -142,6 +150,13 @@ def test_schemathesis_finds_no_server_error_and_responses_match_the_schema(
     assert len(operations) >= 25
     assert statuses.get(200, 0) + statuses.get(201, 0) >= 5 * len(operations)  # not all refused
     assert not failures, "\n".join(sorted(set(failures)))
+
+
+def _tokens_restore(tokens: dict) -> None:
+    """Give each caller back its token, which the fuzzed POST and DELETE /api/auth/token/ replace."""
+    for token in tokens.values():
+        Token.objects.filter(user_id=token.user_id).exclude(key=token.key).delete()
+        Token.objects.get_or_create(key=token.key, defaults={"user_id": token.user_id})
 
 
 def _has_inputs(operation) -> bool:
@@ -173,3 +188,20 @@ def _fuzz(operation, mode, examples, fixed, auth, failures, statuses) -> None:
                 )
 
     call()
+
+
+def test_schema_and_docs_need_a_token_or_a_session(client, lead):
+    response = client.get("/api/schema/")
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/json"
+    assert "Authorization: Token" in response.json()["detail"]
+    response = client.get("/api/docs/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/api/docs/"
+
+    token = Token.objects.create(user=lead)
+    by_token = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    assert client.get("/api/schema/?format=json", **by_token).status_code == 200
+    client.force_login(lead)
+    assert client.get("/api/schema/?format=json").status_code == 200
+    assert client.get("/api/docs/").status_code == 200

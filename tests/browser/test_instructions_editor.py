@@ -73,6 +73,8 @@ def test_lead_writes_instructions_with_an_image_and_a_labeler_acknowledges_v2(
     current = project.current_instructions
     assert (current.number, current.body) == (2, body.replace("\r\n", "\n"))
 
+    shots(page, "project-page-lead")
+
     # History and the diff between 1 and 2.
     page.click("#link-instruction-history")
     page.wait_for_selector("#v2")
@@ -95,6 +97,7 @@ def test_lead_writes_instructions_with_an_image_and_a_labeler_acknowledges_v2(
     assert "I have read version 2" in labeler.inner_text("#acknowledge")
     expect(labeler.locator("#instructions img")).to_have_js_property("naturalWidth", 120)
     assert labeler.locator("#start-labeling").count() == 0
+    shots(labeler, "project-page-labeler-new-version")
     labeler.click("#acknowledge")
     labeler.wait_for_url(f"**/projects/{project.slug}/label/")
     assert current.acknowledgements.filter(user=ann).exists()

@@ -91,7 +91,8 @@ def test_a_labeler_acknowledges_draws_changes_a_class_reloads_submits_and_goes_o
     assert first.active_seconds >= 1
     assert sorted(stored_boxes(first_id)) == sorted(boxes)
 
-    labeler.key("0")  # nothing to label on this one
+    labeler.key("0")  # nothing to label on this one: 0 asks for a second press
+    labeler.key("0")
     page.wait_for_selector("#stage-empty:not([hidden])")
     assert "Nothing left" in page.locator("#stage-empty").inner_text()
     assert Annotation.objects.filter(labeler=labeler_a, status="submitted").count() == 2

@@ -4,10 +4,12 @@ import importlib.util
 
 import pytest
 from django.test import Client
+from playwright.sync_api import expect
 
 from projects.services import instructions_pending_for
 from quality.models import Flag
 from tests.browser.conftest import screenshot
+from tests.browser.test_instructions_editor import shots
 from tests.factories import PASSWORD
 from tests.quality.review_fixtures import instructions, results  # noqa: F401
 
@@ -57,6 +59,9 @@ def test_lead_accepts_a_labeler_and_clarifies_instructions(
     assert "Worked example" in body and "overlap only 0.42" in body
     rule = "**The rule:** Box the whole car including mirrors, as tight as the paint."
     page.fill("#id_body", body.split("**The rule:**")[0] + rule)
+    # The live preview (the instructions editor's) shows the rule as labelers will read it.
+    expect(page.locator("#preview")).to_contain_text("as tight as the paint")
+    shots(page, "flag-clarify-instructions")
     page.click("#publish")
     page.wait_for_url(f"**/projects/{project.slug}/flags/**")
     low.refresh_from_db()

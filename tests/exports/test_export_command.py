@@ -37,6 +37,7 @@ def test_command_accepts_a_project_id_and_filters(dataset, tmp_path):
         (["no-such-project"], "No project with slug or id"),
         (["{slug}", "--classes", "bus"], "no class named bus"),
         (["{slug}", "--min-agreement", "2"], "min_agreement must be a number from 0 to 1"),
+        (["{slug}", "--min-instruction-version", "1"], "has no instructions yet"),
     ],
 )
 def test_command_refuses_bad_input_and_writes_nothing(dataset, tmp_path, args, message):

@@ -117,6 +117,50 @@ def test_classes_filter_keeps_only_those_boxes_and_categories(client_lead, datas
     assert [c["name"] for c in by_id["categories"]] == ["car"]
 
 
+@pytest.fixture
+def versions(dataset, lead):
+    """Version 1 and 2; agree labeled under 2 by both, edge under 1 and 2, the rest unrecorded."""
+    from annotations.models import Annotation
+    from projects.services import instruction_version_publish
+
+    v1 = instruction_version_publish(project=dataset.project, author=lead, body="v1")
+    v2 = instruction_version_publish(project=dataset.project, author=lead, body="v2", summary="s")
+    labels = Annotation.objects.filter(kind="label")
+    labels.filter(image=dataset.agree).update(instruction_version=v2)
+    labels.filter(image=dataset.edge, labeler__username="labeler_a").update(instruction_version=v1)
+    labels.filter(image=dataset.edge, labeler__username="labeler_b").update(instruction_version=v2)
+    return v1, v2
+
+
+@pytest.mark.parametrize("source", ["consensus", "raw"])
+def test_min_instruction_version_keeps_images_every_labeler_labeled_under_it(
+    client_lead, dataset, versions, source
+):
+    data = fetch_coco(client_lead, dataset.project, source=source, min_instruction_version="2")
+    assert [image["id"] for image in data["images"]] == [dataset.agree.pk]
+    both = fetch_coco(client_lead, dataset.project, source=source, min_instruction_version="1")
+    assert [image["id"] for image in both["images"]] == [dataset.agree.pk, dataset.edge.pk]
+    response, body = fetch(client_lead, dataset.project, format="yolo", min_instruction_version="2")
+    assert response.status_code == 200
+    card = client_lead.get(
+        f"/api/projects/{dataset.project.pk}/datacard/?min_instruction_version=2"
+    ).json()
+    assert card["images"]["exported"] == 1
+    assert card["filters"]["min_instruction_version"] == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "words"), [("two", "a version number"), ("0", "a version number"), ("3", "1 to 2")]
+)
+def test_min_instruction_version_that_does_not_exist_is_a_400(
+    client_lead, dataset, versions, value, words
+):
+    response, _ = fetch(client_lead, dataset.project, min_instruction_version=value)
+    assert response.status_code == 400
+    assert response.json()["param"] == "min_instruction_version"
+    assert words in response.json()["detail"]
+
+
 @pytest.mark.parametrize(
     ("params", "param", "words"),
     [

@@ -82,3 +82,14 @@ def test_markdown_is_rendered_and_sanitised():
     )
     assert "<h1>Rules</h1>" in html and "<strong>Tight</strong>" in html
     assert "<script" not in html and "javascript:" not in html
+
+
+def test_each_new_class_comes_after_the_last_one(lead):
+    project = project_create(creator=lead, name="Harbour")
+    for name in ("boat", "crane", "truck"):
+        label_class_save(project=project, name=name)
+    assert list(project.classes.order_by("pk").values_list("name", "order")) == [
+        ("boat", 0),
+        ("crane", 1),
+        ("truck", 2),
+    ]

@@ -7,11 +7,14 @@ capability gets 403 (never 400 or 2xx) and a stranger 404. No cell may answer 50
 """
 
 import re
+from io import BytesIO
 
 import pytest
 from rest_framework.test import APIClient
 
+from projects.services import instruction_asset_add
 from tests.cache import cache_empty
+from tests.images import png_bytes
 from tests.security.world import (
     B_BOXES,
     schema_operations,
@@ -34,8 +37,11 @@ TABLE = [
     # Site pages
     ("GET", "/", (LOGIN, OK, OK, OK, OK, OK, OK)),
     ("GET", "/health/", (OK, OK, OK, OK, OK, OK, OK)),
+    ("GET", "/favicon.ico", (OK, OK, OK, OK, OK, OK, OK)),
     ("GET", "/accounts/login/", (OK, OK, OK, OK, OK, OK, OK)),
     ("POST", "/accounts/login/", (OK, OK, OK, OK, OK, OK, OK)),  # form shown again with errors
+    ("GET", "/accounts/token/", (LOGIN, OK, OK, OK, OK, OK, OK)),
+    ("POST", "/accounts/token/", (LOGIN, OK, OK, OK, OK, OK, OK)),  # the caller's own token only
     ("GET", "/projects/new/", (LOGIN, DENIED, DENIED, DENIED, DENIED, DENIED, DENIED)),
     ("POST", "/projects/new/", (LOGIN, DENIED, DENIED, DENIED, DENIED, DENIED, DENIED)),
     ("GET", "/projects/{slug}/", (LOGIN, HIDDEN, OK, HIDDEN, OK, OK, HIDDEN)),
@@ -47,12 +53,25 @@ TABLE = [
     # an invitation link is open to whoever holds it; a wrong token is gone for everyone
     ("GET", "/invitations/{token}/", ("410", "410", "410", "410", "410", "410", "410")),
     ("POST", "/invitations/{token}/", ("410", "410", "410", "410", "410", "410", "410")),
+    ("GET", "/projects/{slug}/images/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/images/{image_id}/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/images/{image_id}/thumb/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/images/{image_id}/delete/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("GET", "/projects/{slug}/images/{image_id}/file/", (LOGIN, HIDDEN, OK, HIDDEN, OK, OK, HIDDEN)),
     # labeler_a has not acknowledged the instructions yet: the label page sends them to read them
     ("GET", "/projects/{slug}/label/", (LOGIN, HIDDEN, OK, HIDDEN, DENIED, DENIED, HIDDEN)),
     ("GET", "/projects/{slug}/my-work/", (LOGIN, HIDDEN, OK, HIDDEN, DENIED, DENIED, HIDDEN)),
     # any member may acknowledge having read the instructions (it writes only their own receipt)
     ("POST", "/projects/{slug}/instructions/{number}/acknowledge/", (LOGIN, HIDDEN, OK, HIDDEN, OK, OK, HIDDEN)),
+    # instructions: every member reads the versions, their diffs and their images; leads write
+    ("GET", "/projects/{slug}/instructions/", (LOGIN, HIDDEN, OK, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/instructions/diff/", (LOGIN, HIDDEN, OK, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/instructions/images/{asset_id}/", (LOGIN, HIDDEN, OK, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/instructions/edit/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    ("POST", "/projects/{slug}/instructions/edit/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
+    ("POST", "/projects/{slug}/instructions/preview/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    ("POST", "/projects/{slug}/instructions/images/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
+    ("GET", "/projects/{slug}/export/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/projects/{slug}/report/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/projects/{slug}/flags/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/projects/{slug}/flags/{flag_id}/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
@@ -60,9 +79,12 @@ TABLE = [
     ("GET", "/projects/{slug}/flags/{flag_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("POST", "/projects/{slug}/flags/{flag_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     # API: documentation and authentication
-    ("GET", "/api/schema/", (OK, OK, OK, OK, OK, OK, OK)),
-    ("GET", "/api/docs/", (OK, OK, OK, OK, OK, OK, OK)),
-    ("POST", "/api/auth/token/", ("400", "400", "400", "400", "400", "400", "400")),
+    ("GET", "/api/schema/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
+    ("GET", "/api/docs/", (LOGIN, OK, OK, OK, OK, OK, OK)),
+    # without username and password: anonymous callers are told to send them; others get a new key
+    ("POST", "/api/auth/token/", ("400", OK, OK, OK, OK, OK, OK)),
+    ("GET", "/api/auth/token/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
+    ("DELETE", "/api/auth/token/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
     # API: projects (creating one is for staff, none of these actors)
     ("GET", "/api/projects/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
     ("POST", "/api/projects/", (UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, DENIED)),
@@ -80,6 +102,7 @@ TABLE = [
     ("GET", "/api/projects/{project_id}/annotations/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     # API: labeling (labelers only; annotation_id is labeler_a's own; others' are hidden)
     ("POST", "/api/projects/{project_id}/queue/next/", (UNAUTH, HIDDEN, OK, HIDDEN, DENIED, DENIED, HIDDEN)),
+    ("GET", "/api/projects/{project_id}/queue/", (UNAUTH, HIDDEN, OK, HIDDEN, DENIED, DENIED, HIDDEN)),
     ("GET", "/api/annotations/{annotation_id}/", (UNAUTH, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
     ("PUT", "/api/annotations/{annotation_id}/", (UNAUTH, HIDDEN, WRITE, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
     ("POST", "/api/annotations/{annotation_id}/submit/", (UNAUTH, HIDDEN, WRITE, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
@@ -93,6 +116,8 @@ TABLE = [
     # API: exports
     ("GET", "/api/projects/{project_id}/export/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/api/projects/{project_id}/datacard/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    # Near the end: a lead's POST deletes image_id (and its labels) for the rows after it.
+    ("POST", "/projects/{slug}/images/{image_id}/delete/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     # Last: it ends the session, and sends everyone to the login page.
     ("POST", "/accounts/logout/", (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)),
 ]  # fmt: skip
@@ -100,7 +125,6 @@ TABLE = [
 # Not in the table, on purpose:
 SKIPPED_ROUTES = {
     "admin/",  # Django admin: staff only, its own permission system
-    "media/<path:path>",  # DEBUG-only development convenience (production serves image-file)
     "api/^.*$",  # the catch-all JSON 404 at the end of concord/api_urls.py
 }
 
@@ -148,6 +172,12 @@ def world(db):
     cache_empty()  # login throttling counts failures per address: start each actor clean
     world = world_build()
     world.run = project_recompute_start(project=world.a, requested_by=world.users["lead_a"])
+    world.asset = instruction_asset_add(
+        project=world.a,
+        user=world.users["lead_a"],
+        name="example.png",
+        fileobj=BytesIO(png_bytes()),
+    )
     yield world
     cache_empty()
 
@@ -169,6 +199,7 @@ def _kwargs(world) -> dict:
         "run_id": world.run.pk,
         "number": world.instruction.number,
         "token": "not-a-valid-token",
+        "asset_id": world.asset.pk,
     }
 
 

@@ -27,6 +27,12 @@ class Command(BaseCommand):
         parser.add_argument("--exclude-flagged", dest="exclude_flagged", action="store_true")
         parser.add_argument("--classes", default="", help="Comma-separated class names or ids.")
         parser.add_argument(
+            "--min-instruction-version",
+            dest="min_instruction_version",
+            default="",
+            help="Only images every labeler labeled under this instruction version or later.",
+        )
+        parser.add_argument(
             "--all-images",
             dest="complete_only",
             action="store_false",
@@ -48,6 +54,7 @@ class Command(BaseCommand):
                     "min_agreement": options["min_agreement"],
                     "exclude_flagged": "1" if options["exclude_flagged"] else "0",
                     "classes": options["classes"],
+                    "min_instruction_version": options["min_instruction_version"],
                     "complete_only": "1" if options["complete_only"] else "0",
                     "include_images": "1" if options["include_images"] else "0",
                 }
