@@ -290,3 +290,10 @@ def test_markdown_links_and_images_still_render():
     html = render_markdown("[a](http://x) and [![i](http://a/i.png)](https://y) \\[not a link]")
     assert '<a href="http://x"' in html and '<img alt="i" src="http://a/i.png">' in html
     assert "[not a link]" in html
+
+
+@pytest.mark.parametrize("endpoint", ["export", "datacard"])
+def test_a_min_instruction_version_that_is_not_plain_digits_is_a_json_400(world, endpoint):
+    url = f"/api/projects/{world.a.pk}/{endpoint}/"
+    response = _api(world.users["lead_a"]).get(url, {"min_instruction_version": SUPERSCRIPT_TWO})
+    _json_400(response, "min_instruction_version")
