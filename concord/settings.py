@@ -172,6 +172,11 @@ AGREEMENT_CHUNK_SOFT_TIME_LIMIT = env_int("AGREEMENT_CHUNK_SOFT_TIME_LIMIT", 120
 AGREEMENT_CHUNK_TIME_LIMIT = env_int("AGREEMENT_CHUNK_TIME_LIMIT", 180, minimum=1)
 AGREEMENT_SUMMARY_SOFT_TIME_LIMIT = env_int("AGREEMENT_SUMMARY_SOFT_TIME_LIMIT", 600, minimum=1)
 AGREEMENT_SUMMARY_TIME_LIMIT = env_int("AGREEMENT_SUMMARY_TIME_LIMIT", 720, minimum=1)
+# A recompute chunk claimed this long ago and not done lost its worker (its hard time limit is
+# shorter): the sweep sends it again instead of waiting for Redis's visibility timeout (an hour).
+AGREEMENT_CHUNK_STALLED_SECONDS = env_int(
+    "AGREEMENT_CHUNK_STALLED_SECONDS", AGREEMENT_CHUNK_TIME_LIMIT + 60, minimum=1
+)
 # After a submit completes or changes an image, the report's figures refresh this much later.
 AGREEMENT_SUMMARY_DELAY_SECONDS = env_int("AGREEMENT_SUMMARY_DELAY_SECONDS", 5, minimum=0)
 # K-alpha is batched (~30k images/s, the 9-threshold sweep ~2.6k/s): larger projects estimate it

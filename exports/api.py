@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from concord.exceptions import ApiErrorOutput
 from exports.datacard import datacard_build, datacard_markdown
 from exports.formats import export_file
-from exports.params import FORMATS, SOURCES, ExportParamError, export_spec_parse
+from exports.params import FORMATS, LAYOUTS, SOURCES, ExportParamError, export_spec_parse
 from projects.models import Project
 from projects.permissions import Capability, HasProjectCapability
 
@@ -107,9 +107,21 @@ class ExportApi(ProjectExportMixin, APIView):
         tags=["exports"],
         summary="Export labels as COCO, YOLO, Pascal VOC or CSV (streamed)",
         description=(
-            "Streams the project's labels. `coco`: one JSON file; `csv`: one row per box; `yolo`: a zip "
-            "with `data.yaml` and `labels/<id>_<name>.txt`; `voc`: a zip of `Annotations/*.xml` (1-based "
-            "VOC pixel indices). An image labeled as having no objects is exported as empty "
+            "Streams the project's labels. `coco`: one JSON file (category ids 1..N in class order, "
+            "`segmentation` [], `bbox` [x, y, width, height] in 0-based continuous pixels rounded to "
+            "1/100), or with `layout=datumaro` a zip of `annotations/instances_<subset>.json` and "
+            "`images/<subset>/`; `csv`: one row per box (pixels, 2 decimals); `yolo`: a zip with "
+            "`data.yaml`, `labels/<stem>.txt` (centre and size over the image size, 6 decimals) and "
+            "`images/`; `voc`: a zip in the devkit layout (`Annotations/`, `ImageSets/Main/<subset>.txt`, "
+            "`JPEGImages/`, `labelmap.txt` with the project's classes). VOC coordinates are 1-based "
+            "inclusive pixel indices: xmin = round(x) + 1, xmax = round(x + width); supervision and "
+            "Detectron2 subtract 1 from xmin/ymin, datumaro does with `coordinate_mode=voc-one-based`, "
+            "globox and torchvision keep the numbers. File names are the uploaded names; a later "
+            "image whose name (without extension, ignoring case) is already taken in the project is "
+            "prefixed with its id (`<id>_<name>`). Raw yolo and voc exports hold one dataset folder "
+            "per labeler (`<labeler>/data.yaml`, `<labeler>/labels/`, ...). With `split`, images are "
+            "dealt into train/val/test without ever separating near-duplicate images (see the data "
+            "card). An image labeled as having no objects is exported as empty "
             "(COCO image without annotations, empty .txt, XML without objects, CSV row with an empty "
             "label); an image not yet labeled is not exported at all. Images whose consensus has a "
             "class tie are withheld (see the data card). Raw COCO names the labeler of each "
@@ -123,7 +135,29 @@ class ExportApi(ProjectExportMixin, APIView):
                 "include_images",
                 bool,
                 default=False,
-                description="Put the image files under images/ (coco and csv then come as a zip).",
+                description="Put the image files in the zip (coco and csv then come as a zip).",
+            ),
+            OpenApiParameter(
+                "layout",
+                str,
+                enum=list(LAYOUTS),
+                default="file",
+                description="coco only. file: one annotations.json (with images/ when included); "
+                "datumaro: annotations/instances_<subset>.json and images/<subset>/ in a zip.",
+            ),
+            OpenApiParameter(
+                "split",
+                str,
+                description="Train, val and optionally test fractions adding up to 1 (coco, yolo, "
+                "voc). Near-duplicate images always land in the same subset. COCO then uses the "
+                "datumaro layout; YOLO writes images/<subset>/ and labels/<subset>/; VOC writes "
+                "ImageSets/Main/<subset>.txt. For example 0.8,0.1,0.1.",
+            ),
+            OpenApiParameter(
+                "split_seed",
+                int,
+                default=0,
+                description="Seed of the split (same seed, same split).",
             ),
         ],
         responses={

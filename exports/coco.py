@@ -1,11 +1,15 @@
 """COCO detection JSON, written piece by piece.
 
-`images` carry Concord's image id (stable across exports), `file_name` (unique: "<id>_<stem><ext>",
-the name under images/ when include_images=1), `width`, `height`, and Concord extras:
-`original_name`, `agreement` (the image's agreement score, null before assessment). Category
-ids are Concord's class ids. Annotation ids count from 1 in export order. `bbox` is
-[x, y, width, height] in pixels, `area` = width * height, `iscrowd` 0. Numbers are written with
-the fewest digits that read back to the same value ("400" for 400.0, as PostgreSQL prints them).
+`images` carry Concord's image id (stable across exports), `file_name` (the uploaded name, made
+unique in the project as exports/names.py says: the name under images/ when images are
+included), `width`, `height`, and Concord extras: `original_name`, `agreement` (the image's
+agreement score, null before assessment). Category ids are 1..N in the project's class order
+(the YOLO index + 1). Annotation ids count from 1 in export order. `bbox` is [x, y, width,
+height] in pixels from the image's top-left corner (0-based, continuous: a box over the first
+pixel column is x=0, width=1), rounded to 1/100 pixel; `area` = width * height of the rounded
+box, rounded the same way; `segmentation` is [] (boxes only: pycocotools and datumaro then
+read the box alone, with no polygon and no warning); `iscrowd` 0. Numbers are written with the
+fewest digits that read back to the same value ("400" for 400.0, as PostgreSQL prints them).
 
 Raw exports carry the labeler the way the K-alpha reference tool `kalphacv` reads it: each image
 lists the labelers who submitted a label set in `rater_list` (a labeler who drew nothing is
@@ -29,12 +33,20 @@ def json_number(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def coord(value: float) -> float:
+    """A coordinate rounded to 1/100 pixel (ties to even; the database rounds alike)."""
+    return round(value * 100) / 100
+
+
+def coco_categories(query: ExportQuery) -> list[dict]:
+    return [{"id": c.index + 1, "name": c.name, "supercategory": ""} for c in query.classes]
+
+
 def coco_pieces(
     query: ExportQuery, *, info: dict, progress: Callable | None = None
 ) -> Iterator[str | bytes]:
-    categories = [{"id": c.id, "name": c.name, "supercategory": "object"} for c in query.classes]
     yield '{"info": ' + json.dumps(info) + ', "licenses": [], "categories": '
-    yield json.dumps(categories) + ', "images": ['
+    yield json.dumps(coco_categories(query)) + ', "images": ['
     if query.text_in_database:
         images = sql_text.coco_image_objects(query)
         groups = sql_text.coco_annotation_groups(query)
@@ -74,6 +86,7 @@ def _python_images(query: ExportQuery) -> Iterator[str]:
 def _python_annotations(query: ExportQuery) -> Iterator[str | None]:
     """Per exported image, its annotation objects joined by ",\\n" (None for an empty image)."""
     dumps, number = json.dumps, json_number
+    category_of = {c.id: c.index + 1 for c in query.classes}
     next_id = 1
     for _image, boxes in query.groups():
         if not boxes:
@@ -82,10 +95,12 @@ def _python_annotations(query: ExportQuery) -> Iterator[str | None]:
         parts = []
         for image_id, class_id, x, y, w, h, labeler, _support, origin in boxes:
             who = f', "rater": {dumps(labeler)}' if labeler else ""
+            w, h = coord(w), coord(h)
             parts.append(
-                f'{{"id": {next_id}, "image_id": {image_id}, "category_id": {class_id}, '
-                f'"bbox": [{number(x)}, {number(y)}, {number(w)}, {number(h)}], '
-                f'"area": {number(w * h)}, "iscrowd": 0, "source": "{origin}"{who}}}'
+                f'{{"id": {next_id}, "image_id": {image_id}, "category_id": {category_of[class_id]}, '
+                f'"bbox": [{number(coord(x))}, {number(coord(y))}, {number(w)}, {number(h)}], '
+                f'"area": {number(coord(w * h))}, "segmentation": [], "iscrowd": 0, '
+                f'"source": "{origin}"{who}}}'
             )
             next_id += 1
         yield ",\n".join(parts)

@@ -12,12 +12,14 @@ from django.db.models import Count
 from django.utils import timezone
 
 from annotations.models import Annotation
+from exports.formats import COORDINATES, FILE_NAMES
 from exports.params import ExportSpec
 from exports.selectors import ExportQuery
+from exports.splits import SUBSETS
 from projects.models import Project
 from quality.models import Flag, ProjectAgreement
 from quality.report import flag_summary
-from quality.selectors import SUBMITTED_LABELS
+from quality.selectors import NEAR_DUPLICATE_BITS, SUBMITTED_LABELS
 
 QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
 # COCO's area ranges (pixels squared): small < 32^2 <= medium < 96^2 <= large.
@@ -128,6 +130,23 @@ def datacard_build(*, project: Project, spec: ExportSpec) -> dict:
         "agreement": _agreement(stored),
         "flags": {**flag_summary(project=project), "resolutions": _resolutions(project)},
         "labelers": labeled_sets.values("labeler_id").distinct().count(),
+        "files": {"names": FILE_NAMES, "coordinates": COORDINATES},
+        "split": _split(query),
+    }
+
+
+def _split(query: ExportQuery) -> dict | None:
+    split = query.split
+    if split is None:
+        return None
+    return {
+        "fractions": dict(zip(SUBSETS, query.spec.split.fractions, strict=True)),
+        "seed": query.spec.split.seed,
+        "images": split.counts(),
+        "near_duplicate_groups_kept_together": split.groups_joined,
+        "images_in_those_groups": split.images_in_groups,
+        "rule": "Images whose perceptual hashes are within "
+        f"{NEAR_DUPLICATE_BITS} bits of each other (transitively) go to the same subset.",
     }
 
 
@@ -273,4 +292,18 @@ def datacard_markdown(card: dict) -> str:
             + ".",
         ]
     lines += ["", f"Labelers who contributed: {card['labelers']}.", ""]
+    split = card.get("split")
+    if split:
+        counts = ", ".join(f"{k} {v}" for k, v in split["images"].items())
+        lines += [
+            "## Split",
+            "",
+            f"- images: {counts} (seed {split['seed']})",
+            f"- {split['rule']} {split['images_in_those_groups']} images in "
+            f"{split['near_duplicate_groups_kept_together']} such groups were kept together.",
+            "",
+        ]
+    lines += ["## Files", "", card["files"]["names"], ""]
+    lines += [f"- {text}" for text in card["files"]["coordinates"].values()]
+    lines.append("")
     return "\n".join(lines)

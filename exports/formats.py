@@ -34,18 +34,54 @@ def export_info(query: ExportQuery) -> dict:
         "contributor": "Concord",
         "filters": query.spec.as_query(),
         "withheld_images_with_class_ties": query.withheld_ties(),
+        **({"split": query.split.counts()} if query.split is not None else {}),
     }
 
 
 def export_readme(query: ExportQuery, info: dict) -> str:
     filters = ", ".join(f"{k}={v}" for k, v in info["filters"].items())
-    return (
-        f"Concord export of {query.project.name} ({info['date_created']}).\n"
-        f"Filters: {filters}.\n"
-        "Every exported image was labeled: an empty label file means the image holds no objects.\n"
-        "Images not yet labeled are left out entirely.\n"
-        f"Images withheld because the labelers' classes tie: {info['withheld_images_with_class_ties']}.\n"
-    )
+    lines = [
+        f"Concord export of {query.project.name} ({info['date_created']}).",
+        f"Filters: {filters}.",
+        "Every exported image was labeled: an empty label file means the image holds no objects.",
+        "Images not yet labeled are left out entirely.",
+        f"Images withheld because the labelers' classes tie: {info['withheld_images_with_class_ties']}.",
+        FILE_NAMES,
+        COORDINATES[query.spec.format],
+    ]
+    split = query.split
+    if split is not None:
+        from quality.selectors import NEAR_DUPLICATE_BITS
+
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(split.counts().items()))
+        lines.append(
+            f"Split (seed {query.spec.split.seed}): {counts} images; near-duplicate images "
+            f"(perceptual hash within {NEAR_DUPLICATE_BITS} bits) are kept in one subset: "
+            f"{split.images_in_groups} images in {split.groups_joined} such groups."
+        )
+    return "\n".join(lines) + "\n"
+
+
+FILE_NAMES = (
+    "File names are the names the images were uploaded with (without folders). Two images whose "
+    "names differ only by extension or case would share a label file, so within a project the "
+    "image uploaded first keeps the name and later ones get their Concord image id as a prefix "
+    "(<id>_<name>); a name without an extension gets the stored file's."
+)
+
+COORDINATES = {
+    "coco": "COCO bbox: [x, y, width, height] in pixels from the top-left corner of the image "
+    "(0-based, continuous: the first pixel column spans x 0..1), rounded to 1/100 pixel; category "
+    "ids 1..N in the project's class order; segmentation [] (boxes only).",
+    "yolo": "YOLO: one line per box, `class cx cy w h`, centre and size divided by the image width "
+    "and height (0..1, six decimals), clipped to the image; class = position in data.yaml names.",
+    "voc": "Pascal VOC: xmin/ymin/xmax/ymax are 1-based inclusive pixel indices as in the VOC "
+    "devkit: xmin = round(x) + 1, xmax = round(x + width). supervision and Detectron2 subtract 1 "
+    "from xmin/ymin when they load them, datumaro does with coordinate_mode=voc-one-based (its "
+    "default keeps the numbers); globox and torchvision keep the numbers as written (subtract 1 "
+    "from xmin/ymin to get Concord's 0-based pixels back).",
+    "csv": "CSV: x, y, w, h in pixels from the top-left corner (0-based, continuous), 2 decimals.",
+}
 
 
 def export_file(
@@ -63,9 +99,13 @@ def export_file(
     info = export_info(query)
     base = f"{project.slug}-{spec.source}-{spec.format}"
     fmt = spec.format
+    readme = export_readme(query, info)
     if fmt in ("yolo", "voc"):
         writer = yolo_chunks if fmt == "yolo" else voc_chunks
-        chunks = coalesce(writer(query, readme=export_readme(query, info), progress=progress))
+        chunks = coalesce(writer(query, readme=readme, progress=progress))
+        return ExportFile(chunks, "application/zip", f"{base}.zip", query)
+    if fmt == "coco" and (spec.layout == "datumaro" or spec.split is not None):
+        chunks = coalesce(_coco_subsets(query, info, readme, progress))
         return ExportFile(chunks, "application/zip", f"{base}.zip", query)
     if fmt == "coco":
         pieces, inner, content_type = (
@@ -84,7 +124,7 @@ def export_file(
             coalesce(pieces), content_type, f"{base}.{inner.rsplit('.', 1)[1]}", query
         )
     return ExportFile(
-        coalesce(_with_images(query, inner, pieces, export_readme(query, info))),
+        coalesce(_with_images(query, inner, pieces, readme)),
         "application/zip",
         f"{base}.zip",
         query,
@@ -99,4 +139,23 @@ def _with_images(query: ExportQuery, inner: str, pieces, readme: str) -> Iterato
         yield archive.entry(
             f"images/{image.file_name}", image_bytes(image.storage_name), compress=False
         )
+    yield from archive.finish()
+
+
+def _coco_subsets(query: ExportQuery, info: dict, readme: str, progress) -> Iterator[bytes]:
+    """datumaro's COCO layout: annotations/instances_<subset>.json and images/<subset>/."""
+    archive = ZipStream()
+    yield archive.entry("README.txt", readme.encode())
+    subsets = [query] if query.spec.split is None else [query.for_subset(s) for s in query.subsets]
+    for part in subsets:
+        name = part.subset or "default"
+        pieces = coco_pieces(part, info=info, progress=progress)
+        yield from archive.entry_stream(f"annotations/instances_{name}.json", coalesce(pieces))
+        if query.spec.include_images:
+            for image in part.images():
+                yield archive.entry(
+                    f"images/{name}/{image.file_name}",
+                    image_bytes(image.storage_name),
+                    compress=False,
+                )
     yield from archive.finish()

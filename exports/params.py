@@ -8,8 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from concord.params import ParamError, id_value
+from exports.splits import SplitSpec
 
 FORMATS = ("coco", "yolo", "voc", "csv")
+LAYOUTS = ("file", "datumaro")
 SOURCES = ("consensus", "adjudicated", "raw")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -31,9 +33,13 @@ class ExportSpec:
     # Keep images whose every labeler's label set was made under this instruction version or a
     # later one (checked against the project's versions by ExportQuery).
     min_instruction_version: int | None = None
+    # coco: "file" (one JSON) or "datumaro" (annotations/instances_<subset>.json)
+    layout: str = "file"
+    split: SplitSpec | None = None
 
     def as_query(self) -> dict:
         """The filters as they were applied, for the data card and file headers."""
+        split = self.split.as_query() if self.split else {}
         return {
             "format": self.format,
             "source": self.source,
@@ -43,6 +49,8 @@ class ExportSpec:
             "complete_only": self.complete_only,
             "include_images": self.include_images,
             "min_instruction_version": self.min_instruction_version,
+            **({"layout": self.layout} if self.format == "coco" else {}),
+            **split,
         }
 
 
@@ -74,8 +82,14 @@ def export_spec_parse(params: Mapping[str, str], *, default_format: str = "coco"
             )
     classes_raw = _get(params, "classes") or ""
     classes = tuple(part.strip() for part in classes_raw.split(",") if part.strip())
+    layout = _choice(params, "layout", LAYOUTS, "file")
+    if layout != "file" and fmt != "coco":
+        raise ExportParamError("layout", "layout applies to format=coco only.")
+    split = _split(params, fmt)
     return ExportSpec(
         format=fmt,
+        layout=layout,
+        split=split,
         source=source,
         min_agreement=min_agreement,
         exclude_flagged=_bool(params, "exclude_flagged", False),
@@ -84,6 +98,40 @@ def export_spec_parse(params: Mapping[str, str], *, default_format: str = "coco"
         include_images=_bool(params, "include_images", False),
         min_instruction_version=min_version,
     )
+
+
+def _split(params: Mapping[str, str], fmt: str) -> SplitSpec | None:
+    raw = _get(params, "split")
+    seed_raw = _get(params, "split_seed")
+    if raw in (None, ""):
+        if seed_raw not in (None, ""):
+            raise ExportParamError("split_seed", "split_seed needs split (e.g. split=0.8,0.1,0.1).")
+        return None
+    if fmt == "csv":
+        raise ExportParamError("split", "split applies to coco, yolo and voc exports.")
+    message = (
+        "split must be two or three fractions for train,val[,test] that add up to 1, "
+        f"e.g. 0.8,0.1,0.1; got {params.get('split')!r}."
+    )
+    try:
+        fractions = [float(part) for part in raw.split(",")]
+    except ValueError:
+        raise ExportParamError("split", message) from None
+    if (
+        len(fractions) not in (2, 3)
+        or any(not 0.0 <= f <= 1.0 for f in fractions)
+        or abs(sum(fractions) - 1.0) > 1e-6
+    ):
+        raise ExportParamError("split", message)
+    seed = 0
+    if seed_raw not in (None, ""):
+        if not (seed_raw.isascii() and seed_raw.isdigit()) or len(seed_raw) > 18:
+            raise ExportParamError(
+                "split_seed",
+                f"split_seed must be a whole number >= 0; got {params.get('split_seed')!r}.",
+            )
+        seed = int(seed_raw)
+    return SplitSpec(tuple(fractions + [0.0] * (3 - len(fractions))), seed)
 
 
 def _get(params: Mapping[str, str], name: str) -> str | None:

@@ -28,11 +28,9 @@ then exported as empty for the selected classes, which is what "no object of the
 
 import heapq
 import itertools
-import posixpath
-import re
-import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from operator import itemgetter
 
 from django.db import connections
@@ -41,7 +39,9 @@ from django.db.models import Exists, F, IntegerField, OuterRef, Q, Value
 from annotations.models import Annotation, Box
 from annotations.selectors import submitted_label_sets_count
 from concord.params import id_value
+from exports.names import ExportNames, project_export_names
 from exports.params import ExportParamError, ExportSpec
+from exports.splits import Split, split_assign
 from projects.models import Image, LabelClass, Project
 from quality.models import ConsensusBox, Flag
 
@@ -62,7 +62,7 @@ class ExportClass:
 @dataclass(frozen=True)
 class ExportImage:
     id: int
-    file_name: str  # unique in the export: "<id>_<original stem><ext>"
+    file_name: str  # the uploaded name, unique in the project (exports/names.py)
     original_name: str
     width: int
     height: int
@@ -70,34 +70,65 @@ class ExportImage:
     adjudicated: bool
     storage_name: str
     labelers: tuple[str, ...] = ()  # raw source: who submitted a label set for this image
-
-
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-
-
-def export_file_name(image_id: int, original_name: str, storage_name: str) -> str:
-    """A file name that is unique in the export and keeps the original stem readable.
-
-    exports/sql_text.py computes the same name in SQL; keep the two in step (the extension's
-    case is folded for ASCII letters only, which is what PostgreSQL's lower() does under "C").
-    """
-    base = posixpath.basename(original_name.replace("\\", "/"))
-    stem, _, _ = base.rpartition(".") if "." in base else (base, "", "")
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._")[:80] or "image"
-    ext = posixpath.splitext(storage_name)[1] or posixpath.splitext(base)[1]
-    return f"{image_id}_{stem}{ext.translate(_ASCII_LOWER)}"
+    label_stem: str = ""  # what its label files are named: file_name before the last dot
+    subset: str = "default"  # train, val or test with a split
 
 
 class ExportQuery:
     """The images and boxes of one export of one project, as streams ordered by image id."""
 
-    def __init__(self, *, project: Project, spec: ExportSpec, text_in_database: bool | None = None):
+    def __init__(
+        self,
+        *,
+        project: Project,
+        spec: ExportSpec,
+        text_in_database: bool | None = None,
+        subset: str | None = None,
+        parent: "ExportQuery | None" = None,
+    ):
+        """subset: only the images of that subset of the spec's split (from `parent`'s split)."""
         self.project = project
         self.spec = spec
         self.classes = _resolve_classes(project, spec.classes)
         _check_instruction_version(project, spec.min_instruction_version)
         self._class_ids = [c.id for c in self.classes] if spec.classes else None
         self._text_in_database = text_in_database
+        self.subset = subset
+        self._parent = parent
+
+    def for_subset(self, subset: str) -> "ExportQuery":
+        """The same export restricted to one subset of its split (names and split computed once)."""
+        return ExportQuery(
+            project=self.project,
+            spec=self.spec,
+            text_in_database=self._text_in_database,
+            subset=subset,
+            parent=self,
+        )
+
+    @cached_property
+    def names(self) -> ExportNames:
+        if self._parent is not None:
+            return self._parent.names
+        return project_export_names(project=self.project, using=self.db)
+
+    @cached_property
+    def split(self) -> Split | None:
+        """The split of the exported images, when the spec asks for one."""
+        if self._parent is not None:
+            return self._parent.split
+        if self.spec.split is None:
+            return None
+        ids = list(self.image_queryset().order_by("pk").values_list("pk", flat=True))
+        return split_assign(image_ids=ids, spec=self.spec.split, using=self.db)
+
+    @property
+    def subsets(self) -> tuple[str, ...]:
+        return self.spec.split.subsets if self.spec.split else ("default",)
+
+    def subset_of(self, image_id: int) -> str:
+        split = self.split
+        return "default" if split is None else split.subset_of[image_id]
 
     @property
     def text_in_database(self) -> bool:
@@ -167,7 +198,12 @@ class ExportQuery:
         return qs
 
     def image_queryset(self):
-        return self._eligible(self._annotated_images())
+        qs = self._eligible(self._annotated_images())
+        if self.subset is not None:
+            wanted = [pk for pk, s in self.split.subset_of.items() if s == self.subset]
+            # An empty subset still compiles to SQL (the database writers need its text).
+            qs = qs.filter(Q(pk__in=wanted) if wanted else Q(pk__isnull=True))
+        return qs
 
     def image_ids(self):
         """A subquery of the exported image ids, for filtering other tables."""
@@ -189,11 +225,13 @@ class ExportQuery:
             .order_by("pk")
             .values_list("pk", "original_name", "file", "width", "height", "score", "adjudicated")
         )
+        name_of, subset_of = self.names.of, self.subset_of
         if self.spec.source != "raw":
             for pk, original, stored, width, height, score, adjudicated in rows:
+                file_name, stem = name_of(pk, original)
                 yield ExportImage(
-                    pk, export_file_name(pk, original, stored), original, width, height,
-                    score, adjudicated, stored,
+                    pk, file_name, original, width, height, score, adjudicated, stored,
+                    (), stem, subset_of(pk),
                 )  # fmt: skip
             return
         label_sets = iter(self._label_sets())
@@ -204,9 +242,10 @@ class ExportQuery:
                 if pending[0] == pk:
                     names.append(pending[1])
                 pending = next(label_sets, None)
+            file_name, stem = name_of(pk, original)
             yield ExportImage(
-                pk, export_file_name(pk, original, stored), original, width, height,
-                score, adjudicated, stored, tuple(names),
+                pk, file_name, original, width, height, score, adjudicated, stored,
+                tuple(names), stem, subset_of(pk),
             )  # fmt: skip
 
     def _label_sets(self):

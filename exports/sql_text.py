@@ -20,7 +20,10 @@ side by side on PostgreSQL. What keeping them equal takes:
   integer text whenever that product is clearly away from a half (then both round alike) and
   leaves the rest, exact ties such as 1/128 among them, to to_char.
 - JSON strings escape as json.dumps does (ASCII output, \\uXXXX, surrogate pairs): `_json_string`.
-- File names follow `selectors.export_file_name` rule for rule: `_with_file_names`.
+- File names are decided in Python (exports/names.py); the database takes the uploaded base name
+  and the few exceptions from a literal: `_with_file_names`.
+- Coordinates are rounded to 1/100 pixel as `coco.coord` does: round(v * 100) / 100 in doubles,
+  ties to even (the C library's rint, as Python's round()).
 
 Query shape: the exported images in id order, and per image a LATERAL subquery over its boxes
 (an index scan; PostgreSQL cannot turn it into a hash join and a sort of every box). COCO numbers
@@ -32,12 +35,14 @@ written into the SQL as literals. psycopg binds parameters client-side, so no SQ
 contain a literal "%".
 """
 
+import json
 from collections.abc import Iterator
 
 from django.contrib.auth import get_user_model
 from django.db import connections
 
 from annotations.models import Annotation, Box
+from exports.names import ExportNames
 from exports.selectors import ExportQuery
 from projects.models import Image
 from quality.models import ConsensusBox
@@ -75,7 +80,7 @@ def coco_image_objects(query: ExportQuery) -> Iterator[bytes]:
             || ', "width": ' || named.width || ', "height": ' || named.height
             || ', "original_name": ' || {_json_string("named.original_name")}
             || ', "agreement": ' || coalesce(named.score::text, 'null') {rater_list} || '}}'
-        FROM {_with_file_names(images)} AS named
+        FROM {_with_file_names(images, query.names)} AS named
         ORDER BY named.id"""
     for (text,) in _copy_rows(query.db, sql, params, ["bytea"]):
         yield text
@@ -108,11 +113,11 @@ def coco_annotation_groups(query: ExportQuery) -> Iterator[bytes | None]:
 def yolo_label_files(
     query: ExportQuery,
 ) -> Iterator[tuple[int, bytes, bytes, str | None, str | None]]:
-    """Per exported image (per image and labeler for raw): the label file's zip path and text.
+    """Per exported image (per image and labeler for raw): the label file's stem and text.
 
-    Rows are (image id, path in the zip, text, image file name, stored image name; the names
-    with include_images only), in image id order (then labeler name). Boxes are normalised and
-    clipped as `yolo.yolo_lines` does.
+    Rows are (image id, labeler name or None, label stem, text, image file name, stored image
+    name; the names with include_images only), in image id order (then labeler name). Boxes are
+    normalised and clipped as `yolo.yolo_lines` does.
     """
     img_sql, params = _eligible_images(query)
     if query.spec.source == "raw":
@@ -125,11 +130,11 @@ def yolo_label_files(
             SELECT b.id AS k, b.label_class_id AS class_id, b.x, b.y, b.width AS w,
                 b.height AS h
             FROM {BOXES} b WHERE b.annotation_id = a.id{_class_filter(query, "b")}"""
-        keys, folder, labeler = ["k"], "named.labeler || '/labels/'", ", u.username AS labeler"
+        keys, who, labeler = ["k"], "named.labeler", ", u.username AS labeler"
     else:
         owners = ""
         boxes, keys = _image_boxes(query)
-        folder, labeler = "'labels/'", ""
+        who, labeler = "NULL::text", ""
     label_file = _yolo_label_file(boxes, keys, [c.id for c in query.classes])
     files = f"""
         SELECT i.id, i.original_name, i.file, coalesce(lf.text, '') AS text {labeler}
@@ -139,10 +144,10 @@ def yolo_label_files(
     # The image's names only when its file goes into the zip too.
     names = "named.file_name, named.file" if query.spec.include_images else "NULL, NULL"
     sql = rf"""
-        SELECT named.id, {folder} || named.label_stem || '.txt', named.text, {names}
-        FROM {_with_file_names(files, "named.labeler" if labeler else "")} AS named
+        SELECT named.id, {who}, named.label_stem, named.text, {names}
+        FROM {_with_file_names(files, query.names, "named.labeler" if labeler else "")} AS named
         ORDER BY named.id {", named.labeler" if labeler else ""}"""
-    yield from _copy_rows(query.db, sql, params, ["int8", "bytea", "bytea", "text", "text"])
+    yield from _copy_rows(query.db, sql, params, ["int8", "text", "text", "bytea", "text", "text"])
 
 
 def _yolo_label_file(boxes: str, keys: list[str], class_ids: list[int]) -> str:
@@ -224,17 +229,21 @@ def _image_boxes(query: ExportQuery, *, coco: bool = False) -> tuple[str, list[s
     image has one adjudication, so the lead's boxes need the box id alone).
     """
 
+    category = _ids([c.id for c in query.classes])
+
     def columns(alias: str, tail: str) -> str:
         if not coco:
             return (
                 f"{alias}.label_class_id AS class_id, {alias}.x, {alias}.y,"
                 f" {alias}.width AS w, {alias}.height AS h"
             )
+        x, y, w, h = (_coord(f"{alias}.{c}") for c in ("x", "y", "width", "height"))
         return (
-            f"""', "image_id": ' || img.id || ', "category_id": ' || {alias}.label_class_id"""
-            f"""|| ', "bbox": [' || {alias}.x || ', ' || {alias}.y || ', ' || {alias}.width"""
-            f"""|| ', ' || {alias}.height || '], "area": ' || ({alias}.width * {alias}.height)"""
-            f"""|| {tail} AS rest"""
+            f"""', "image_id": ' || img.id || ', "category_id": '"""
+            f"""|| array_position({category}, {alias}.label_class_id)"""
+            f"""|| ', "bbox": [' || {x} || ', ' || {y} || ', ' || {w} || ', ' || {h}"""
+            f"""|| '], "area": ' || {_coord(f"{w} * {h}")}"""
+            f"""|| ', "segmentation": []' || {tail} AS rest"""
         )
 
     def labeler_boxes(kind: str, origin: str, keys: str, condition: str = "") -> str:
@@ -261,6 +270,11 @@ def _image_boxes(query: ExportQuery, *, coco: bool = False) -> tuple[str, list[s
     return f"{consensus} UNION ALL {adjudicated}", ["k"]
 
 
+def _coord(value: str) -> str:
+    """SQL for `coco.coord(value)`: rounded to 1/100, ties to even, never "-0"."""
+    return f"(round(({value}) * 100::float8) / 100::float8 + 0::float8)"
+
+
 def _class_filter(query: ExportQuery, alias: str) -> str:
     if not query.spec.classes:
         return ""
@@ -272,66 +286,35 @@ def _ids(ids: list[int]) -> str:
     return f"'{{{','.join(str(int(pk)) for pk in ids)}}}'::bigint[]"
 
 
-def _with_file_names(rows: str, tiebreak: str = "") -> str:
-    """`rows` (id, original_name, file, ...) plus `export_file_name`'s file_name and label_stem.
+def _with_file_names(rows: str, names: ExportNames, tiebreak: str = "") -> str:
+    """`rows` (id, original_name, ...) plus their export `file_name` and `label_stem`.
 
-    The rules, as in Python: the original name's basename (backslashes are separators), its stem
-    (before the last dot), runs of characters outside [A-Za-z0-9._-] made one "_", dots and
-    underscores trimmed from both ends, at most 80 characters, "image" if nothing is left; the
-    extension from the stored name as posixpath.splitext finds it (from the last dot, unless
-    only dots come before it), else from the original name; ASCII letters lowercased (lower()
-    under COLLATE "C" changes nothing else, nor does Python). label_stem is `streaming.stem`.
-
-    split_part searches bytes, where reverse(), length() and strpos() walk UTF-8 characters one
-    by one (a stored name is ~90 of them); `split_part(x, '.', 1) <> x` means "x holds a dot".
-    Each level is fenced (OFFSET 0) so a column used twice is computed once, and ordered like
-    `rows` (id, then `tiebreak`) so no level needs a sort. Needs PostgreSQL 14 (split_part -1).
+    As exports/names.py: the uploaded name's last path component (backslashes are separators),
+    its stem before the last dot (the whole name when that is empty), except for the images
+    `names.renamed` holds, whose names come in as a JSON literal (hex, so nothing in it needs
+    escaping or can read as a "%" placeholder). Ordered like `rows` (id, then `tiebreak`).
     """
     order = "id" + (f", {tiebreak.split('.')[-1]}" if tiebreak else "")
-
-    def has_dot(text: str) -> str:
-        return f"split_part({text}, '.', 1) <> {text}"
-
-    def before_last_dot(text: str) -> str:
-        return (
-            f"CASE WHEN {has_dot(text)}"
-            f" THEN left({text}, -(length(split_part({text}, '.', -1)) + 1)) ELSE {text} END"
+    stem = (
+        "CASE WHEN split_part(b.base, '.', 1) <> b.base THEN coalesce(nullif("
+        "left(b.base, -(length(split_part(b.base, '.', -1)) + 1)), ''), b.base) ELSE b.base END"
+    )
+    file_name, label_stem, renamed = "b.base", stem, ""
+    if names.renamed:
+        payload = json.dumps({str(pk): list(v) for pk, v in names.renamed.items()})
+        renamed = (
+            "LEFT JOIN jsonb_each(convert_from(decode("
+            f"'{payload.encode().hex()}', 'hex'), 'UTF8')::jsonb) AS ex ON ex.key = b.id::text"
         )
-
-    def extension(name: str) -> str:
-        # posixpath.splitext: no extension when only dots come before the last one.
-        undotted = f"ltrim({name}, '.')"
-        return (
-            f"CASE WHEN {has_dot(name)} AND (left({name}, 1) <> '.' OR {has_dot(undotted)})"
-            f" THEN '.' || split_part({name}, '.', -1) ELSE '' END"
-        )
-
+        file_name = "coalesce(ex.value ->> 0, b.base)"
+        label_stem = f"coalesce(ex.value ->> 1, {stem})"
     return rf"""(
-        SELECT named.*, named.prefix || named.ext AS file_name,
-            CASE WHEN named.ext <> '' THEN named.prefix
-                ELSE {before_last_dot("named.prefix")} END AS label_stem
+        SELECT b.*, {file_name} AS file_name, {label_stem} AS label_stem
         FROM (
-            SELECT parts.*,
-                parts.id || '_' || coalesce(nullif(left(btrim(regexp_replace(
-                    parts.base_stem, '[^A-Za-z0-9._-]+', '_', 'g'), '._'), 80), ''), 'image')
-                    AS prefix,
-                lower(CASE WHEN parts.stored_ext <> '' THEN parts.stored_ext
-                    ELSE parts.base_ext END COLLATE "C") AS ext
-            FROM (
-                SELECT names.*, {before_last_dot("names.base")} AS base_stem,
-                    {extension("names.base")} AS base_ext,
-                    {extension("names.stored")} AS stored_ext
-                FROM (
-                    SELECT src.*,
-                        split_part(replace(src.original_name, '\', '/'), '/', -1) AS base,
-                        split_part(src.file, '/', -1) AS stored
-                    FROM ({rows}) AS src
-                    ORDER BY {order} OFFSET 0
-                ) AS names
-                ORDER BY {order} OFFSET 0
-            ) AS parts
+            SELECT src.*, split_part(replace(src.original_name, '\', '/'), '/', -1) AS base
+            FROM ({rows}) AS src
             ORDER BY {order} OFFSET 0
-        ) AS named
+        ) AS b {renamed}
         ORDER BY {order}
     )"""
 

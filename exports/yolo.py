@@ -1,11 +1,16 @@
-"""YOLO (Ultralytics/Darknet txt): a zip with data.yaml, labels/<stem>.txt and, on request, images/.
+"""YOLO (Ultralytics/Darknet txt): a zip with data.yaml, labels/ and, on request, images/.
 
 Class numbers are the positions of the exported classes in the project's class order (then id),
 listed in data.yaml `names`. Each line is `class cx cy w h`, normalised by the image size and
-clipped to [0, 1]: a box that reaches past the image edge is cut at the edge, and a box with
-nothing left inside the image is dropped. An image labeled as having no objects gets an empty
-.txt; an image that is not labeled gets no file at all. Raw exports put each labeler's files
-under <labeler>/labels/.
+clipped to [0, 1] (six decimals): a box that reaches past the image edge is cut at the edge, and
+a box with nothing left inside the image is dropped. An image labeled as having no objects gets
+an empty .txt; an image that is not labeled gets no file at all.
+
+Layout: `labels/<stem>.txt` beside `images/<file name>` (Ultralytics finds a label by swapping
+images/ for labels/), or with a split `labels/<subset>/` and `images/<subset>/`, which data.yaml
+names as train/val/test. Raw exports are one such dataset per labeler, `<labeler>/data.yaml`,
+`<labeler>/labels/`, `<labeler>/images/`, holding the images that labeler labeled, so each
+folder loads on its own as a dataset.
 
 Label files are stored, not deflated: they are a few hundred bytes each, and setting up a
 deflate stream per file cost more than all the rest of the export (the archive is ~1.5x larger).
@@ -18,19 +23,25 @@ from collections.abc import Callable, Iterator
 
 from exports import sql_text
 from exports.selectors import ExportQuery
-from exports.streaming import image_bytes, stem
+from exports.streaming import image_bytes
 from exports.zipstream import ZipStream
 
 
 def data_yaml(query: ExportQuery) -> str:
-    lines = [
-        "# Concord YOLO export. Train and val both point at the exported images; split as you need.",
-        "path: .",
-        "train: images",
-        "val: images",
-        f"nc: {len(query.classes)}",
-        "names:",
-    ]
+    if query.spec.split is None:
+        lines = [
+            "# Concord YOLO export. Train and val both point at all the exported images (no split).",
+            "path: .",
+            "train: images",
+            "val: images",
+        ]
+    else:
+        lines = [
+            "# Concord YOLO export, split without separating near-duplicate images.",
+            "path: .",
+        ]
+        lines += [f"{subset}: images/{subset}" for subset in query.subsets]
+    lines += [f"nc: {len(query.classes)}", "names:"]
     lines += [f"  {c.index}: {json.dumps(c.name)}" for c in query.classes]
     return "\n".join(lines) + "\n"
 
@@ -55,42 +66,48 @@ def yolo_chunks(
     query: ExportQuery, *, readme: str, progress: Callable | None = None
 ) -> Iterator[bytes]:
     archive = ZipStream()
-    yield archive.entry("data.yaml", data_yaml(query).encode())
     yield archive.entry("README.txt", readme.encode())
+    raw = query.spec.source == "raw"
+    yaml = data_yaml(query).encode()
+    if not raw:
+        yield archive.entry("data.yaml", yaml)
     files = sql_text.yolo_label_files(query) if query.text_in_database else _python_files(query)
     with_images = query.spec.include_images
-    previous = None  # (image id, file name, stored name) of the files just written
-    for image_id, path, text, file_name, stored in files:
-        if previous is not None and previous[0] != image_id:
-            yield from _image_done(archive, previous, with_images, progress)
-        yield archive.entry(path, text, compress=False)
-        previous = (image_id, file_name, stored)
-    if previous is not None:
-        yield from _image_done(archive, previous, with_images, progress)
+    split = query.spec.split is not None
+    folders: set[str] = set()  # labelers whose dataset folder has its data.yaml
+    current, picture = None, b""  # the image being written and its bytes
+    for image_id, labeler, label_stem, text, file_name, stored in files:
+        if image_id != current:
+            if current is not None and progress is not None:
+                progress(1)
+            current, picture = image_id, b""
+        root = ""
+        if labeler is not None:
+            root = f"{labeler}/"
+            if labeler not in folders:
+                folders.add(labeler)
+                yield archive.entry(f"{root}data.yaml", yaml)
+        subset = f"{query.subset_of(image_id)}/" if split else ""
+        yield archive.entry(f"{root}labels/{subset}{label_stem}.txt", text, compress=False)
+        if with_images:
+            picture = picture or image_bytes(stored)
+            yield archive.entry(f"{root}images/{subset}{file_name}", picture, compress=False)
+    if current is not None and progress is not None:
+        progress(1)
     yield from archive.finish()
 
 
-def _image_done(archive, image, with_images: bool, progress) -> Iterator[bytes]:
-    """After an image's label files: the image itself on request, and a step of progress."""
-    _id, file_name, stored = image
-    if with_images:
-        yield archive.entry(f"images/{file_name}", image_bytes(stored), compress=False)
-    if progress is not None:
-        progress(1)
-
-
-def _python_files(query: ExportQuery) -> Iterator[tuple[int, str, bytes, str, str]]:
-    """What sql_text.yolo_label_files yields, from Python: (image id, path, text, names)."""
+def _python_files(query: ExportQuery) -> Iterator[tuple[int, str | None, str, bytes, str, str]]:
+    """What sql_text.yolo_label_files yields, from Python: (image id, labeler, stem, text, names)."""
     index_of = {c.id: c.index for c in query.classes}
     raw = query.spec.source == "raw"
     for image, boxes in query.groups():
-        name = stem(image.file_name) + ".txt"
         row = (image.file_name, image.storage_name)
         if raw:
             for labeler in image.labelers:
                 mine = [b for b in boxes if b[6] == labeler]
                 text = yolo_lines(mine, image.width, image.height, index_of)
-                yield (image.id, f"{labeler}/labels/{name}", text.encode(), *row)
+                yield (image.id, labeler, image.label_stem, text.encode(), *row)
         else:
             text = yolo_lines(boxes, image.width, image.height, index_of)
-            yield (image.id, f"labels/{name}", text.encode(), *row)
+            yield (image.id, None, image.label_stem, text.encode(), *row)

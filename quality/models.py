@@ -269,6 +269,9 @@ class AgreementRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time a chunk of the run started or finished."
+    )
     error = models.TextField(blank=True)
 
     class Meta:

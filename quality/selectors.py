@@ -101,7 +101,8 @@ LEFT JOIN (
 ) AS labels ON labels.image_id = image.id
 WHERE image.project_id NOT IN (
         SELECT project_id FROM quality_agreementrun
-        WHERE state IN ('pending', 'running') AND created_at >= %(runs_after)s
+        WHERE state IN ('pending', 'running')
+            AND COALESCE(heartbeat_at, created_at) >= %(runs_after)s
     )
     AND (
         (agreement.id IS NULL
@@ -128,8 +129,9 @@ def images_to_sweep(*, limit: int, settled_before, runs_after) -> dict[int, list
     a complete image with no assessment, or whose submitted labels changed after it was
     assessed (both only once the last change is older than ``settled_before``, so the task the
     change enqueued has had its chance); an assessment made with another engine version or
-    other thresholds; an assessed image that is no longer complete. Projects with a recompute
-    run created after ``runs_after`` and not finished are left to that run.
+    other thresholds; an assessed image that is no longer complete. Projects with an unfinished
+    recompute run that showed signs of life (created, or a chunk started or finished) after
+    ``runs_after`` are left to that run.
 
     One statement (PostgreSQL and SQLite): the submitted label sets are grouped by image alone,
     then joined. Grouping the joined rows by every selected column, as the ORM wrote it, took

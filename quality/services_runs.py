@@ -4,9 +4,19 @@ A run is a Celery chord: one chunk task per AGREEMENT_CHUNK_SIZE image ids, then
 with every chunk's partial figures. Progress is recounted under a row lock from the set of
 chunks done, so a chunk delivered twice is not counted twice; images already assessed with the
 same digest are not written again, so a run started again after a killed one finishes the job.
+
+A chunk whose worker died (kill -9, a lost machine) would wait for Redis's visibility timeout
+(an hour) before it is delivered again, and the chord's final task with it. So each chunk claims
+itself on the run when it starts (params["claimed"], and the run's heartbeat_at); the sweep
+(runs_stalled_redispatch) sends again every chunk claimed longer ago than a chunk can run
+(AGREEMENT_CHUNK_STALLED_SECONDS, above the chunk's hard time limit) and not done, and the chunks
+of a run that has shown no sign of life for that long. Once a chunk was sent again the chord
+may never fire: the chunk that completes the run then enqueues the final task itself, once.
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
@@ -62,10 +72,18 @@ def _run_enqueue(*, run_id: int, image_ids: list[int]) -> None:
 
     from quality import tasks
 
-    AgreementRun.objects.filter(pk=run_id).update(
-        state=AgreementRun.State.RUNNING, started_at=timezone.now()
-    )
-    header = [tasks.assess_chunk_task.si(run_id, chunk) for chunk in run_chunks(image_ids)]
+    chunks = run_chunks(image_ids)
+    now = timezone.now()
+    with transaction.atomic():
+        run = AgreementRun.objects.select_for_update().get(pk=run_id)
+        run.params = {
+            **run.params,
+            # key -> [first id, last id, images]: enough to send a stalled chunk again.
+            "chunks": {_chunk_key(chunk): [chunk[0], chunk[-1], len(chunk)] for chunk in chunks},
+        }
+        run.state, run.started_at, run.heartbeat_at = AgreementRun.State.RUNNING, now, now
+        run.save(update_fields=["params", "state", "started_at", "heartbeat_at"])
+    header = [tasks.assess_chunk_task.si(run_id, chunk) for chunk in chunks]
     if not header:
         tasks.finish_run_task.delay([], run_id=run_id)
         return
@@ -73,31 +91,123 @@ def _run_enqueue(*, run_id: int, image_ids: list[int]) -> None:
     chord(header)(body.on_error(tasks.fail_run_task.s(run_id=run_id)))
 
 
+def _chunk_key(image_ids: list[int]) -> str:
+    return str(image_ids[0]) if image_ids else "0"
+
+
 @transaction.atomic
-def run_chunk_assess(*, run_id: int, image_ids: list[int]) -> dict:
+def run_chunk_claim(*, run_id: int, image_ids: list[int], chunk_key: str | None = None) -> None:
+    """Record that a worker started this chunk (its own short transaction, committed before
+    the chunk's work): the sweep sends it again if it is not done in time."""
+    run = AgreementRun.objects.select_for_update().filter(pk=run_id).first()
+    if run is None or run.state != AgreementRun.State.RUNNING:
+        return
+    now = timezone.now()
+    claimed = {**run.params.get("claimed", {}), chunk_key or _chunk_key(image_ids): now.isoformat()}
+    run.params = {**run.params, "claimed": claimed}
+    run.heartbeat_at = now
+    run.save(update_fields=["params", "heartbeat_at"])
+
+
+@transaction.atomic
+def run_chunk_assess(*, run_id: int, image_ids: list[int], chunk_key: str | None = None) -> dict:
     """Assess one chunk of a run and record it as done, in one transaction (one commit);
-    returns its partial project figures."""
+    returns its partial project figures, and "finish": True when this chunk completed a run
+    whose chord may never fire (a chunk was sent again): the caller enqueues the final task."""
     partial: dict = {}
     for labels, result in images_assess(image_ids=image_ids):
         partial = labels_partial(labels, result, np.flatnonzero(labels.complete))
-    _run_chunk_done(run_id=run_id, image_ids=image_ids)
+    if _run_chunk_done(run_id=run_id, image_ids=image_ids, chunk_key=chunk_key):
+        partial = {**partial, "finish": True}
     return partial
 
 
-def _run_chunk_done(*, run_id: int, image_ids: list[int]) -> None:
+def _run_chunk_done(*, run_id: int, image_ids: list[int], chunk_key: str | None) -> bool:
     run = AgreementRun.objects.select_for_update().filter(pk=run_id).first()
     if run is None:
-        return
+        return False
+    key = chunk_key or _chunk_key(image_ids)
+    planned = run.params.get("chunks", {}).get(key)
     done = dict(run.params.get("chunks_done", {}))
-    done[str(image_ids[0]) if image_ids else "0"] = len(image_ids)
+    done[key] = planned[2] if planned else len(image_ids)
     run.params = {**run.params, "chunks_done": done}
     run.done = min(sum(done.values()), run.total)
-    run.save(update_fields=["params", "done"])
+    run.heartbeat_at = timezone.now()
+    finish = (
+        run.state == AgreementRun.State.RUNNING
+        and run.params.get("redispatched")
+        and not run.params.get("finishing")
+        and set(run.params.get("chunks", {})) <= set(done)
+    )
+    if finish:
+        run.params["finishing"] = True
+    run.save(update_fields=["params", "done", "heartbeat_at"])
+    return bool(finish)
+
+
+def runs_stalled_redispatch(*, now=None) -> int:
+    """Send again the chunks of running recomputes whose worker went silent; returns how many.
+
+    A chunk claimed longer ago than AGREEMENT_CHUNK_STALLED_SECONDS and not done lost its
+    worker (its hard time limit is shorter). Chunks not even claimed are sent again only when
+    the whole run has been silent that long (no worker took anything: the messages are lost
+    or stuck unacknowledged). Each chunk sent is claimed anew, so the next sweep leaves it be.
+    """
+    now = now or timezone.now()
+    stalled_before = now - timedelta(seconds=settings.AGREEMENT_CHUNK_STALLED_SECONDS)
+    sent = 0
+    run_ids = AgreementRun.objects.filter(state=AgreementRun.State.RUNNING).values_list(
+        "pk", flat=True
+    )
+    for run_id in run_ids:
+        sent += _run_stalled_redispatch(run_id=run_id, now=now, stalled_before=stalled_before)
+    return sent
+
+
+@transaction.atomic
+def _run_stalled_redispatch(*, run_id: int, now, stalled_before) -> int:
+    run = (
+        AgreementRun.objects.select_for_update(skip_locked=True)
+        .filter(pk=run_id, state=AgreementRun.State.RUNNING)
+        .first()
+    )
+    if run is None:
+        return 0
+    chunks, done = run.params.get("chunks", {}), run.params.get("chunks_done", {})
+    claimed = dict(run.params.get("claimed", {}))
+    silent = run.heartbeat_at is None or run.heartbeat_at < stalled_before
+    stalled = [
+        key
+        for key in chunks
+        if key not in done
+        and (datetime.fromisoformat(claimed[key]) < stalled_before if key in claimed else silent)
+    ]
+    if not stalled:
+        return 0
+    for key in stalled:
+        claimed[key] = now.isoformat()
+    run.params = {**run.params, "claimed": claimed, "redispatched": True}
+    run.heartbeat_at = now
+    run.save(update_fields=["params", "heartbeat_at"])
+    visited = project_image_ids_to_assess(project_id=run.project_id)
+    for key in stalled:
+        first, last, _count = chunks[key]
+        image_ids = [i for i in visited if first <= i <= last]
+        transaction.on_commit(lambda ids=image_ids, key=key: _chunk_send(run_id, ids, key))
+    return len(stalled)
+
+
+def _chunk_send(run_id: int, image_ids: list[int], chunk_key: str) -> None:
+    from quality import tasks
+
+    tasks.assess_chunk_task.apply_async((run_id, image_ids), {"chunk_key": chunk_key})
 
 
 def run_finish(*, run_id: int, partials: list[dict] | None) -> None:
     """Near-duplicate conflicts across the project, project figures, and the run succeeded."""
     run = AgreementRun.objects.select_related("project").get(pk=run_id)
+    if run.state == AgreementRun.State.SUCCEEDED:
+        return  # finished already (by the chunk that completed it, or the chord arriving late)
     project = run.project
     items = project_near_duplicate_items(project_id=project.pk)
     near_duplicates_store(

@@ -103,22 +103,21 @@ def assess_images_task(project_id: int, image_ids: list[int]) -> None:
     _summary_schedule(project_id)
 
 
-# A run still pending or running after this long is taken as lost: the sweep covers its project.
-RUN_LOST_AFTER = timedelta(hours=1)
-
-
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_unassessed_task() -> int:
-    """Enqueue the assessment of images whose assessment is missing or stale (bounded batch).
+    """Enqueue the assessment of images whose assessment is missing or stale (bounded batch),
+    and send again the chunks of recompute runs whose worker went silent.
 
     Only images whose labels last changed over a sweep interval ago: a fresh submit's own task
-    comes first. Returns the number of images enqueued.
+    comes first. A project whose run shows signs of life (a chunk started or finished within
+    AGREEMENT_CHUNK_STALLED_SECONDS) is left to that run. Returns the number of images enqueued.
     """
     now = timezone.now()
+    services_runs.runs_stalled_redispatch(now=now)
     found = images_to_sweep(
         limit=settings.AGREEMENT_SWEEP_BATCH,
         settled_before=now - timedelta(seconds=max(settings.AGREEMENT_SWEEP_SECONDS, 30)),
-        runs_after=now - RUN_LOST_AFTER,
+        runs_after=now - timedelta(seconds=settings.AGREEMENT_CHUNK_STALLED_SECONDS),
     )
     for project_id, image_ids in found.items():
         for chunk in services_runs.run_chunks(image_ids):
@@ -157,14 +156,23 @@ def summarize_project_task(project_id: int) -> None:
     soft_time_limit=settings.AGREEMENT_CHUNK_SOFT_TIME_LIMIT,
     time_limit=settings.AGREEMENT_CHUNK_TIME_LIMIT,
 )
-def assess_chunk_task(run_id: int, image_ids: list[int]) -> dict:
+def assess_chunk_task(run_id: int, image_ids: list[int], chunk_key: str | None = None) -> dict:
+    """One chunk of a recompute; ``chunk_key`` is given when the sweep sends a stalled one again."""
     try:
-        return services_runs.run_chunk_assess(run_id=run_id, image_ids=image_ids)
+        services_runs.run_chunk_claim(run_id=run_id, image_ids=image_ids, chunk_key=chunk_key)
+        partial = services_runs.run_chunk_assess(
+            run_id=run_id, image_ids=image_ids, chunk_key=chunk_key
+        )
     except TRANSIENT:
         raise
     except Exception as exc:
         services_runs.run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
         raise
+    if partial.pop("finish", False):
+        # A chunk was sent again: the chord may never fire, so this last chunk finishes the run
+        # (from the stored figures, as the chord's partials are not all here).
+        finish_run_task.delay(None, run_id=run_id)
+    return partial
 
 
 @shared_task(

@@ -46,3 +46,15 @@ def test_command_refuses_bad_input_and_writes_nothing(dataset, tmp_path, args, m
     with pytest.raises(CommandError, match=message):
         call_command("export", *args, "-o", str(target))
     assert not target.exists()
+
+
+def test_command_writes_a_split_coco_in_the_datumaro_layout(dataset, tmp_path):
+    import zipfile
+
+    target = tmp_path / "split.zip"
+    call_command(
+        "export", dataset.project.slug, "--format", "coco", "--split", "0.5,0.5",
+        "--split-seed", "2", "--no-progress", "-o", str(target),
+    )  # fmt: skip
+    names = zipfile.ZipFile(target).namelist()
+    assert {"annotations/instances_train.json", "annotations/instances_val.json"} <= set(names)

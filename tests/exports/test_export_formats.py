@@ -9,7 +9,7 @@ import globox
 import pytest
 from pycocotools.coco import COCO
 
-from exports.selectors import export_file_name
+from exports.names import project_export_names
 from quality.models import ConsensusBox
 from tests.exports.helpers import fetch, fetch_coco, unzip
 
@@ -21,7 +21,7 @@ def client_engineer(client, engineer):
 
 
 def stem(image):
-    return export_file_name(image.pk, image.original_name, image.file.name).rsplit(".", 1)[0]
+    return project_export_names(project=image.project).of(image.pk, image.original_name)[1]
 
 
 def test_coco_loads_in_pycocotools_and_counts_match_the_database(
@@ -118,7 +118,7 @@ def test_globox_reads_coco_yolo_and_voc_and_they_agree_box_for_box(
     _, yolo = fetch(client_engineer, dataset.project, format="yolo", include_images=1)
     unzip(yolo, tmp_path / "yolo")
     from_yolo = globox.AnnotationSet.from_yolo_v5(
-        tmp_path / "yolo/labels", image_folder=tmp_path / "yolo/images", image_extension=".jpg"
+        tmp_path / "yolo/labels", image_folder=tmp_path / "yolo/images", image_extension=".png"
     ).map_labels({"0": "car", "1": "truck"})
     _, voc = fetch(client_engineer, dataset.project, format="voc")
     unzip(voc, tmp_path / "voc")

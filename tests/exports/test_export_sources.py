@@ -27,7 +27,7 @@ def test_adjudicated_labels_replace_the_consensus(client_lead, dataset):
     data = fetch_coco(client_lead, dataset.project)
     adjudicated = boxes_by_image(data)[dataset.adjudicated.pk]
     assert [(a["category_id"], a["bbox"], a["source"], a["rater"]) for a in adjudicated] == [
-        (dataset.truck.pk, [400.0, 300.0, 60.0, 40.0], "adjudicated", "lead")
+        (2, [400.0, 300.0, 60.0, 40.0], "adjudicated", "lead")  # truck: the second class
     ]
 
 
@@ -71,11 +71,9 @@ def test_raw_yolo_and_csv_give_each_labeler_their_own_labels(client_lead, datase
     _, body = fetch(client_lead, dataset.project, format="yolo", source="raw")
     names = unzip(body, tmp_path)
     assert any(n.startswith("labeler_a/labels/") for n in names)
-    empty_files = [n for n in names if n.endswith("_empty.txt")]
-    assert sorted(empty_files) == [
-        f"labeler_a/labels/{dataset.empty.pk}_empty.txt",
-        f"labeler_b/labels/{dataset.empty.pk}_empty.txt",
-    ]
+    assert {"labeler_a/data.yaml", "labeler_b/data.yaml"} <= set(names)
+    empty_files = [n for n in names if n.endswith("/empty.txt")]
+    assert sorted(empty_files) == ["labeler_a/labels/empty.txt", "labeler_b/labels/empty.txt"]
     assert all((tmp_path / n).read_text() == "" for n in empty_files)
     _, body = fetch(client_lead, dataset.project, format="csv", source="raw")
     rows = [
@@ -110,7 +108,8 @@ def test_exclude_flagged_drops_images_with_open_flags_only(client_lead, dataset)
 def test_classes_filter_keeps_only_those_boxes_and_categories(client_lead, dataset):
     data = fetch_coco(client_lead, dataset.project, classes="truck")
     assert [c["name"] for c in data["categories"]] == ["truck"]
-    assert {a["category_id"] for a in data["annotations"]} == {dataset.truck.pk}
+    assert [c["id"] for c in data["categories"]] == [1]
+    assert {a["category_id"] for a in data["annotations"]} == {1}
     # The edge image holds only a car: for the class "truck" it is labeled and empty.
     assert dataset.edge.pk in {image["id"] for image in data["images"]}
     by_id = fetch_coco(client_lead, dataset.project, classes=str(dataset.car.pk))

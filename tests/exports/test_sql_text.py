@@ -15,8 +15,9 @@ import pytest
 from django.db import connection
 
 from exports.coco import coco_pieces
+from exports.names import project_export_names
 from exports.params import ExportSpec
-from exports.selectors import ExportQuery, export_file_name
+from exports.selectors import ExportQuery
 from exports.sql_text import _copy_rows, _json_string, _with_file_names, _yolo_label_file
 from exports.yolo import yolo_chunks, yolo_lines
 from projects.models import Image
@@ -61,22 +62,28 @@ def _sql_values(sql: str, params: list, types: list[str]) -> list[tuple]:
     return list(_copy_rows(Image.objects.db, sql, params, types))
 
 
-def test_file_names_match_export_file_name_for_awkward_names():
-    pairs = [(n, s) for n in NAMES for s in STORED]
-    rows = (
-        "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS t (id, original_name, file)"
+def test_file_names_match_project_export_names_for_awkward_and_colliding_names(project):
+    names = NAMES + ["plain.PNG", "PLAIN.jpg", "1_plain.png", "sub/plain.webp", "x.tar.gz"]
+    images = []
+    for n, name in enumerate(names):
+        image = ImageFactory(project=project, original_name=name)
+        Image.objects.filter(pk=image.pk).update(file=STORED[n % len(STORED)])
+        images.append(image)
+    export_names = project_export_names(project=project)
+    assert export_names.renamed  # collisions, control characters, missing extensions
+    rows = f"SELECT id, original_name, file FROM projects_image WHERE project_id = {project.pk}"
+    sql = (
+        f"SELECT id, file_name, label_stem FROM {_with_file_names(rows, export_names)} AS n"
+        " ORDER BY id"
     )
-    sql = f"SELECT id, file_name, label_stem FROM {_with_file_names(rows)} AS n ORDER BY id"
-    got = _sql_values(
-        sql,
-        [list(range(1, len(pairs) + 1)), [n for n, _ in pairs], [s for _, s in pairs]],
-        ["int8", "text", "text"],
-    )
-    expected = []
-    for pk, (name, stored) in enumerate(pairs, start=1):
-        file_name = export_file_name(pk, name, stored)
-        expected.append((pk, file_name, file_name.rpartition(".")[0] or file_name))
+    got = _sql_values(sql, [], ["int8", "text", "text"])
+    expected = [(i.pk, *export_names.of(i.pk, i.original_name)) for i in images]
     assert got == expected
+    stems = [stem.casefold() for _, _, stem in got]
+    assert len(set(stems)) == len(stems)
+    by_id = {pk: name for pk, name, _ in got}
+    assert by_id[images[0].pk] == "plain.png"  # the first keeps its uploaded name
+    assert by_id[images[len(NAMES)].pk] == f"{images[len(NAMES)].pk}_plain.PNG"
 
 
 def test_json_strings_match_json_dumps():
@@ -195,7 +202,8 @@ def test_database_text_equals_python_text_for_yolo_with_images(dataset, source, 
     spec = ExportSpec(format="yolo", source=source, include_images=True)
     in_db = _yolo(dataset.project, spec, True)
     assert in_db == _yolo(dataset.project, spec, False)
-    assert sum(name.startswith("images/") for name, _, _ in in_db[0]) == images
+    folder = "images/" if source == "consensus" else "labeler_a/images/"
+    assert sum(name.startswith(folder) for name, _, _ in in_db[0]) == images
     assert in_db[1] == images  # one step of progress per image
 
 

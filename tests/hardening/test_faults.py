@@ -155,6 +155,63 @@ def test_a_recompute_whose_worker_is_killed_mid_run_completes_as_if_never_interr
     assert resumed == expected
 
 
+def test_a_killed_chunk_is_redone_within_minutes_with_the_default_visibility_timeout(
+    project, classes, labeler_a, labeler_b, processes, publish_to, settings, tmp_path
+):
+    """Redis would deliver the killed chunk again only after CELERY_VISIBILITY_TIMEOUT (an hour
+    by default, left so here): the sweep (Celery beat) sees its claim go stale and sends it
+    again. The sweep runs every second and a chunk counts as stalled after 5 s here (240 s by
+    default) to keep the test short; nothing else differs from production settings."""
+    require_postgresql()
+    if not os.environ.get("REDIS_URL"):
+        skip_or_fail("REDIS_URL is not set: the recompute goes through a real broker")
+    settings.AGREEMENT_CHUNK_SIZE = RUN_CHUNK
+    _labeled_images(project, [labeler_a, labeler_b], classes, RUN_IMAGES)
+    env = process_env(redis_url=os.environ["REDIS_URL"])
+    env.pop("CELERY_VISIBILITY_TIMEOUT", None)
+    first = processes.worker(env, concurrency=1)
+    publish_to(env["CELERY_TASK_DEFAULT_QUEUE"])
+
+    with transaction.atomic():
+        run_id = project_recompute_start(project=project, reason="fault test").pk
+    run = wait_for(
+        lambda: AgreementRun.objects.filter(pk=run_id, done__gt=0).first(), 30, "a first chunk"
+    )
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    run.refresh_from_db()
+    killed_at = run.done
+    assert run.state == "running" and 0 < killed_at < RUN_IMAGES, (run.state, killed_at)
+
+    sweeping = {"AGREEMENT_SWEEP_SECONDS": "1", "AGREEMENT_CHUNK_STALLED_SECONDS": "5"}
+    beat = ("-B", "--schedule", str(tmp_path / "celerybeat-schedule"))
+    processes.worker({**env, **sweeping}, concurrency=1, extra=beat)
+    started = time.monotonic()
+    wait_for(
+        lambda: AgreementRun.objects.get(pk=run_id).state in ("succeeded", "failed"),
+        90,
+        "the run to finish without the killed chunk's redelivery",
+        interval=0.2,
+    )
+    run.refresh_from_db()
+    assert (run.state, run.done, run.total, run.error) == ("succeeded", RUN_IMAGES, RUN_IMAGES, "")
+    assert run.params.get("redispatched"), "finished without sending a chunk again?"
+    assert time.monotonic() - started < 90
+    resumed = _results(project)
+    keys = [(image, key) for image, _, key, *_ in resumed["flags"]]
+    assert len(keys) == len(set(keys)), "a flag was written twice"
+
+    publish_to(None)
+    ImageAgreement.objects.filter(image__project=project).delete()
+    ConsensusBox.objects.filter(image__project=project).delete()
+    Flag.objects.filter(project=project).delete()
+    with transaction.atomic():
+        reference = project_recompute_start(project=project, reason="reference")
+    reference.refresh_from_db()
+    assert reference.state == "succeeded"
+    assert resumed == _results(project)
+
+
 # -- (b) Redis restarted while labelers submit --------------------------------------------------
 
 

@@ -297,3 +297,11 @@ def test_a_min_instruction_version_that_is_not_plain_digits_is_a_json_400(world,
     url = f"/api/projects/{world.a.pk}/{endpoint}/"
     response = _api(world.users["lead_a"]).get(url, {"min_instruction_version": SUPERSCRIPT_TWO})
     _json_400(response, "min_instruction_version")
+
+
+def test_a_split_seed_that_is_not_plain_digits_is_a_json_400(world):
+    url = f"/api/projects/{world.a.pk}/export/"
+    response = _api(world.users["lead_a"]).get(
+        url, {"split": "80,20", "split_seed": SUPERSCRIPT_TWO}
+    )
+    _json_400(response, "split_seed")

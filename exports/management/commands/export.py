@@ -40,6 +40,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--include-images", dest="include_images", action="store_true")
         parser.add_argument(
+            "--layout", default="file", help="coco: file (one JSON) or datumaro (zip per subset)."
+        )
+        parser.add_argument(
+            "--split", default="", help="train,val[,test] fractions, e.g. 0.8,0.1,0.1"
+        )
+        parser.add_argument("--split-seed", dest="split_seed", default="")
+        parser.add_argument(
             "-o", "--output", required=True, help="The file to write ('-' for stdout)."
         )
         parser.add_argument("--no-progress", dest="progress", action="store_false")
@@ -57,6 +64,9 @@ class Command(BaseCommand):
                     "min_instruction_version": options["min_instruction_version"],
                     "complete_only": "1" if options["complete_only"] else "0",
                     "include_images": "1" if options["include_images"] else "0",
+                    "layout": options["layout"],
+                    "split": options["split"],
+                    "split_seed": options["split_seed"],
                 }
             )
             bar = None
