@@ -171,7 +171,7 @@ def test_every_page_parameter_and_form_field_survives_hostile_values(world, clie
                     calls.check(response, f"{role} GET {path} every parameter {label}")
                 continue
             for name in sorted(names):
-                for label, value in sample(HOSTILE, CORE, name).items():
+                for label, value in sample(HOSTILE, CORE, name, 2).items():
                     response = client.get(path, {name: value})
                     calls.check(response, f"{role} GET {path}?{name}={_shown(value)} ({label})")
             response = client.get(path, {HOSTILE["nul"]: "1", HOSTILE["long"]: "1"})

@@ -302,6 +302,6 @@ def test_a_min_instruction_version_that_is_not_plain_digits_is_a_json_400(world,
 def test_a_split_seed_that_is_not_plain_digits_is_a_json_400(world):
     url = f"/api/projects/{world.a.pk}/export/"
     response = _api(world.users["lead_a"]).get(
-        url, {"split": "80,20", "split_seed": SUPERSCRIPT_TWO}
+        url, {"split": "0.8,0.2", "split_seed": SUPERSCRIPT_TWO}
     )
     _json_400(response, "split_seed")
