@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test check lint format worker clean
+.PHONY: install run test check lint format worker clean screenshots
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-readers.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,3 +50,7 @@ worker: install
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles
+
+# Every page for every role at 1440 and 390 px into docs/screenshots/ (demo data, system Chromium).
+screenshots: install
+	$(PY) tools/screenshots.py

@@ -14,7 +14,6 @@ from exports.voc import voc_chunks
 from exports.yolo import yolo_chunks
 from exports.zipstream import ZipStream
 from projects.models import Project
-from quality.selectors import NEAR_DUPLICATE_BITS
 
 
 @dataclass
@@ -52,6 +51,8 @@ def export_readme(query: ExportQuery, info: dict) -> str:
     ]
     split = query.split
     if split is not None:
+        from quality.selectors import NEAR_DUPLICATE_BITS
+
         counts = ", ".join(f"{k} {v}" for k, v in sorted(split.counts().items()))
         lines.append(
             f"Split (seed {query.spec.split.seed}): {counts} images; near-duplicate images "

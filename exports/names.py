@@ -8,7 +8,8 @@ The rule, which the data card and the API docs repeat:
   a name with nothing usable becomes "image.<ext>";
 - names are unique by their stem (the part before the last dot, compared without case), because
   label files (YOLO .txt, VOC .xml) are named by the stem: the image with the lowest id keeps its
-  name, every later image with the same stem gets its id as a prefix, "<id>_<name>". Names are
+  name (an uploaded name that had no extension yields to one that had), every other image with
+  the same stem gets its id as a prefix, "<id>_<name>". Names are
   decided over the whole project, so an image keeps its name from one export to the next
   whatever the filters.
 
@@ -20,6 +21,8 @@ PostgreSQL's writers receive as a literal (exports/sql_text.py `_with_file_names
 import posixpath
 import re
 from dataclasses import dataclass, field
+
+from django.db import connections
 
 from projects.models import Image, Project
 
@@ -41,16 +44,6 @@ def _has_extension(name: str) -> bool:
     return bool(dot and head and tail)
 
 
-def _clean(original_name: str, stored_name: str) -> str:
-    name = _CONTROL.sub("_", base_name(original_name))
-    if name in ("", ".", ".."):
-        name = "image"
-    if not _has_extension(name):
-        ext = posixpath.splitext(stored_name)[1].lower()
-        name = f"{name}{ext}" if ext else name
-    return name
-
-
 @dataclass
 class ExportNames:
     """Export file names of a project's images; only names that differ from the base name are held."""
@@ -66,27 +59,50 @@ class ExportNames:
 
 
 def project_export_names(*, project: Project, using: str | None = None) -> ExportNames:
-    """Decide every image's export name (one read of the project's image names, in id order)."""
-    rows = (
-        Image.objects.using(using)
-        .filter(project=project)
-        .order_by("pk")
-        .values_list("pk", "original_name", "file")
-    )
-    rows = list(rows)
+    """Decide every image's export name: one streamed read of the project's names, in id order.
+
+    Only what a later image could collide with is kept (the taken stems, casefolded), so the
+    read stays small for 100,000 images; stored names are read for the few without an extension.
+    """
+    connection = connections[using or Image.objects.db]
     taken: set[str] = set()
     renamed: dict[int, tuple[str, str]] = {}
     later: list[tuple[int, str]] = []
-    for pk, original, stored in rows:
-        name = _clean(original, stored)
-        key = label_stem(name).casefold()
-        if key in taken:
-            later.append((pk, name))
-            continue
-        taken.add(key)
-        if name != base_name(original):
-            renamed[pk] = (name, label_stem(name))
-    for pk, name in later:
+    bare: list[int] = []  # no usable extension in the uploaded name: take the stored file's
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, original_name FROM {Image._meta.db_table} WHERE project_id = %s ORDER BY id",
+            [project.pk],
+        )
+        while rows := cursor.fetchmany(5000):
+            for pk, original in rows:
+                base = base_name(original)
+                name = _CONTROL.sub("_", base)
+                if name in ("", ".", ".."):
+                    name = "image"
+                if not _has_extension(name):
+                    bare.append(pk)
+                    renamed[pk] = (name, "")  # completed below
+                    continue
+                key = label_stem(name).casefold()
+                if key in taken:
+                    later.append((pk, name))
+                    continue
+                taken.add(key)
+                if name != base:
+                    renamed[pk] = (name, label_stem(name))
+    if bare:
+        stored = dict(Image.objects.using(using).filter(pk__in=bare).values_list("pk", "file"))
+        for pk in bare:
+            ext = posixpath.splitext(stored[pk])[1].lower()
+            name = renamed.pop(pk)[0] + ext
+            key = label_stem(name).casefold()
+            if key in taken:
+                later.append((pk, name))
+            else:
+                taken.add(key)
+                renamed[pk] = (name, label_stem(name))
+    for pk, name in sorted(later):
         candidate, n = f"{pk}_{name}", 1
         while label_stem(candidate).casefold() in taken:  # "<id>_<name>" was itself uploaded
             candidate, n = f"{pk}_{n}_{name}", n + 1

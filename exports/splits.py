@@ -11,11 +11,11 @@ hash are groups of their own. Same images, fractions and seed: the same split.
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from projects.models import Image
-from quality.selectors import NEAR_DUPLICATE_BITS, near_twins
+
+# quality.selectors (near_twins) and scipy are imported where a split is made: every export
+# imports this module, and they would add ~45 MB to each export process for nothing.
 
 SUBSETS = ("train", "val", "test")
 
@@ -47,10 +47,18 @@ class Split:
         return out
 
 
-def near_duplicate_groups(
-    phashes: np.ndarray, max_distance: int = NEAR_DUPLICATE_BITS
-) -> np.ndarray:
-    """A group label per hash (uint64): hashes within max_distance bits share one, transitively."""
+def near_duplicate_groups(phashes: np.ndarray, max_distance: int | None = None) -> np.ndarray:
+    """A group label per hash (uint64): hashes within max_distance bits share one, transitively.
+
+    max_distance defaults to the near-duplicate flags' own (quality.selectors.NEAR_DUPLICATE_BITS).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from quality.selectors import NEAR_DUPLICATE_BITS, near_twins
+
+    if max_distance is None:
+        max_distance = NEAR_DUPLICATE_BITS
     n = len(phashes)
     labels = np.arange(n)
     twins = np.flatnonzero(near_twins(phashes, max_distance))

@@ -5,8 +5,9 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_safe
 
 from accounts.authentication import login_or_token_required
+from projects.home import home_rows
 from projects.markdown import render_markdown
-from projects.models import Image, Membership, Project
+from projects.models import Image, Project
 from projects.permissions import (
     Capability,
     can_create_projects,
@@ -20,22 +21,10 @@ from projects.services import instructions_pending_for, last_acknowledged_versio
 @login_required
 @require_safe
 def home(request):
-    memberships = (
-        Membership.objects.filter(user=request.user, project__archived=False)
-        .select_related("project")
-        .order_by("project__name")
-    )
-    rows = [(m.project, m.get_role_display(), m.role) for m in memberships]
-    if request.user.is_superuser:
-        member_of = {m.project_id for m in memberships}
-        rows += [
-            (p, "Superuser (acts as lead)", "lead")
-            for p in Project.objects.filter(archived=False).exclude(pk__in=member_of)
-        ]
     return render(
         request,
         "projects/home.html",
-        {"rows": rows, "can_create": can_create_projects(request.user)},
+        {"rows": home_rows(user=request.user), "can_create": can_create_projects(request.user)},
     )
 
 

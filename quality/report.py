@@ -16,6 +16,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from annotations.models import Annotation
 from concord.params import ParamError, id_param
+from projects.markdown import render_markdown
 from projects.models import Image, LabelClass, Membership, Project
 from quality.aliases import labeler_aliases, names_replaced
 from quality.models import (
@@ -466,7 +467,7 @@ def labeler_feedback(*, user, project: Project, limit: int = 20) -> list[dict]:
     )
     flags = list(flags)
     aliases = labeler_aliases(image_ids={flag.image_id for flag in flags if flag.resolution_note})
-    return [
+    rows = [
         {
             "flag_id": flag.pk,
             "image": flag.image.original_name,
@@ -474,6 +475,7 @@ def labeler_feedback(*, user, project: Project, limit: int = 20) -> list[dict]:
             "kind": flag.get_kind_display(),
             "label_class": flag.label_class.name if flag.label_class else "",
             "decision": _decision_for(flag, user),
+            "your_part": _your_part(flag, user),
             "note": names_replaced(flag.resolution_note, aliases.get(flag.image_id, {})),
             "resolved_at": flag.resolved_at,
             "instruction_number": flag.instruction_version.number
@@ -483,6 +485,19 @@ def labeler_feedback(*, user, project: Project, limit: int = 20) -> list[dict]:
         }
         for flag in flags
     ]
+    for row in rows:  # Markdown, sanitised as the instructions are
+        row["note_html"] = render_markdown(row["note"])
+        row["excerpt_html"] = render_markdown(row["excerpt"])
+    return rows
+
+
+def _your_part(flag: Flag, user) -> str:
+    """Whether the labeler's own box was the odd one out, never naming anyone else.
+
+    Flags do not record which labelers were in the minority, so this says that one box
+    differed; the decision (_decision_for) says whether the lead kept the labeler's version.
+    """
+    return "One of the labelers' boxes differed from the others."
 
 
 def _decision_for(flag: Flag, user) -> str:

@@ -56,17 +56,29 @@ class CappedPaginator(Paginator):
 def report(request, slug):
     project = get_object_or_404(Project, slug=slug)
     require(request.user, project, Capability.READ_RESULTS)
+    data = report_selectors.project_report(project=project)
     return render(
         request,
         "quality/report.html",
         {
             "project": project,
             "role": role_of(request.user, project),
-            "report": report_selectors.project_report(project=project),
+            "report": data,
+            "empty": _empty_charts(data),
             "can_resolve": has_capability(request.user, project, Capability.RESOLVE),
             "can_manage": has_capability(request.user, project, Capability.MANAGE),
         },
     )
+
+
+def _empty_charts(data: dict) -> dict:
+    """Which of the report's charts have nothing to draw (the page says why instead)."""
+    return {
+        "sweep": not data["threshold_sweep"],
+        "histogram": not any(row["count"] for row in data["score_histogram"]),
+        "flags": not (data["flags"]["open"] or data["flags"]["settled"]),
+        "versions": not data["by_instruction_version"],
+    }
 
 
 @login_required

@@ -11,9 +11,11 @@ from django.utils import timezone
 from annotations.models import Annotation
 from projects.palette import CLASS_COLORS
 from projects.services import instruction_acknowledge
+from quality.review import flag_resolve
 from tests.browser.conftest import screenshot
 from tests.browser.labeling_helpers import Labeler, scene_image
 from tests.factories import PASSWORD, InstructionVersionFactory, LabelClassFactory
+from tests.quality.review_fixtures import instructions, results  # noqa: F401 - fixtures
 
 pytestmark = [
     pytest.mark.browser,
@@ -246,3 +248,29 @@ def test_at_1440_the_page_fits_and_at_390_it_asks_for_a_larger_screen(
     assert not page.locator("#small-screen").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 1440
     screenshot(page, "labeling-1440")
+
+
+def test_my_work_shows_the_leads_feedback_as_markdown_without_naming_anyone(
+    page,
+    login,
+    project,
+    lead,
+    labeler_a,
+    results,  # noqa: F811
+):
+    flag_resolve(
+        flag=results["low"],
+        user=lead,
+        resolution="dismissed",
+        note="Both boxes are fine: **tight** boxes are preferred.\n\n* touch the outermost pixels",
+    )
+    login("labeler_a", PASSWORD)
+    for width in (1440, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"/projects/{project.slug}/my-work/")
+        item = page.locator(f'#my-feedback [data-flag="{results["low"].pk}"]')
+        assert item.locator(".lead-note strong").inner_text() == "tight"
+        assert "One of the labelers' boxes differed" in item.inner_text()
+        assert "labeler_b" not in page.content()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        screenshot(page, f"my-work-{width}")

@@ -113,3 +113,30 @@ def test_lead_merges_a_class_and_sees_why_it_cannot_be_deleted(
     assert "Merged truck into car" in page.inner_text(".messages")
     assert not project.classes.filter(name="truck").exists()
     assert set(Box.objects.values_list("label_class", flat=True)) == {car.pk}
+
+
+def test_lead_uploads_with_a_progress_bar_and_a_result_per_file(page, login, project):
+    from tests.images import png_bytes, zip_bytes
+
+    login("lead", PASSWORD)
+    page.goto(f"/projects/{project.slug}/settings/")
+    archive = zip_bytes({"a.png": png_bytes(color=(1, 2, 3)), "notes.txt": b"not an image"})
+    page.set_input_files(
+        "#id_files",
+        [
+            {"name": "one.png", "mimeType": "image/png", "buffer": png_bytes(color=(9, 9, 9))},
+            {"name": "batch.zip", "mimeType": "application/zip", "buffer": archive},
+        ],
+    )
+    page.click("#upload-button")
+    page.wait_for_selector("#upload-summary:not([hidden])")
+    assert page.locator("#upload-progress").is_hidden()
+    summary = page.inner_text("#upload-summary")
+    assert "2 images added" in summary and "1 refused" in summary
+    rows = page.locator("#ingest-results tbody tr")
+    assert rows.count() == 3
+    refused = page.inner_text("#ingest-results .ingest-refused")
+    assert "refused" in refused and len(refused) > len("refused ")  # with its reason
+    assert page.url.endswith("/settings/")  # no page load: the results came by XHR
+    assert project.images.count() == 2
+    screenshot(page, "upload-results")

@@ -122,6 +122,20 @@ def test_labeler_feedback_shows_the_decision_and_the_rule_not_others_boxes(
     assert "labeler_b" not in html  # nothing of the other labeler's work
 
 
+def test_feedback_renders_the_leads_markdown_sanitised_and_says_one_box_differed(
+    project, results, lead, labeler_a, labeler_b
+):
+    note = "Parked cars count **one by one**.\n\n<script>alert(1)</script>[x](javascript:alert(2))"
+    flag_resolve(flag=results["low"], user=lead, resolution="dismissed", note=note)
+    html = Template('{% include "annotations/_my_feedback.html" %}').render(
+        Context({"user": labeler_a, "project": project})
+    )
+    assert "<strong>one by one</strong>" in html
+    assert "<script>" not in html and "javascript:" not in html
+    assert "One of the labelers&#x27; boxes differed from the others." in html
+    assert "labeler_b" not in html and "labeler_a" not in html  # nobody is named
+
+
 def test_feedback_is_empty_until_a_lead_settles_a_flag(project, results, labeler_a):
     assert labeler_feedback(user=labeler_a, project=project) == []
     html = Template('{% include "annotations/_my_feedback.html" %}').render(
