@@ -9,7 +9,10 @@ from django.conf import settings
 from django.http import Http404
 from django.shortcuts import render
 
+from concord.params import ParamError
+
 NOT_FOUND = "There is no page at this address."
+BAD_REQUEST = "Something in the address or the form cannot be used."
 CSRF_FAILED = (
     "This form was open too long or came from another site, so it was not sent. "
     "Go back, reload the page and try again."
@@ -28,6 +31,14 @@ def _reason(exception, default: str) -> str:
 
 def page_not_found(request, exception=None):
     return _error_page(request, 404, "Page not found", _reason(exception, NOT_FOUND))
+
+
+def bad_request(request, exception=None, reason: str = ""):
+    """400: the reason a view or BadInputMiddleware gives; Django's own 400s (a bad Host header)
+    get a general sentence, their messages are for developers."""
+    if not reason and isinstance(exception, ParamError):
+        reason = exception.message
+    return _error_page(request, 400, "Bad request", reason or BAD_REQUEST)
 
 
 def permission_denied(request, exception=None):

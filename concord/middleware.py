@@ -6,10 +6,10 @@ import logging
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import render
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from concord import error_pages
 from concord.exceptions import REQUEST_LIMIT_ERRORS, request_limit_message
 from concord.params import NUL, ParamError, nul_check
 
@@ -110,7 +110,7 @@ def bad_input_response(request, message: str, *, param: str | None = None):
     if _is_api(request):
         body = {"detail": message} if param is None else {"detail": message, "param": param}
         return JsonResponse(body, status=400)
-    return render(request, "400.html", {"message": message}, status=400)
+    return error_pages.bad_request(request, reason=message)
 
 
 def _is_api(request) -> bool:

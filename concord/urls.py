@@ -27,6 +27,7 @@ urlpatterns = [
     path("favicon.ico", lambda request: HttpResponseRedirect(static("favicon.svg"))),
 ]
 
+handler400 = "concord.error_pages.bad_request"
 handler403 = "concord.error_pages.permission_denied"
 handler404 = "concord.error_pages.page_not_found"
 

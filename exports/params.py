@@ -7,7 +7,7 @@ API can answer 400 and the command can exit with the same sentence.
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from concord.params import ParamError
+from concord.params import ParamError, id_value
 from exports.splits import SplitSpec
 
 FORMATS = ("coco", "yolo", "voc", "csv")
@@ -73,13 +73,13 @@ def export_spec_parse(params: Mapping[str, str], *, default_format: str = "coco"
     min_version = None
     raw = _get(params, "min_instruction_version")
     if raw not in (None, ""):
-        if not raw.isdigit() or int(raw) < 1:
+        min_version = id_value(raw)
+        if min_version is None:
             raise ExportParamError(
                 "min_instruction_version",
                 f"min_instruction_version must be a version number of the instructions (1, 2, "
                 f"...); got {raw!r}.",
             )
-        min_version = int(raw)
     classes_raw = _get(params, "classes") or ""
     classes = tuple(part.strip() for part in classes_raw.split(",") if part.strip())
     layout = _choice(params, "layout", LAYOUTS, "file")
@@ -125,7 +125,7 @@ def _split(params: Mapping[str, str], fmt: str) -> SplitSpec | None:
         raise ExportParamError("split", message)
     seed = 0
     if seed_raw not in (None, ""):
-        if not seed_raw.isdigit() or len(seed_raw) > 18:
+        if not (seed_raw.isascii() and seed_raw.isdigit()) or len(seed_raw) > 18:
             raise ExportParamError(
                 "split_seed",
                 f"split_seed must be a whole number >= 0; got {params.get('split_seed')!r}.",

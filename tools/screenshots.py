@@ -169,11 +169,12 @@ def main() -> None:
 def _pages_of(who: str, pages: list[str]) -> list[str]:
     """Anonymous: the login and invitation pages; the staff superuser: home and /admin/ (the
     rest is what the lead sees); everyone else: every page but those two."""
+    public = ("/accounts/login/", "/invitations/")
     if who == "anonymous":
-        return [p for p in pages if p.startswith(("/accounts/", "/invitations/"))]
+        return [p for p in pages if p.startswith(public)]
     if who == "admin":
         return ["/", "/admin/"]
-    return [p for p in pages if not p.startswith(("/accounts/", "/invitations/"))]
+    return [p for p in pages if not p.startswith(public)]
 
 
 def _shoot(base, pages, values, out: Path, chromium: str) -> list[tuple[str, str, str, int]]:
@@ -202,7 +203,7 @@ def _shoot(base, pages, values, out: Path, chromium: str) -> list[tuple[str, str
                 kind = response.headers.get("content-type", "") if response else ""
                 if not response or response.status != 200 or "text/html" not in kind:
                     continue
-                if page.url.rstrip("/").endswith("/accounts/login") and path != "/accounts/login/":
+                if "/accounts/login/" in page.url and path != "/accounts/login/":
                     continue
                 for width in WIDTHS:
                     page.set_viewport_size({"width": width, "height": 900})

@@ -5,12 +5,14 @@ are the site's page with the reason. The broad sweep over every parameter is in 
 """
 
 import json
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from annotations.boxes import BoxesInvalid, boxes_clean
+from projects.markdown import render_markdown
 from projects.models import InstructionVersion, LabelClass, Membership
 from quality.models import Flag
 from tests.security.test_bad_input import _api, _counts
@@ -261,3 +263,45 @@ def test_an_anonymous_api_call_with_a_nul_is_still_asked_to_authenticate_first(w
     response = APIClient().get(f"/api/projects/{world.a.pk}/flags/?kind=%00")
     assert response.status_code in (400, 401)
     assert response["Content-Type"].startswith("application/json")
+
+
+def test_deeply_nested_json_to_the_token_endpoint_is_a_json_400(db):
+    """Its DRF view names its own parsers: they must be the strict ones too."""
+    response = APIClient().generic(
+        "POST", "/api/auth/token/", "[" * 5000, content_type="application/json"
+    )
+    _json_400(response)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 5000, "[ " * 2000, "[" * 100 + "x" * 200_000, "[a](" * 2000, "[" * 1000 + "]" * 1000],
+)
+def test_markdown_with_brackets_that_open_no_link_renders_quickly_as_typed(text):
+    """Python-Markdown scanned to the end of the paragraph from each such '[': 5,000 of them took
+    20 s to render, on every page showing the instructions."""
+    started = time.perf_counter()
+    html = render_markdown(text)
+    assert time.perf_counter() - started < 3
+    assert html.count("[") == text.count("[")  # shown as typed, no backslash, nothing dropped
+
+
+def test_markdown_links_and_images_still_render():
+    html = render_markdown("[a](http://x) and [![i](http://a/i.png)](https://y) \\[not a link]")
+    assert '<a href="http://x"' in html and '<img alt="i" src="http://a/i.png">' in html
+    assert "[not a link]" in html
+
+
+@pytest.mark.parametrize("endpoint", ["export", "datacard"])
+def test_a_min_instruction_version_that_is_not_plain_digits_is_a_json_400(world, endpoint):
+    url = f"/api/projects/{world.a.pk}/{endpoint}/"
+    response = _api(world.users["lead_a"]).get(url, {"min_instruction_version": SUPERSCRIPT_TWO})
+    _json_400(response, "min_instruction_version")
+
+
+def test_a_split_seed_that_is_not_plain_digits_is_a_json_400(world):
+    url = f"/api/projects/{world.a.pk}/export/"
+    response = _api(world.users["lead_a"]).get(
+        url, {"split": "0.8,0.2", "split_seed": SUPERSCRIPT_TWO}
+    )
+    _json_400(response, "split_seed")
