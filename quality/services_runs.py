@@ -183,6 +183,13 @@ def _run_stalled_redispatch(*, run_id: int, now, stalled_before) -> int:
         and (datetime.fromisoformat(claimed[key]) < stalled_before if key in claimed else silent)
     ]
     if not stalled:
+        if silent and chunks and set(chunks) <= set(done) and not run.params.get("finishing"):
+            # Every chunk is done but the chord never fired: a worker died after a chunk's
+            # commit and before its result was recorded. Finish from the stored figures.
+            run.params = {**run.params, "redispatched": True, "finishing": True}
+            run.heartbeat_at = now
+            run.save(update_fields=["params", "heartbeat_at"])
+            transaction.on_commit(lambda: _run_finish_send(run_id))
         return 0
     for key in stalled:
         claimed[key] = now.isoformat()
@@ -195,6 +202,12 @@ def _run_stalled_redispatch(*, run_id: int, now, stalled_before) -> int:
         image_ids = [i for i in visited if first <= i <= last]
         transaction.on_commit(lambda ids=image_ids, key=key: _chunk_send(run_id, ids, key))
     return len(stalled)
+
+
+def _run_finish_send(run_id: int) -> None:
+    from quality import tasks
+
+    tasks.finish_run_task.delay(None, run_id=run_id)
 
 
 def _chunk_send(run_id: int, image_ids: list[int], chunk_key: str) -> None:

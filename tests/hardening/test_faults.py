@@ -187,12 +187,20 @@ def test_a_killed_chunk_is_redone_within_minutes_with_the_default_visibility_tim
     beat = ("-B", "--schedule", str(tmp_path / "celerybeat-schedule"))
     processes.worker({**env, **sweeping}, concurrency=1, extra=beat)
     started = time.monotonic()
-    wait_for(
-        lambda: AgreementRun.objects.get(pk=run_id).state in ("succeeded", "failed"),
-        90,
-        "the run to finish without the killed chunk's redelivery",
-        interval=0.2,
-    )
+    try:
+        wait_for(
+            lambda: AgreementRun.objects.get(pk=run_id).state in ("succeeded", "failed"),
+            90,
+            "the run to finish without the killed chunk's redelivery",
+            interval=0.2,
+        )
+    except BaseException:
+        run.refresh_from_db()
+        params = run.params
+        print("DEBUG", run.state, run.done, run.heartbeat_at, timezone.now(),
+              sorted(set(params.get("chunks", {})) - set(params.get("chunks_done", {}))),
+              params.get("claimed"), params.get("redispatched"))  # fmt: skip
+        raise
     run.refresh_from_db()
     assert (run.state, run.done, run.total, run.error) == ("succeeded", RUN_IMAGES, RUN_IMAGES, "")
     assert run.params.get("redispatched"), "finished without sending a chunk again?"
