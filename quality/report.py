@@ -14,7 +14,7 @@ import re
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from annotations.models import Annotation
+from annotations.models import Annotation, Box
 from concord.params import ParamError, id_param
 from projects.markdown import render_markdown
 from projects.models import Image, LabelClass, Membership, Project
@@ -467,6 +467,24 @@ def labeler_feedback(*, user, project: Project, limit: int = 20) -> list[dict]:
     )
     flags = list(flags)
     aliases = labeler_aliases(image_ids={flag.image_id for flag in flags if flag.resolution_note})
+    # Who was in the minority on each flag (the caller's own mark only ever reaches the page),
+    # and which of the flags' boxes are the caller's: two queries for the whole list.
+    deviates = dict(
+        FlagLabeler.objects.filter(flag__in=flags, deviating=True)
+        .values("flag_id")
+        .annotate(n=Count("id"))
+        .values_list("flag_id", "n")
+    )
+    mine = set(
+        FlagLabeler.objects.filter(flag__in=flags, user=user, deviating=True).values_list(
+            "flag_id", flat=True
+        )
+    )
+    own_boxes = set(
+        Box.objects.filter(
+            pk__in={pk for flag in flags for pk in flag.box_ids}, annotation__labeler=user
+        ).values_list("pk", flat=True)
+    )
     rows = [
         {
             "flag_id": flag.pk,
@@ -475,7 +493,12 @@ def labeler_feedback(*, user, project: Project, limit: int = 20) -> list[dict]:
             "kind": flag.get_kind_display(),
             "label_class": flag.label_class.name if flag.label_class else "",
             "decision": _decision_for(flag, user),
-            "your_part": _your_part(flag, user),
+            "your_part": _your_part(
+                flag,
+                you_deviate=flag.pk in mine,
+                someone_deviates=bool(deviates.get(flag.pk)),
+                your_box_in_it=bool(own_boxes.intersection(flag.box_ids)),
+            ),
             "note": names_replaced(flag.resolution_note, aliases.get(flag.image_id, {})),
             "resolved_at": flag.resolved_at,
             "instruction_number": flag.instruction_version.number
@@ -491,13 +514,30 @@ def labeler_feedback(*, user, project: Project, limit: int = 20) -> list[dict]:
     return rows
 
 
-def _your_part(flag: Flag, user) -> str:
-    """Whether the labeler's own box was the odd one out, never naming anyone else.
+def _your_part(flag: Flag, *, you_deviate: bool, someone_deviates: bool, your_box_in_it: bool):
+    """Whether the labeler's own box was the odd one out, in plain words, never naming anyone.
 
-    Flags do not record which labelers were in the minority, so this says that one box
-    differed; the decision (_decision_for) says whether the lead kept the labeler's version.
+    From the flag's deviating labelers (the minority): the labeler is told what they did when
+    they were in it, that their labels went with the majority when someone else was, and that
+    nobody was when the labelers split evenly.
     """
-    return "One of the labelers' boxes differed from the others."
+    K = Flag.Kind
+    if not someone_deviates:
+        return "The labelers split evenly here, so no one's boxes were the odd ones out."
+    if not you_deviate:
+        return "Another labeler's boxes differed here; yours went with the majority."
+    if flag.kind == K.MISSING:
+        if your_box_in_it:
+            return "You boxed an object here that the other labelers did not box."
+        return "You did not box an object that the other labelers boxed."
+    return {
+        K.LABEL_CONFLICT: "You gave this object a different class from the other labelers.",
+        K.LOW_OVERLAP: "Your box of this object overlapped the other labelers' boxes too little "
+        "(much tighter or looser than theirs).",
+        K.GROUPING: "You boxed these objects differently from the other labelers: one box "
+        "around several objects against one box each, or the other way round.",
+        K.DUPLICATE: "You boxed this object more than once.",
+    }.get(flag.kind, "Your boxes were the ones that differed from the others.")
 
 
 def _decision_for(flag: Flag, user) -> str:

@@ -132,8 +132,32 @@ def test_feedback_renders_the_leads_markdown_sanitised_and_says_one_box_differed
     )
     assert "<strong>one by one</strong>" in html
     assert "<script>" not in html and "javascript:" not in html
-    assert "One of the labelers&#x27; boxes differed from the others." in html
+    # Two labelers who disagree on a box's overlap: an even split, nobody in the minority.
+    assert "no one&#x27;s boxes were the odd ones out" in html
     assert "labeler_b" not in html and "labeler_a" not in html  # nobody is named
+
+
+def test_feedback_tells_the_labeler_plainly_whether_their_own_box_differed(
+    project, results, lead, labeler_a, labeler_b
+):
+    from quality.models import FlagLabeler
+
+    # labeler_b drew the odd class; the box labeler_a alone drew is the missing flag's box.
+    FlagLabeler.objects.filter(flag=results["conflict"], user=labeler_b).update(deviating=True)
+    FlagLabeler.objects.filter(flag=results["missing"], user=labeler_a).update(deviating=True)
+    flag_resolve(
+        flag=results["conflict"], user=lead, resolution="accept_labeler", accepted_labeler=labeler_a
+    )
+    flag_resolve(flag=results["missing"], user=lead, resolution="dismissed", note="Fine.")
+    mine = {f["flag_id"]: f["your_part"] for f in labeler_feedback(user=labeler_a, project=project)}
+    theirs = {
+        f["flag_id"]: f["your_part"] for f in labeler_feedback(user=labeler_b, project=project)
+    }
+    conflict, missing = results["conflict"].pk, results["missing"].pk
+    assert mine[conflict] == "Another labeler's boxes differed here; yours went with the majority."
+    assert theirs[conflict] == "You gave this object a different class from the other labelers."
+    assert mine[missing] == "You boxed an object here that the other labelers did not box."
+    assert theirs[missing] == "Another labeler's boxes differed here; yours went with the majority."
 
 
 def test_feedback_is_empty_until_a_lead_settles_a_flag(project, results, labeler_a):
