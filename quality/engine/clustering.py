@@ -121,10 +121,11 @@ def duplicate_extras(
     return extra
 
 
-def labeler_masks(obj: np.ndarray, lab: np.ndarray, kmax: int) -> np.ndarray:
-    """Bit mask of the (image-local) labelers of each object id (boxes with obj -1 left out)."""
+def labeler_masks(obj: np.ndarray, lab: np.ndarray, kmax: int, size: int = 0) -> np.ndarray:
+    """Bit mask of the (image-local) labelers of each object id (boxes with obj -1 left out),
+    over at least ``size`` ids (so that ids of left-out boxes index it too, as 0)."""
     live = np.flatnonzero(obj >= 0)
-    size = int(obj.max()) + 1 if len(obj) else 0
+    size = max(size, int(obj.max()) + 1 if len(obj) else 0)
     bits = np.left_shift(1, lab.take(live))
     if kmax <= 52:
         # An object has at most one box per labeler: distinct powers of two add up exactly.
@@ -134,19 +135,27 @@ def labeler_masks(obj: np.ndarray, lab: np.ndarray, kmax: int) -> np.ndarray:
     return mask
 
 
+def merged_masks(masks: np.ndarray, remap: np.ndarray, kmax: int) -> np.ndarray:
+    """Labeler masks after merging objects (``remap``: old id -> new id) that share no labeler."""
+    if kmax <= 52:
+        return np.bincount(remap, weights=masks, minlength=len(masks)).astype(np.int64)
+    out = np.zeros(len(masks), dtype=np.int64)
+    np.bitwise_or.at(out, remap, masks)
+    return out
+
+
 def loose_candidates(
     comp: np.ndarray,
+    masks: np.ndarray,
     extra: np.ndarray,
     i: np.ndarray,
     j: np.ndarray,
     box_set: np.ndarray,
-    lab: np.ndarray,
     label: np.ndarray,
-    kmax: int,
 ) -> np.ndarray:
     """Of the box pairs (i, j) overlapping in the loose band, those that could join two objects
     in loose_merge: different labelers, one class, no duplicate copy, two objects that share no
-    labeler. Returns their positions in (i, j)."""
+    labeler (``masks``: labelers per object id). Returns their positions in (i, j)."""
     keep = np.flatnonzero(
         (box_set.take(i) != box_set.take(j))
         & (label.take(i) == label.take(j))
@@ -156,20 +165,17 @@ def loose_candidates(
     if len(keep) == 0:
         return keep
     ci, cj = comp.take(i.take(keep)), comp.take(j.take(keep))
-    mask = labeler_masks(np.where(extra, -1, comp), lab, kmax)
-    return keep[(mask.take(ci) & mask.take(cj)) == 0]
+    return keep[(masks.take(ci) & masks.take(cj)) == 0]
 
 
 def loose_merge(
     comp: np.ndarray,
-    extra: np.ndarray,
+    masks: np.ndarray,
     i: np.ndarray,
     j: np.ndarray,
     iou: np.ndarray,
-    lab: np.ndarray,
     excluded: np.ndarray,
-    kmax: int,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Join objects that are one object boxed very differently: same class, loose overlap.
 
     Edges (i, j) come from loose_candidates: box pairs of different labelers and one class whose
@@ -177,18 +183,18 @@ def loose_merge(
     labeler. Such objects are one object (a loose box of it, not an object missed by each
     side): they merge, best IoU first, while they still share no labeler. Boxes in
     ``excluded`` (a group's big box) never merge this way. Returns the new component of every
-    box (merged parts take the lower id).
+    box (merged parts take the lower id) and the map from old ids to new ones.
     """
+    remap = np.arange(len(masks), dtype=np.int64)
     keep = np.flatnonzero(~excluded.take(i) & ~excluded.take(j))
     if len(keep) == 0:
-        return comp
+        return comp, remap
     ci, cj = comp.take(i.take(keep)), comp.take(j.take(keep))
     a, b = np.minimum(ci, cj), np.maximum(ci, cj)
-    mask = labeler_masks(np.where(extra, -1, comp), lab, kmax)
     # Greedily, best IoU first (then lowest ids): deterministic whatever the input order.
     order = np.lexsort((b, a, -iou.take(keep)))
     parent: dict[int, int] = {}
-    masks: dict[int, int] = {}
+    merged: dict[int, int] = {}
 
     def find(x: int) -> int:
         while parent.get(x, x) != x:
@@ -199,19 +205,17 @@ def loose_merge(
         x, y = find(x), find(y)
         if x == y:
             continue
-        mx, my = masks.get(x, int(mask[x])), masks.get(y, int(mask[y]))
+        mx, my = merged.get(x, int(masks[x])), merged.get(y, int(masks[y]))
         if mx & my:
             continue
         low, high = (x, y) if x < y else (y, x)
         parent[high] = low
-        masks[low] = mx | my
+        merged[low] = mx | my
     if not parent:
-        return comp
-    # Every id, a duplicate's extra copy included (its id can be past the objects' masks).
-    remap = np.arange(int(comp.max()) + 1, dtype=np.int64)
+        return comp, remap
     for x in parent:
         remap[x] = find(x)
-    return remap.take(comp)
+    return remap.take(comp), remap
 
 
 def compact_objects(comp: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, int]:

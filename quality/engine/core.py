@@ -12,6 +12,7 @@ from .clustering import (
     labeler_masks,
     loose_candidates,
     loose_merge,
+    merged_masks,
 )
 from .consensus import build_objects, pair_agreement
 from .flags import build_flags, find_groupings
@@ -78,7 +79,10 @@ def assess_batch(batch: BoxBatch, params: AgreementParams | None = None) -> Batc
     # its row about as much), so groups are looked for first, around the candidates only.
     band = np.flatnonzero((ov.iou >= params.loose_iou) & ~close)
     li, lj = ov.i.take(band), ov.j.take(band)
-    loose = loose_candidates(matched_comp, extra, li, lj, box_set, lab, label, kmax)
+    # Over every id, a duplicate's extra copy included (its id can be the highest).
+    n_ids = int(matched_comp.max()) + 1 if n else 0
+    masks = labeler_masks(np.where(extra, -1, matched_comp), lab, kmax, n_ids)
+    loose = loose_candidates(matched_comp, masks, extra, li, lj, box_set, label)
     if len(loose):
         li, lj, liou = li.take(loose), lj.take(loose), ov.iou.take(band).take(loose)
         ends = np.zeros(n, dtype=bool)
@@ -88,26 +92,26 @@ def assess_batch(batch: BoxBatch, params: AgreementParams | None = None) -> Batc
         near_i, near_j = ov.i.take(near), ov.j.take(near)
         near_inter, near_cross = ov.inter.take(near), ~same.take(near)
 
-        def group_boxes(parts: np.ndarray) -> np.ndarray:
-            stage = np.where(extra, -1, parts)
-            return find_groupings(
-                near_i, near_j, near_inter, near_cross, area, corners, lab, kmax, stage,
-                labeler_masks(stage, lab, kmax), params.group_cover,
+        def group_ends(parts: np.ndarray, part_masks: np.ndarray) -> np.ndarray:
+            is_group = find_groupings(
+                near_i, near_j, near_inter, near_cross, area, corners, lab, kmax,
+                np.where(extra, -1, parts), part_masks, params.group_cover,
             ).is_group  # fmt: skip
+            return is_group & ends
 
         # A big box that groups only because a box it covers was loosely boxed by its own
-        # labeler stops grouping once that loose pair is merged: look again after merging, and
-        # merge again with the boxes that still group left out (a fixed point, reached in one or
-        # two rounds; bounded all the same).
-        is_group = group_boxes(matched_comp)
+        # labeler stops grouping once that loose pair is merged. Merging only ever takes group
+        # boxes away, so: merge leaving out the boxes that group, look again, and merge again
+        # while some left-out box no longer groups (a fixed point; bounded all the same).
+        excluded = group_ends(matched_comp, masks)
         for _ in range(3):
-            comp = loose_merge(matched_comp, extra, li, lj, liou, lab, is_group, kmax)
-            again = group_boxes(comp)
-            if np.array_equal(again.take(li), is_group.take(li)) and np.array_equal(
-                again.take(lj), is_group.take(lj)
-            ):
+            comp, remap = loose_merge(matched_comp, masks, li, lj, liou, excluded)
+            if not excluded.any():
                 break
-            is_group = again
+            again = group_ends(comp, merged_masks(masks, remap, kmax))
+            if np.array_equal(again, excluded):
+                break
+            excluded = again
     obj, n_obj = compact_objects(comp, extra)
 
     objects, members = build_objects(
