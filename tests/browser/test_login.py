@@ -9,7 +9,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_a_member_logs_in_and_sees_their_projects_with_their_role(page, login, project, labeler_a):
     login("labeler_a", PASSWORD)
     assert page.locator("h1").inner_text() == "My projects"
-    row = page.locator("table.table tbody tr").first
+    row = page.locator("#project-cards li").first
     assert project.name in row.inner_text()
     assert "Labeler" in row.inner_text()
     screenshot(page, "home")
