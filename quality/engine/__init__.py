@@ -25,8 +25,9 @@ Columnar API (what the pipeline should call; no Python object per box)::
 the CSR ``object_member_ptr``/``object_member_rows``; per labeler pair ``pair_image``,
 ``pair_labeler_a``/``_b`` (codes into ``batch.labeler_names``), ``pair_matched``, ``pair_f1``,
 ``pair_mean_iou``; per flag ``flag_image``, ``flag_kind`` (index into FLAG_KINDS),
-``flag_value``, ``flag_labeler_mask`` (``flag_labeler_codes()`` decodes it for all flags) and
-the CSR ``flag_box_ptr``/``flag_box_rows``. Box rows index the BoxBatch rows. Each
+``flag_value``, ``flag_labeler_mask`` (``flag_labeler_codes()`` decodes it for all flags),
+``flag_deviating_mask`` (the labelers in the minority; ``flag_labeler_codes(deviating=True)``)
+and the CSR ``flag_box_ptr``/``flag_box_rows``. Box rows index the BoxBatch rows. Each
 kind of row is sorted by image and ``*_image_ptr`` slices it per image. ``result[i]`` is the
 ImageAssessment view of image i; ``result.flag(f)`` builds one Flag, formatting its message
 only then (messages are lazy).
