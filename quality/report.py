@@ -469,17 +469,11 @@ def labeler_feedback(*, user, project: Project, limit: int = 20) -> list[dict]:
     aliases = labeler_aliases(image_ids={flag.image_id for flag in flags if flag.resolution_note})
     # Who was in the minority on each flag (the caller's own mark only ever reaches the page),
     # and which of the flags' boxes are the caller's: two queries for the whole list.
-    deviates = dict(
-        FlagLabeler.objects.filter(flag__in=flags, deviating=True)
-        .values("flag_id")
-        .annotate(n=Count("id"))
-        .values_list("flag_id", "n")
+    odd_ones = list(
+        FlagLabeler.objects.filter(flag__in=flags, deviating=True).values_list("flag_id", "user_id")
     )
-    mine = set(
-        FlagLabeler.objects.filter(flag__in=flags, user=user, deviating=True).values_list(
-            "flag_id", flat=True
-        )
-    )
+    someone_deviates = {flag_id for flag_id, _ in odd_ones}
+    mine = {flag_id for flag_id, user_id in odd_ones if user_id == user.pk}
     own_boxes = set(
         Box.objects.filter(
             pk__in={pk for flag in flags for pk in flag.box_ids}, annotation__labeler=user
@@ -496,7 +490,7 @@ def labeler_feedback(*, user, project: Project, limit: int = 20) -> list[dict]:
             "your_part": _your_part(
                 flag,
                 you_deviate=flag.pk in mine,
-                someone_deviates=bool(deviates.get(flag.pk)),
+                someone_deviates=flag.pk in someone_deviates,
                 your_box_in_it=bool(own_boxes.intersection(flag.box_ids)),
             ),
             "note": names_replaced(flag.resolution_note, aliases.get(flag.image_id, {})),

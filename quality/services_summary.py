@@ -368,25 +368,21 @@ def labeler_flag_counts(*, project: Project) -> tuple[dict, dict]:
     live = FlagLabeler.objects.filter(flag__project=project).exclude(
         flag__status=Flag.Status.SUPERSEDED
     )
-    deviating: dict[int, dict[str, int]] = defaultdict(dict)
-    for user_id, kind, n in (
-        live.filter(deviating=True)
-        .values("user_id", "flag__kind")
-        .order_by()
-        .annotate(n=Count("id"))
-        .values_list("user_id", "flag__kind", "n")
-    ):
-        deviating[user_id][kind] = n
+
+    def by_labeler_and_kind(rows) -> dict[int, dict[str, int]]:
+        counts: dict[int, dict[str, int]] = defaultdict(dict)
+        for user_id, kind, n in (
+            rows.values("user_id", "flag__kind")
+            .order_by()
+            .annotate(n=Count("id"))
+            .values_list("user_id", "flag__kind", "n")
+        ):
+            counts[user_id][kind] = n
+        return counts
+
     someone_deviates = FlagLabeler.objects.filter(flag_id=OuterRef("flag_id"), deviating=True)
-    tied: dict[int, dict[str, int]] = defaultdict(dict)
-    for user_id, kind, n in (
-        live.filter(~Exists(someone_deviates))
-        .values("user_id", "flag__kind")
-        .order_by()
-        .annotate(n=Count("id"))
-        .values_list("user_id", "flag__kind", "n")
-    ):
-        tied[user_id][kind] = n
+    deviating = by_labeler_and_kind(live.filter(deviating=True))
+    tied = by_labeler_and_kind(live.filter(~Exists(someone_deviates)))
     return deviating, tied
 
 

@@ -1,10 +1,6 @@
-import io
-
 import numpy as np
 import pytest
-from django.core.management import call_command
 
-from projects.models import Project
 from quality.engine import AgreementParams, LabelSet, assess_many
 from quality.models import AgreementRun, ConsensusBox, Flag, ImageAgreement, LabelerAgreement
 from quality.selectors import images_labels, project_image_ids_to_assess
@@ -12,14 +8,6 @@ from quality.services import project_recompute_start
 from quality.services_runs import run_chunk_assess, run_chunks
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def demo(settings, django_capture_on_commit_callbacks):
-    settings.AGREEMENT_CHUNK_SIZE = 25
-    with django_capture_on_commit_callbacks(execute=True):
-        call_command("demo", stdout=io.StringIO())
-    return Project.objects.get(slug="street-scenes")
 
 
 def _snapshot():

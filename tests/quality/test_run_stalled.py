@@ -1,14 +1,11 @@
 """A recompute chunk whose worker died is sent again by the sweep within minutes, not after
 Redis's visibility timeout (an hour); the run then ends exactly as an uninterrupted one."""
 
-import io
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
-from projects.models import Project
 from quality.models import AgreementRun, ConsensusBox, Flag, ImageAgreement
 from quality.selectors import images_to_sweep, project_image_ids_to_assess
 from quality.services import project_recompute_start
@@ -16,14 +13,6 @@ from quality.services_runs import run_chunk_assess, run_chunk_claim, run_chunks
 from quality.tasks import sweep_unassessed_task
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def demo(settings, django_capture_on_commit_callbacks):
-    settings.AGREEMENT_CHUNK_SIZE = 25
-    with django_capture_on_commit_callbacks(execute=True):
-        call_command("demo", stdout=io.StringIO())
-    return Project.objects.get(slug="street-scenes")
 
 
 def _results(project):
