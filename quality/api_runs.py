@@ -19,12 +19,17 @@ class RunOutput(serializers.ModelSerializer):
         allow_null=True,
         help_text="Who started the run; null when Concord started it itself.",
     )
+    report = serializers.SerializerMethodField(
+        help_text="An import's report (per label file: imported, skipped and why; the "
+        "assessment run's id), as far as it got; null for a recompute."
+    )
 
     class Meta:
         model = AgreementRun
         fields = [
             "id",
             "project",
+            "kind",
             "state",
             "done",
             "total",
@@ -35,8 +40,14 @@ class RunOutput(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "error",
+            "report",
         ]
         read_only_fields = fields
+
+    def get_report(self, run) -> dict | None:
+        if run.kind != AgreementRun.Kind.IMPORT:
+            return None
+        return {"phase": run.params.get("phase", "pending"), **run.params.get("report", {})}
 
 
 class RecomputeInput(serializers.Serializer):
@@ -69,7 +80,8 @@ class RecomputeApi(APIView):
 
 
 class RunApi(generics.RetrieveAPIView):
-    """Progress of a recompute run: state pending/running/succeeded/failed, done of total."""
+    """Progress of a run (a recompute, or an import with its report): state
+    pending/running/succeeded/failed, done of total."""
 
     serializer_class = RunOutput
     permission_classes = [HasProjectCapability]

@@ -42,6 +42,7 @@ from quality.selectors import (
     stored_digests,
 )
 from quality.services_flags import FlagSpec, flags_sync, image_flags_settle
+from quality.services_model import model_comparisons_forget, model_comparisons_refresh
 
 
 def image_assess(*, image_id: int) -> None:
@@ -105,6 +106,9 @@ def _labels_assess(labels: ImageLabels, *, touch: bool = False) -> BatchAssessme
     ConsensusBox.objects.filter(image_id__in=changed_ids).delete()
     columns, nulls = _consensus_columns(labels, result, changed)
     arrays_insert(ConsensusBox, columns, nulls)
+    model_comparisons_refresh(
+        project_id=labels.project.pk, image_ids=changed_ids, all_assessed=True
+    )
     open_counts = _open_flag_counts(changed_ids)
     now = timezone.now()
     params = params_as_dict(labels.params)
@@ -139,6 +143,7 @@ def images_unassess(*, image_ids: list[int]) -> None:
     """Forget the results of images that are no longer complete (a submission was withdrawn)."""
     image_flags_settle(image_ids=image_ids, keep=())
     ConsensusBox.objects.filter(image_id__in=image_ids).delete()
+    model_comparisons_forget(image_ids=image_ids)
     ImageAgreement.objects.filter(image_id__in=image_ids).delete()
 
 
