@@ -4,7 +4,8 @@ The caller matched the file's images, raters and classes; here label sets on unk
 label sets a rater already has on an image (a re-import), and boxes with nothing inside the
 image are left out and counted, then the rest is inserted in bulk (COPY on PostgreSQL: a file
 of a couple of million boxes is written in seconds). Boxes are clipped to the image; boxes
-given as fractions of the image's size (YOLO, Label Studio) are scaled by the stored size.
+given as fractions of the image's size (YOLO, Label Studio) are scaled by the stored size;
+coordinates are kept to 1/10,000 pixel.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from imports.matching import AMBIGUOUS, ProjectImages
 from quality.bulk import arrays_insert, ids_reserve, is_postgresql, rows_insert
 
 EXAMPLES = 5
+DECIMALS = 4
 
 
 @dataclass
@@ -117,7 +119,11 @@ def label_sets_write(
     y1 = np.clip(xywh[:, 1], 0, size[owner, 1])
     x2 = np.clip(xywh[:, 0] + xywh[:, 2], 0, size[owner, 0])
     y2 = np.clip(xywh[:, 1] + xywh[:, 3], 0, size[owner, 1])
-    inside = (x2 - x1 > 0) & (y2 - y1 > 0)
+    # 1/10,000 pixel: far finer than any format's precision, without float noise (a YOLO
+    # fraction times the width gives 31.999999999999993 for 32).
+    x1, y1 = np.round(x1, DECIMALS), np.round(y1, DECIMALS)
+    w, h = np.round(x2 - x1, DECIMALS), np.round(y2 - y1, DECIMALS)
+    inside = (w > 0) & (h > 0)
     outside.add("", int((~inside).sum()))
 
     annotation_ids = _annotations_insert(order, kind)
@@ -129,8 +135,8 @@ def label_sets_write(
             "label_class_id": box_class[live][inside].astype(np.int64),
             "x": x1[inside],
             "y": y1[inside],
-            "width": (x2 - x1)[inside],
-            "height": (y2 - y1)[inside],
+            "width": w[inside],
+            "height": h[inside],
             "score": np.nan_to_num(score, nan=0.0),
         },
         {"score": np.isnan(score)},
