@@ -21,48 +21,75 @@ from imports.formats.types import ImageRef, LabelFileError, LabelSets, plural
 
 
 class _Columns:
-    """Annotations as columns, collected one element at a time from the stream."""
+    """Annotations as columns, collected a batch at a time from the stream.
+
+    The common case (well-formed annotations) goes through list comprehensions and numpy;
+    a batch that fails is walked again item by item to say which annotation is wrong and why.
+    """
 
     def __init__(self, *, raw: bool):
         self.raw = raw
         self.image: list = []
         self.category: list = []
-        self.coords: list = []
+        self.boxes: list[np.ndarray] = []
         self.score: list = []
         self.rater: list = []
         self.crowd = 0
         self.count = 0
 
-    def add(self, item) -> None:
-        self.count += 1
-        where = f"annotation {self.count}"
-        if not isinstance(item, dict):
-            raise LabelFileError(f"{where} is not an object.")
-        if item.get("iscrowd") in (1, True):
-            self.crowd += 1
-            return
-        for key in ("image_id", "category_id", "bbox"):
-            if key not in item:
-                raise LabelFileError(f"{where} has no {key}.")
-        bbox = item["bbox"]
-        if not isinstance(bbox, list) or len(bbox) != 4:
-            raise LabelFileError(f"{where}: bbox must be [x, y, width, height].")
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in bbox):
-            raise LabelFileError(f"{where}: bbox must hold four numbers.")
-        score = item.get("score")
-        if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
-            raise LabelFileError(f"{where}: score must be a number.")
-        rater = item.get("rater")
-        if self.raw and not isinstance(rater, str | int):
-            raise LabelFileError(
-                f"{where} has no rater: a raw COCO file names each annotation's labeler in "
-                '"rater" (import it as coco, with a labeler, if it is one labeler\'s).'
-            )
-        self.image.append(_hashable(item["image_id"], where, "image_id"))
-        self.category.append(_hashable(item["category_id"], where, "category_id"))
-        self.coords.extend(bbox)
-        self.score.append(np.nan if score is None else score)
-        self.rater.append(str(rater) if rater is not None else None)
+    def add(self, batch: list) -> None:
+        first = self.count
+        self.count += len(batch)
+        try:
+            crowd = [a.get("iscrowd") in (1, True) for a in batch]
+            if any(crowd):
+                self.crowd += sum(crowd)
+                batch = [a for a, c in zip(batch, crowd, strict=True) if not c]
+            image = [a["image_id"] for a in batch]
+            category = [a["category_id"] for a in batch]
+            boxes = np.array([a["bbox"] for a in batch], dtype=np.float64).reshape(-1, 4)
+            score = np.array([a.get("score", np.nan) for a in batch], dtype=np.float64)
+            rater = [a.get("rater") for a in batch]
+            if len(boxes) != len(batch) or not {type(v) for v in image + category} <= {int, str}:
+                raise ValueError
+            if self.raw and not {type(r) for r in rater} <= {int, str}:
+                raise ValueError
+        except (AttributeError, KeyError, TypeError, ValueError):
+            for k, item in enumerate(batch, start=first + 1):
+                _check(item, k, raw=self.raw)
+            raise LabelFileError(f"annotations {first + 1} to {self.count}: unreadable.") from None
+        self.image += image
+        self.category += category
+        self.boxes.append(boxes)
+        self.score.append(score)
+        self.rater += [None if r is None else str(r) for r in rater] if self.raw else rater
+
+
+def _check(item, k: int, *, raw: bool) -> None:
+    """Raise LabelFileError saying what is wrong with annotation k, if anything."""
+    where = f"annotation {k}"
+    if not isinstance(item, dict):
+        raise LabelFileError(f"{where} is not an object.")
+    if item.get("iscrowd") in (1, True):
+        return
+    for key in ("image_id", "category_id", "bbox"):
+        if key not in item:
+            raise LabelFileError(f"{where} has no {key}.")
+    bbox = item["bbox"]
+    if not isinstance(bbox, list) or len(bbox) != 4:
+        raise LabelFileError(f"{where}: bbox must be [x, y, width, height].")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in bbox):
+        raise LabelFileError(f"{where}: bbox must hold four numbers.")
+    score = item.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
+        raise LabelFileError(f"{where}: score must be a number.")
+    if raw and not isinstance(item.get("rater"), str | int):
+        raise LabelFileError(
+            f"{where} has no rater: a raw COCO file names each annotation's labeler in "
+            '"rater" (import it as coco, with a labeler, if it is one labeler\'s).'
+        )
+    for key in ("image_id", "category_id"):
+        _hashable(item[key], where, key)
 
 
 def _hashable(value, where: str, key: str):
@@ -78,7 +105,7 @@ def parse_coco(data: bytes, *, raw: bool = False) -> LabelSets:
     columns = _Columns(raw=raw)
     kind, _ = json_walk(
         json_text(data),
-        {"images": images.append, "categories": categories.append, "annotations": columns.add},
+        {"images": images.extend, "categories": categories.extend, "annotations": columns.add},
     )
     if kind != "object":
         raise LabelFileError(
@@ -105,8 +132,8 @@ def parse_coco_results(
     listed: list[dict] = []
     found: list = []
     kind, _ = json_walk(
-        text, {"": columns.add, "annotations": columns.add, "images": listed.append,
-               "categories": found.append},
+        text, {"": columns.add, "annotations": columns.add, "images": listed.extend,
+               "categories": found.extend},
     )  # fmt: skip
     if kind == "object":
         names = _categories(found)
@@ -133,7 +160,7 @@ def coco_dataset_index(data: bytes) -> tuple[dict, dict[int, str]]:
     """(image id -> ImageRef, category id -> name) of a COCO file: what a results list refers to."""
     images: list[dict] = []
     categories: list = []
-    json_walk(json_text(data), {"images": images.append, "categories": categories.append})
+    json_walk(json_text(data), {"images": images.extend, "categories": categories.extend})
     refs, index_of, _ = _images(images, raw=False)
     return {i: refs[k] for i, k in index_of.items()}, _categories(categories)
 
@@ -181,24 +208,24 @@ def _images(images: list, *, raw: bool):
 
 def _label_sets(columns, names, refs, index_of, rater_lists, *, raw, every_image) -> LabelSets:
     n = len(columns.image)
-    box_image = np.empty(n, dtype=np.int64)
-    for k, image_id in enumerate(columns.image):
-        found = index_of.get(image_id)
-        if found is None:
-            raise LabelFileError(
-                f"annotation {k + 1} is on image {image_id!r}, which the file does not list."
-            )
-        box_image[k] = found
+    box_image = np.array([index_of.get(i, -1) for i in columns.image], dtype=np.int64)
+    if (box_image < 0).any():
+        k = int(np.flatnonzero(box_image < 0)[0])
+        raise LabelFileError(
+            f"annotation {k + 1} is on image {columns.image[k]!r}, which the file does not list."
+        )
     label_names = sorted(set(names.values()))
-    label_of = {cid: label_names.index(name) for cid, name in names.items()}
-    box_label = np.empty(n, dtype=np.int64)
-    for k, category in enumerate(columns.category):
-        if category not in label_of:
-            raise LabelFileError(
-                f"annotation {k + 1} has category_id {category!r}, which is not in categories."
-            )
-        box_label[k] = label_of[category]
-    xywh = np.array(columns.coords, dtype=np.float64).reshape(-1, 4)
+    code_of_name = {name: k for k, name in enumerate(label_names)}
+    label_of = {cid: code_of_name[name] for cid, name in names.items()}
+    box_label = np.array([label_of.get(c, -1) for c in columns.category], dtype=np.int64)
+    if (box_label < 0).any():
+        k = int(np.flatnonzero(box_label < 0)[0])
+        raise LabelFileError(
+            f"annotation {k + 1} has category_id {columns.category[k]!r}, which is not in "
+            "categories."
+        )
+    xywh = np.concatenate(columns.boxes) if columns.boxes else np.zeros((0, 4))
+    score = np.concatenate(columns.score) if columns.score else np.zeros(0)
     if not np.isfinite(xywh).all():
         raise LabelFileError("a bbox holds a number that is not finite.")
     notes = []
@@ -217,24 +244,35 @@ def _label_sets(columns, names, refs, index_of, rater_lists, *, raw, every_image
             raters.append(name)
         return code_of[name]
 
-    box_rater = np.array([code(r) if raw else -1 for r in columns.rater], dtype=np.int64)
-    keys: dict[tuple[int, int], int] = {}
     if every_image:
         for image in range(len(refs)):
             for rater in rater_lists.get(image, []) if raw else [None]:
-                keys.setdefault((image, code(rater)), len(keys))
-    outside = 0
-    box_set = np.empty(n, dtype=np.int64)
-    for k, pair in enumerate(zip(box_image.tolist(), box_rater.tolist(), strict=True)):
-        if raw and pair not in keys:
-            outside += 1
-        box_set[k] = keys.setdefault(pair, len(keys))
+                code(rater)
+    box_rater = (
+        np.array([code(r) for r in columns.rater], dtype=np.int64)
+        if raw
+        else np.full(n, -1, dtype=np.int64)
+    )
+    width = len(raters) + 1  # a pair's key: image * width + rater + 1
+    keys: dict[int, int] = {}
+    if every_image:
+        for image in range(len(refs)):
+            for rater in rater_lists.get(image, []) if raw else [None]:
+                keys.setdefault(image * width + code(rater) + 1, len(keys))
+    listed = len(keys)
+    box_key = box_image * width + box_rater + 1
+    unique, first = np.unique(box_key, return_index=True)
+    for key in unique[np.argsort(first)].tolist():  # pairs in the order their boxes come
+        keys.setdefault(key, len(keys))
+    outside = len(keys) - listed if raw and every_image else 0
+    lookup = np.array(list(keys), dtype=np.int64)
+    order = np.argsort(lookup)
+    box_set = order[np.searchsorted(lookup, box_key, sorter=order)] if n else box_key
     if outside:
         notes.append(
-            f"{plural(outside, 'annotation')} by labelers missing from their image's rater_list "
+            f"{plural(outside, 'label set')} of labelers missing from their image's rater_list "
             "kept (their labeler added to the image)"
         )
-    pairs = np.array(list(keys), dtype=np.int64).reshape(-1, 2)
     degenerate = (xywh[:, 2] <= 0) | (xywh[:, 3] <= 0)
     if degenerate.any():
         notes.append(
@@ -243,13 +281,13 @@ def _label_sets(columns, names, refs, index_of, rater_lists, *, raw, every_image
     keep = ~degenerate
     return LabelSets(
         images=refs,
-        set_image=pairs[:, 0],
-        set_rater=pairs[:, 1],
+        set_image=lookup // width,
+        set_rater=lookup % width - 1,
         raters=raters,
         box_set=box_set[keep],
         xywh=xywh[keep],
         box_label=box_label[keep],
         labels=label_names,
-        score=np.array(columns.score, dtype=np.float64)[keep],
+        score=score[keep],
         notes=notes,
     )

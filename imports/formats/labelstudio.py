@@ -54,7 +54,7 @@ def parse_labelstudio(data: bytes, *, named_raters: bool) -> LabelSets:
     """``named_raters``: name each annotation's labeler by its annotator (else: the import's
     labeler, and a task with several annotations is refused: they would merge)."""
     tasks: list = []
-    kind, _ = json_walk(json_text(data), {"": tasks.append})
+    kind, _ = json_walk(json_text(data), {"": tasks.extend})
     if kind != "array":
         raise LabelFileError(
             "a Label Studio export is a list of tasks; export the project as JSON (not JSON-MIN, "
