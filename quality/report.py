@@ -19,6 +19,7 @@ from concord.params import ParamError, id_param
 from projects.markdown import render_markdown
 from projects.models import Image, LabelClass, Membership, Project
 from quality.aliases import labeler_aliases, names_replaced
+from quality.model_report import model_agreement
 from quality.models import (
     Flag,
     FlagLabeler,
@@ -65,6 +66,7 @@ def project_report(*, project: Project) -> dict:
         "labelers": labeler_table(project=project),
         "by_instruction_version": instruction_version_agreement(stored=stored),
         "worst_images": worst_images(image_ids=figures.worst_images),
+        "models": model_agreement(project=project),
     }
     data["highlights"] = report_highlights(data)
     return data

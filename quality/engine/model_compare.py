@@ -78,7 +78,8 @@ def compare_with_consensus(
             pred_image[picked], pred_xywh[picked], consensus_image, consensus_xywh, match_iou
         )
     matched = pred_object >= 0
-    object_label = consensus_label[np.maximum(pred_object, 0)] if n else np.zeros(0, np.int64)
+    object_label = np.full(n, TIE, dtype=np.int64)
+    object_label[matched] = consensus_label[pred_object[matched]]
     relabeled = matched & (object_label != TIE) & (object_label != pred_label)
     return ModelComparisonResult(
         pred_object=pred_object,
