@@ -10,7 +10,6 @@ coordinates are kept to 1/10,000 pixel.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +19,7 @@ from django.utils import timezone
 from annotations.models import Annotation, Box
 from imports.formats.types import LabelSets
 from imports.matching import AMBIGUOUS, ProjectImages
-from quality.bulk import arrays_insert, ids_reserve, is_postgresql, rows_insert
+from quality.bulk import arrays_insert, is_postgresql
 
 EXAMPLES = 5
 DECIMALS = 4
@@ -172,15 +171,19 @@ def _annotations_insert(pairs: list[tuple[int, int]], kind: str) -> np.ndarray:
     if not pairs:
         return np.zeros(0, dtype=np.int64)
     if is_postgresql():
-        ids = ids_reserve(Annotation, len(pairs))
-        rows_insert(
-            Annotation,
-            ["id", "image_id", "labeler_id", "kind", "instruction_version_id", "status",
-             "started_at", "updated_at", "submitted_at", "active_seconds"],
-            [(pk, image, user, kind, None, Annotation.Status.SUBMITTED, now, now, now, 0.0)
-             for pk, (image, user) in zip(ids, pairs, strict=True)],
-        )  # fmt: skip
-        return np.array(ids, dtype=np.int64)
+        # One statement over two arrays; the new ids are matched back by their (unique) pair.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""INSERT INTO {Annotation._meta.db_table} (image_id, labeler_id, kind,
+                        status, started_at, updated_at, submitted_at, active_seconds)
+                    SELECT pair.image_id, pair.labeler_id, %s, %s, %s, %s, %s, 0
+                    FROM unnest(%s::bigint[], %s::bigint[]) AS pair(image_id, labeler_id)
+                    RETURNING id, image_id, labeler_id""",
+                [kind, Annotation.Status.SUBMITTED, now, now, now,
+                 [image for image, _ in pairs], [user for _, user in pairs]],
+            )  # fmt: skip
+            ids = {(image, user): pk for pk, image, user in cursor.fetchall()}
+        return np.array([ids[pair] for pair in pairs], dtype=np.int64)
     created = Annotation.objects.bulk_create(
         [
             Annotation(
@@ -193,18 +196,4 @@ def _annotations_insert(pairs: list[tuple[int, int]], kind: str) -> np.ndarray:
             for image, user in pairs
         ]
     )
-    assert connection.features.can_return_rows_from_bulk_insert
     return np.array([a.pk for a in created], dtype=np.int64)
-
-
-def skipped_merge(entries: list[Skipped]) -> list[dict]:
-    """The same reasons over several files, added up."""
-    counts: Counter = Counter()
-    examples: dict[str, list[str]] = {}
-    for entry in entries:
-        counts[entry.reason] += entry.count
-        examples.setdefault(entry.reason, [])
-        for example in entry.examples:
-            if len(examples[entry.reason]) < EXAMPLES and example not in examples[entry.reason]:
-                examples[entry.reason].append(example)
-    return [{"reason": r, "count": n, "examples": examples[r]} for r, n in counts.items() if n]
