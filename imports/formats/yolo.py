@@ -54,7 +54,9 @@ def yolo_names(data: bytes, path: str) -> list[str]:
         names = [names[k] for k in order]
     if not isinstance(names, list) or not names:
         raise LabelFileError(f"{path} has no list of class names (names:).")
-    return [str(name) for name in names]
+    if not all(isinstance(name, str | int | float) for name in names):
+        raise LabelFileError(f"{path}: each class name must be a plain word or number.")
+    return [str(name)[:100] for name in names]
 
 
 def _text(data: bytes, path: str) -> str:

@@ -417,3 +417,12 @@ def test_yolo_predictions_with_confidence_written_by_globox(tmp_path):
     for have, want in zip(got["a.jpg"], EXPECTED["a.jpg"], strict=True):
         assert have[0] == want[0] and np.allclose(have[1:], want[1:], atol=1e-6)
     assert sorted(sets.score.tolist()) == [0.3, 0.9]
+
+
+def test_a_yaml_bomb_in_data_yaml_is_refused(tmp_path):
+    from imports.formats.yolo import yolo_names
+
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    bomb += "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nnames: [*c, *c]\n"
+    with pytest.raises(LabelFileError, match="plain word"):
+        yolo_names(bomb.encode(), "data.yaml")
