@@ -33,7 +33,8 @@ class _Columns:
         self.category: list = []
         self.boxes: list[np.ndarray] = []
         self.score: list = []
-        self.rater: list = []
+        self.rater: list[int] = []  # codes into rater_names (-1: none), not 2M strings
+        self.rater_names: dict[str, int] = {}
         self.crowd = 0
         self.count = 0
 
@@ -62,7 +63,9 @@ class _Columns:
         self.category += category
         self.boxes.append(boxes)
         self.score.append(score)
-        self.rater += [None if r is None else str(r) for r in rater] if self.raw else rater
+        if self.raw:
+            names = self.rater_names
+            self.rater += [names.setdefault(str(r), len(names)) for r in rater]
 
 
 def _check(item, k: int, *, raw: bool) -> None:
@@ -248,11 +251,11 @@ def _label_sets(columns, names, refs, index_of, rater_lists, *, raw, every_image
         for image in range(len(refs)):
             for rater in rater_lists.get(image, []) if raw else [None]:
                 code(rater)
-    box_rater = (
-        np.array([code(r) for r in columns.rater], dtype=np.int64)
-        if raw
-        else np.full(n, -1, dtype=np.int64)
-    )
+    if raw:
+        final = np.array([code(name) for name in columns.rater_names], dtype=np.int64)
+        box_rater = final[np.array(columns.rater, dtype=np.int64)] if n else np.zeros(0, np.int64)
+    else:
+        box_rater = np.full(n, -1, dtype=np.int64)
     width = len(raters) + 1  # a pair's key: image * width + rater + 1
     keys: dict[int, int] = {}
     if every_image:
