@@ -32,7 +32,15 @@ from quality.engine import (
     assess_batch,
     near_duplicate_conflicts,
 )
+from quality.engine.figures import batch_figures
 from quality.engine.messages import flag_message
+from quality.figures import (
+    AGREEMENT_FIGURE_FIELDS,
+    agreement_figure_values,
+    figures_delete,
+    figures_store,
+    image_instruction_versions,
+)
 from quality.models import AgreementRun, ConsensusBox, Flag, ImageAgreement
 from quality.selectors import (
     ImageLabels,
@@ -112,10 +120,13 @@ def _labels_assess(labels: ImageLabels, *, touch: bool = False) -> BatchAssessme
         result.object_image[result.object_consensus.astype(bool)], minlength=len(ids)
     )
     sets = np.bincount(labels.batch.set_image, minlength=len(ids))
+    figures = batch_figures(result)
+    versions = image_instruction_versions(labels)
+    figures_store(labels=labels, figures=figures, changed=changed)
     ImageAgreement.objects.filter(image_id__in=changed_ids).delete()
     rows_insert(
         ImageAgreement,
-        AGREEMENT_FIELDS,
+        AGREEMENT_FIELDS + AGREEMENT_FIGURE_FIELDS,
         [
             (
                 ids[i],
@@ -127,6 +138,7 @@ def _labels_assess(labels: ImageLabels, *, touch: bool = False) -> BatchAssessme
                 ENGINE_VERSION,
                 labels.digests[i],
                 now,
+                *agreement_figure_values(figures, versions, i),
             )
             for i in np.flatnonzero(changed).tolist()
         ],
@@ -138,6 +150,7 @@ def _labels_assess(labels: ImageLabels, *, touch: bool = False) -> BatchAssessme
 def images_unassess(*, image_ids: list[int]) -> None:
     """Forget the results of images that are no longer complete (a submission was withdrawn)."""
     image_flags_settle(image_ids=image_ids, keep=())
+    figures_delete(image_ids=image_ids)
     ConsensusBox.objects.filter(image_id__in=image_ids).delete()
     ImageAgreement.objects.filter(image_id__in=image_ids).delete()
 

@@ -1,7 +1,7 @@
 """Project recompute runs: start one, assess its chunks, finish it, record failure.
 
 A run is a Celery chord: one chunk task per AGREEMENT_CHUNK_SIZE image ids, then a final task
-with every chunk's partial figures. Progress is recounted under a row lock from the set of
+(near duplicates, the summary folding the figures each chunk stored with its images). Progress is recounted under a row lock from the set of
 chunks done, so a chunk delivered twice is not counted twice; images already assessed with the
 same digest are not written again, so a run started again after a killed one finishes the job.
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -33,7 +32,7 @@ from quality.selectors import (
     project_params,
 )
 from quality.services import images_assess, near_duplicates_store
-from quality.services_summary import labels_partial, project_summarize
+from quality.services_summary import project_summarize
 
 
 @transaction.atomic
@@ -112,14 +111,11 @@ def run_chunk_claim(*, run_id: int, image_ids: list[int], chunk_key: str | None 
 @transaction.atomic
 def run_chunk_assess(*, run_id: int, image_ids: list[int], chunk_key: str | None = None) -> dict:
     """Assess one chunk of a run and record it as done, in one transaction (one commit);
-    returns its partial project figures, and "finish": True when this chunk completed a run
-    whose chord may never fire (a chunk was sent again): the caller enqueues the final task."""
-    partial: dict = {}
-    for labels, result in images_assess(image_ids=image_ids):
-        partial = labels_partial(labels, result, np.flatnonzero(labels.complete))
-    if _run_chunk_done(run_id=run_id, image_ids=image_ids, chunk_key=chunk_key):
-        partial = {**partial, "finish": True}
-    return partial
+    returns {"finish": True} when this chunk completed a run whose chord may never fire (a
+    chunk was sent again): the caller enqueues the final task. The chunk's figures are stored
+    with its images (quality.figures), for the summary to fold."""
+    images_assess(image_ids=image_ids)
+    return {"finish": _run_chunk_done(run_id=run_id, image_ids=image_ids, chunk_key=chunk_key)}
 
 
 def _run_chunk_done(*, run_id: int, image_ids: list[int], chunk_key: str | None) -> bool:
@@ -216,7 +212,7 @@ def _chunk_send(run_id: int, image_ids: list[int], chunk_key: str) -> None:
     tasks.assess_chunk_task.apply_async((run_id, image_ids), {"chunk_key": chunk_key})
 
 
-def run_finish(*, run_id: int, partials: list[dict] | None) -> None:
+def run_finish(*, run_id: int) -> None:
     """Near-duplicate conflicts across the project, project figures, and the run succeeded."""
     run = AgreementRun.objects.select_related("project").get(pk=run_id)
     if run.state == AgreementRun.State.SUCCEEDED:
@@ -226,7 +222,7 @@ def run_finish(*, run_id: int, partials: list[dict] | None) -> None:
     near_duplicates_store(
         project_id=project.pk, image_ids=None, found=near_duplicate_conflicts(items), items=items
     )
-    project_summarize(project=project, partials=[p for p in partials or [] if p] or None)
+    project_summarize(project=project)
     AgreementRun.objects.filter(pk=run_id).update(
         state=AgreementRun.State.SUCCEEDED, done=run.total, finished_at=timezone.now(), error=""
     )

@@ -96,8 +96,9 @@ def _images_enqueue(*, project_id: int, image_ids: list[int]) -> None:
 
 
 def project_figures_stale(*, project_id: int) -> None:
-    """Call inside a transaction that removed images (and with them labels and flags): once it
-    commits, the project's summary and report figures are refreshed as after labels change."""
+    """Call inside a transaction that changed what the report counts without changing an
+    image's labels (images uploaded or removed, a lead's decision): once it commits, the
+    project's summary and report figures are refreshed, a few seconds later, as after a submit."""
     transaction.on_commit(lambda: _summary_enqueue(project_id=project_id), robust=True)
 
 
