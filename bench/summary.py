@@ -41,8 +41,8 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     from projects.models import Project
     from quality.models import ImageAgreement, LabelerAgreement
-    from quality.services import images_refresh
-    from quality.services_summary import project_summarize
+    from quality.services.assessment import images_refresh
+    from quality.services.summary import project_summarize
 
     project = Project.objects.get(slug="bench")
     assessed = ImageAgreement.objects.filter(image__project=project).count()

@@ -24,7 +24,7 @@ from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 
 from projects.models import Image, Project
-from quality.triggers import project_figures_stale
+from quality.enqueue import project_figures_stale
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Stored results of the agreement engine: what the report, the flag queue and exports read.
 
-Rows here are written only by quality.services, from engine results; pages never compute
+Rows here are written only by quality.services.assessment, from engine results; pages never compute
 agreement per request.
 """
 
@@ -368,7 +368,7 @@ class ProjectAgreement(models.Model):
 class ReportFigures(models.Model):
     """The report's figures that would otherwise scan the whole project on every request.
 
-    Written with the project summary (quality.services_summary.report_figures_refresh, after
+    Written with the project summary (quality.services.summary.report_figures_refresh, after
     each recompute and, debounced, after labels change). Flag counts also move in the same
     transaction as a lead's decision, so the report shows settled flags at once; progress and
     the worst images are as of ``computed_at``.

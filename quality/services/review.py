@@ -21,11 +21,11 @@ from annotations.models import Annotation, Box
 from projects.models import Image, InstructionVersion
 from projects.services import instruction_version_publish
 from quality.aliases import labeler_aliases, names_replaced
+from quality.enqueue import project_figures_stale
 from quality.models import ConsensusBox, Flag
-from quality.report import WORKED_EXAMPLE_MARK
-from quality.services import flag_message_renamed, image_open_flag_counts_refresh
-from quality.services_summary import flag_counts_move
-from quality.triggers import project_figures_stale
+from quality.selectors.feedback import WORKED_EXAMPLE_MARK
+from quality.services.assessment import flag_message_renamed, image_open_flag_counts_refresh
+from quality.services.summary import flag_counts_move
 
 R = Flag.Resolution
 RULE_PLACEHOLDER = (

@@ -26,15 +26,15 @@ from quality.engine import (
     vitality,
 )
 from quality.engine.figures import histogram_edges
-from quality.figures import figures_fold, sample_agreements
 from quality.models import Flag, LabelerAgreement, ProjectAgreement, ReportFigures
-from quality.report import class_key, flag_counts, image_progress, worst_image_ids
-from quality.selectors import (
+from quality.selectors.figures import figures_fold, sample_agreements
+from quality.selectors.labels import (
     adjudicated_label_sets,
     images_labels,
     params_as_dict,
     project_params,
 )
+from quality.selectors.report import class_key, flag_counts, image_progress, worst_image_ids
 
 SWEEP = tuple(round(0.1 * k, 1) for k in range(1, 10))
 
