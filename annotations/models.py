@@ -12,7 +12,7 @@ class Annotation(models.Model):
     adjudication of an image is stored the same way, with kind=adjudication; it overrides the
     consensus in exports and is never counted as a labeler in agreement. A model's imported
     predictions are kind=model, their boxes with a score: compared with the consensus
-    (quality.services_model), never a labeler, never in consensus, K-alpha or labeler figures.
+    (quality.services.model_comparison), never a labeler, never in consensus, K-alpha or labeler figures.
     """
 
     class Status(models.TextChoices):

@@ -12,7 +12,7 @@ class ImportedRater(models.Model):
     or a model. Their user cannot log in (inactive, no password) and is no member of the
     project, so the queue never gives them an image; their label sets are submitted ones.
 
-    A model's label sets are Annotation kind=model: never a labeler (quality.services_model).
+    A model's label sets are Annotation kind=model: never a labeler (quality.services.model_comparison).
     """
 
     class Kind(models.TextChoices):

@@ -1,6 +1,7 @@
 """Importing labels: start an import run, carry it out, report on every file.
 
-An import is an AgreementRun of kind "import" (its progress at /api/runs/{id}/, done of total
+An import is an AgreementRun of kind "import" (created by import_create, started by
+imports.enqueue.import_start, carried out by import_execute in imports.tasks) (its progress at /api/runs/{id}/, done of total
 label units; its report in params["report"]). Carrying it out:
 
 1. image files of the upload are ingested as uploads are (projects.ingest): new ones added,
@@ -12,7 +13,7 @@ label units; its report in params["report"]). Carrying it out:
    out and counted;
 3. the labels written are assessed by a project recompute (the run's id in the report), which
    flags, reports and exports them like any labels; a model's predictions are compared with
-   the consensus at once (quality.services_model).
+   the consensus at once (quality.services.model_comparison).
 
 A re-run of the same import (a worker died, the same files uploaded again) writes nothing
 twice: label sets a rater already has on an image are skipped.
@@ -44,7 +45,10 @@ from imports.sources import FORMATS, LabelUnit, UploadRefused, upload_files, upl
 from imports.writer import Skipped, label_sets_write
 from projects.ingest import RefusedFile, image_ingest_bytes
 from projects.models import Image, Project
+from quality.enqueue import project_figures_stale, recompute_start
 from quality.models import AgreementRun
+from quality.services.assessment import image_open_flag_counts_refresh
+from quality.services.model_comparison import model_comparisons_refresh
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +112,9 @@ def _folder_checked(folder: str, *, trusted: bool) -> str:
 
 
 @transaction.atomic
-def import_start(*, project: Project, uploads: list, options: dict, requested_by) -> AgreementRun:
-    """Store the uploaded files, create the import run and enqueue it once this commits.
+def import_create(*, project: Project, uploads: list, options: dict, requested_by) -> AgreementRun:
+    """Store the uploaded files and create the import run (imports.enqueue.import_start
+    starts it once the caller's transaction commits).
 
     ``uploads``: (name, file object) pairs; ``options``: from import_options_clean.
     """
@@ -128,7 +133,6 @@ def import_start(*, project: Project, uploads: list, options: dict, requested_by
         stored.append({"name": base, "stored": default_storage.save(f"{prefix}/{base}", handle)})
     run.params = {**options, "files": stored}
     run.save(update_fields=["params"])
-    transaction.on_commit(lambda: _enqueue(run.pk))
     return run
 
 
@@ -150,12 +154,6 @@ def _reason(options: dict, names: list[str]) -> str:
     what = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     what = what or options.get("folder", "")
     return f"Import ({options['format']}) of {what}"[:200]
-
-
-def _enqueue(run_id: int) -> None:
-    from imports.tasks import import_task
-
-    import_task.delay(run_id)
 
 
 def import_execute(*, run_id: int, uploads: list | None = None) -> AgreementRun:
@@ -397,13 +395,9 @@ def _report(images: dict, entries: list[dict]) -> dict:
 def _assess(project: Project, image_ids: list[int], fmt: str, run: AgreementRun) -> int | None:
     """Assess what was imported: labels through a project recompute (its run id returned);
     a model's predictions compared with the stored consensus now, chunk by chunk."""
-    from quality.services import project_recompute_start
-    from quality.services_model import predictions_compare
-    from quality.triggers import project_figures_stale
-
     if fmt != "predictions":
         with transaction.atomic():
-            assessment = project_recompute_start(
+            assessment = recompute_start(
                 project=project,
                 requested_by=run.requested_by,
                 reason=f"Assess the labels of import {run.pk}",
@@ -411,9 +405,11 @@ def _assess(project: Project, image_ids: list[int], fmt: str, run: AgreementRun)
         return assessment.pk
     _progress(run, params={"phase": "comparing"})
     for start in range(0, len(image_ids), COMPARE_CHUNK):
-        predictions_compare(
-            project_id=project.pk, image_ids=image_ids[start : start + COMPARE_CHUNK]
-        )
+        with transaction.atomic():
+            touched = model_comparisons_refresh(
+                project_id=project.pk, image_ids=image_ids[start : start + COMPARE_CHUNK]
+            )
+            image_open_flag_counts_refresh(image_ids=sorted(touched))
     with transaction.atomic():
         project_figures_stale(project_id=project.pk)
     return None

@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
+from imports.services import import_execute
 from quality.tasks import TRANSIENT
 
 
@@ -16,6 +17,4 @@ from quality.tasks import TRANSIENT
 )
 def import_task(run_id: int) -> None:
     """Idempotent: a redelivered or retried import skips the label sets written already."""
-    from imports.services import import_execute
-
     import_execute(run_id=run_id)

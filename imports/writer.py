@@ -19,7 +19,7 @@ from django.utils import timezone
 from annotations.models import Annotation, Box
 from imports.formats.types import LabelSets
 from imports.matching import AMBIGUOUS, ProjectImages
-from quality.bulk import arrays_insert, is_postgresql
+from quality.dbcopy import arrays_insert, is_postgresql
 
 EXAMPLES = 5
 DECIMALS = 4

@@ -5,7 +5,8 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from imports.services import import_options_clean, import_start
+from imports.enqueue import import_start
+from imports.services import import_options_clean
 from quality.models import AgreementRun
 from tests.factories import ImageFactory
 

@@ -8,8 +8,9 @@ import pytest
 from annotations.models import Annotation, Box
 from imports.models import ImportedRater
 from quality.models import Flag, FlagLabeler, ImageAgreement, LabelerAgreement, ModelComparison
-from quality.report import labeler_feedback, project_report
-from quality.selectors import images_labels
+from quality.selectors.feedback import labeler_feedback
+from quality.selectors.labels import images_labels
+from quality.selectors.report import project_report
 from tests.exports.helpers import fetch_coco
 from tests.imports.conftest import report_of
 
@@ -101,7 +102,7 @@ def test_predictions_raise_model_flags_and_never_count_as_a_labeler(
     (labels,) = images_labels(image_ids=[a.pk])
     assert "detector-v2" not in labels.batch.labeler_names
     assert dict(ImageAgreement.objects.values_list("image_id", "score")) == before
-    from quality.services_summary import project_summarize
+    from quality.services.summary import project_summarize
 
     assert project_summarize(project=project).kalpha == pytest.approx(kalpha)
     assert "detector-v2" not in set(
@@ -132,12 +133,12 @@ def test_a_threshold_change_recomputes_and_keeps_model_flags_in_step(
         project, {"d.json": predictions(labeled, RESULTS)}, format="predictions", labeler="det"
     )
     flag = Flag.objects.get(kind="model_disagrees", message__contains="truck (score 0.88)")
-    from quality.services import project_recompute_start
+    from quality.enqueue import recompute_start
 
     with django_capture_on_commit_callbacks(execute=True):
         project.match_iou = 0.3
         project.save()
-        project_recompute_start(project=project, reason="test")
+        recompute_start(project=project, reason="test")
     assert Flag.objects.get(pk=flag.pk).status == "open"  # found again: the same flag
     assert Flag.objects.filter(kind="model_disagrees").count() == 3
     assert ModelComparison.objects.filter(project=project).exists()

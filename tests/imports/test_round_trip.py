@@ -19,12 +19,13 @@ from PIL import Image as PILImage
 
 from annotations.models import Annotation
 from exports.names import base_name
-from imports.services import import_options_clean, import_start
+from imports.enqueue import import_start
+from imports.services import import_options_clean
 from projects.ingest import image_ingest_bytes
 from projects.models import Image
 from quality.models import ConsensusBox, Flag, ImageAgreement
-from quality.services import images_assess
-from quality.services_summary import project_summarize
+from quality.services.assessment import images_assess
+from quality.services.summary import project_summarize
 from tests.exports.helpers import fetch
 from tests.factories import (
     AnnotationFactory,

@@ -1,7 +1,7 @@
 """The report's model section: each model's predictions against the consensus, per class.
 
 Adds up the stored ModelComparison rows (one GROUP BY, written with the model_disagrees flags
-by quality.services_model): per class, the consensus objects, the model's boxes, how many
+by quality.services.model_comparison): per class, the consensus objects, the model's boxes, how many
 objects the model boxed with the same class (agreed) or another (other class), and the model's
 boxes no labeler drew (unboxed); recall = agreed / objects, precision = agreed / the model's
 boxes, F1 between the two. A model is never a labeler: none of this enters K-alpha or anyone's

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("projects", "0006_image_by_name"),
-        ("quality", "0006_flag_labeler_deviating"),
+        ("quality", "0007_image_figures"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

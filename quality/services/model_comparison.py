@@ -6,8 +6,8 @@ each model's predictions on it are compared with it (quality.engine.model_compar
 result kept in step: ``model_disagrees`` flags (through flags_sync, under their own kind, with
 no labeler involved) and ModelComparison rows, which the report adds up per class.
 
-Called by the assessment of changed images (quality.services, in its transaction) and after
-predictions are imported (imports.services), whose labels did not change.
+Called by the assessment of changed images (quality.services.assessment, in its transaction)
+and after predictions are imported (imports.services), whose labels did not change.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ import hashlib
 
 import numpy as np
 from django.contrib.auth import get_user_model
-from django.db import transaction
 
 from annotations.models import Annotation, Box
 from projects.models import LabelClass, Project
-from quality.bulk import rows_insert
+from quality.dbcopy import rows_insert
 from quality.engine.model_compare import TIE, compare_with_consensus, comparison_counts
 from quality.models import ConsensusBox, Flag, ImageAgreement, ModelComparison
-from quality.services_flags import FlagSpec, flags_sync
+from quality.services.flags import FlagSpec, flags_sync
 
 KIND = Flag.Kind.MODEL_DISAGREES
 COUNT_FIELDS = ["consensus", "predicted", "agreed", "other_class", "unboxed"]
@@ -180,16 +179,6 @@ def model_comparisons_refresh(
         rows,
     )
     return touched
-
-
-@transaction.atomic
-def predictions_compare(*, project_id: int, image_ids: list[int]) -> None:
-    """model_comparisons_refresh for images whose labels did not change (predictions were
-    imported), with their open flag counts."""
-    from quality.services import image_open_flag_counts_refresh
-
-    touched = model_comparisons_refresh(project_id=project_id, image_ids=image_ids)
-    image_open_flag_counts_refresh(image_ids=sorted(touched))
 
 
 def model_comparisons_forget(*, image_ids: list[int]) -> None:
