@@ -168,7 +168,8 @@ def _write_coco(path: Path, n_images: int) -> int:
 def _measure(project, path: Path, *, profile: bool = False) -> None:
     from annotations.models import Annotation, Box
     from imports.formats.coco import parse_coco
-    from imports.services import import_execute, import_options_clean, import_run_create
+    from imports.runs import import_options_clean, import_run_create
+    from imports.services import import_execute
     from quality.models import AgreementRun, Flag, ImageAgreement
 
     t = time.perf_counter()

@@ -13,7 +13,7 @@ from concord.exceptions import ApiErrorOutput
 from concord.parsers import StrictJSONParser
 from imports.classes import UNKNOWN_CHOICES
 from imports.enqueue import import_start
-from imports.services import ImportRefused, import_options_clean
+from imports.runs import ImportRefused, import_options_clean
 from imports.sources import FORMATS
 from projects.models import Project
 from projects.permissions import Capability, HasProjectCapability

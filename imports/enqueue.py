@@ -4,7 +4,7 @@ transaction commits. Views and the API call this; the task and the services neve
 from django.db import transaction
 
 from imports import tasks
-from imports.services import import_create
+from imports.runs import import_create
 from projects.models import Project
 from quality.models import AgreementRun
 

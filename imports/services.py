@@ -1,8 +1,6 @@
-"""Importing labels: start an import run, carry it out, report on every file.
-
-An import is an AgreementRun of kind "import" (created by import_create, started by
-imports.enqueue.import_start, carried out by import_execute in imports.tasks) (its progress at /api/runs/{id}/, done of total
-label units; its report in params["report"]). Carrying it out:
+"""Carrying out an import run (created by imports.runs, started by imports.enqueue, run by
+imports.tasks) and reporting on every file. Its progress is at /api/runs/{id}/: done of total
+label units, the report in params["report"].
 
 1. image files of the upload are ingested as uploads are (projects.ingest): new ones added,
    ones whose bytes the project already has found by their SHA-256, never duplicated;
@@ -23,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import uuid
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
@@ -36,12 +33,12 @@ from django.db import DatabaseError, InterfaceError, OperationalError, transacti
 from django.utils import timezone
 
 from annotations.models import Annotation
-from imports.classes import UNKNOWN_CHOICES, UnknownClasses, classes_resolve
+from imports.classes import UnknownClasses, classes_resolve
 from imports.formats.types import LabelFileError
 from imports.matching import ProjectImages, project_images_index
 from imports.models import ImportedRater
 from imports.raters import RaterRefused, rater_resolve
-from imports.sources import FORMATS, LabelUnit, UploadRefused, upload_files, upload_plan
+from imports.sources import LabelUnit, UploadRefused, upload_files, upload_plan
 from imports.writer import Skipped, label_sets_write
 from projects.ingest import RefusedFile, image_ingest_bytes
 from projects.models import Image, Project
@@ -54,106 +51,6 @@ log = logging.getLogger(__name__)
 
 LISTED = 50  # refused files listed by name in a report; the rest are counted
 COMPARE_CHUNK = 500
-
-
-class ImportRefused(ValueError):
-    """The import cannot start as asked; the message says why (a bad option, a folder)."""
-
-
-def import_options_clean(
-    *,
-    fmt: str,
-    labeler: str = "",
-    unknown_classes: str = "refuse",
-    score_threshold: float | None = None,
-    voc_coordinates: str = "one-based",
-    folder: str = "",
-    trusted_folder: bool = False,
-) -> dict:
-    """The run's options, checked. ``trusted_folder``: any server folder (manage.py import);
-    otherwise only one under IMPORT_FOLDER_ROOT."""
-    if fmt not in FORMATS:
-        raise ImportRefused(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}.")
-    if unknown_classes not in UNKNOWN_CHOICES:
-        raise ImportRefused(f"unknown_classes must be one of {', '.join(UNKNOWN_CHOICES)}.")
-    if voc_coordinates not in ("one-based", "zero-based"):
-        raise ImportRefused("voc_coordinates must be one-based or zero-based.")
-    if score_threshold is not None and not 0 <= score_threshold <= 1:
-        raise ImportRefused("score_threshold must be between 0 and 1.")
-    if fmt == "predictions" and score_threshold is None:
-        score_threshold = 0.5
-    if folder:
-        folder = _folder_checked(folder, trusted=trusted_folder)
-    return {
-        "format": fmt,
-        "labeler": labeler.strip()[:150],
-        "unknown_classes": unknown_classes,
-        "score_threshold": score_threshold if fmt == "predictions" else None,
-        "voc_coordinates": voc_coordinates,
-        "folder": folder,
-    }
-
-
-def _folder_checked(folder: str, *, trusted: bool) -> str:
-    path = Path(folder).expanduser().resolve()
-    if not trusted:
-        root = settings.IMPORT_FOLDER_ROOT
-        if not root:
-            raise ImportRefused(
-                "importing from a server folder is off: set IMPORT_FOLDER_ROOT to the folder "
-                "imports may read, or upload the files."
-            )
-        root_path = Path(root).resolve()
-        if path != root_path and root_path not in path.parents:
-            raise ImportRefused(f"the folder must be inside {root_path} (IMPORT_FOLDER_ROOT).")
-    if not path.is_dir():
-        raise ImportRefused(f"{folder} is not a folder on the server.")
-    return str(path)
-
-
-@transaction.atomic
-def import_create(*, project: Project, uploads: list, options: dict, requested_by) -> AgreementRun:
-    """Store the uploaded files and create the import run (imports.enqueue.import_start
-    starts it once the caller's transaction commits).
-
-    ``uploads``: (name, file object) pairs; ``options``: from import_options_clean.
-    """
-    if not uploads and not options.get("folder"):
-        raise ImportRefused("send the label files (and images, or a zip) in files.")
-    run = import_run_create(
-        project=project,
-        options=options,
-        requested_by=requested_by,
-        names=[name for name, _ in uploads],
-    )
-    stored = []
-    prefix = f"imports/{project.pk}/{run.pk}-{uuid.uuid4().hex[:8]}"
-    for name, handle in uploads:
-        base = Path(name).name or "upload"
-        stored.append({"name": base, "stored": default_storage.save(f"{prefix}/{base}", handle)})
-    run.params = {**options, "files": stored}
-    run.save(update_fields=["params"])
-    return run
-
-
-def import_run_create(
-    *, project: Project, options: dict, requested_by, names: list[str]
-) -> AgreementRun:
-    """The import's run, pending (import_execute carries it out)."""
-    return AgreementRun.objects.create(
-        project=project,
-        kind=AgreementRun.Kind.IMPORT,
-        requested_by=requested_by,
-        reason=_reason(options, names),
-        params=options,
-        total=1,  # the upload, until its label units are counted
-    )
-
-
-def _reason(options: dict, names: list[str]) -> str:
-    what = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    what = what or options.get("folder", "")
-    return f"Import ({options['format']}) of {what}"[:200]
 
 
 def import_execute(*, run_id: int, uploads: list | None = None) -> AgreementRun:

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from imports.classes import UNKNOWN_CHOICES
 from imports.enqueue import import_start
-from imports.services import ImportRefused, import_options_clean
+from imports.runs import ImportRefused, import_options_clean
 from imports.sources import FORMATS
 from projects.models import Project
 from projects.permissions import Capability, require, role_of

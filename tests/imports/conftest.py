@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from imports.enqueue import import_start
-from imports.services import import_options_clean
+from imports.runs import import_options_clean
 from quality.models import AgreementRun
 from tests.factories import ImageFactory
 

@@ -20,7 +20,7 @@ from PIL import Image as PILImage
 from annotations.models import Annotation
 from exports.names import base_name
 from imports.enqueue import import_start
-from imports.services import import_options_clean
+from imports.runs import import_options_clean
 from projects.ingest import image_ingest_bytes
 from projects.models import Image
 from quality.models import ConsensusBox, Flag, ImageAgreement

@@ -18,12 +18,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from imports.classes import UNKNOWN_CHOICES
-from imports.services import (
-    ImportRefused,
-    import_execute,
-    import_options_clean,
-    import_run_create,
-)
+from imports.runs import ImportRefused, import_options_clean, import_run_create
+from imports.services import import_execute
 from imports.sources import FORMATS
 from projects.models import Project
 from quality.models import AgreementRun
