@@ -11,6 +11,7 @@ from annotations.models import Annotation, Box
 from imports.models import ImportedRater
 from projects.models import Image, LabelClass, Membership
 from quality.models import AgreementRun, Flag, ImageAgreement, LabelerAgreement
+from quality.selectors.flag_queue import flag_filter_choices
 from tests.images import jpeg_bytes
 from tests.imports.conftest import report_of, zipped
 
@@ -78,6 +79,9 @@ def test_two_vendor_files_become_two_import_only_labelers_and_are_assessed(
         "vendor_a",
         "vendor_b",
     }
+    # The flag queue's labeler filter offers them, though they are no members.
+    choices = [name for _, name in flag_filter_choices(project=project)["labelers"]]
+    assert {"vendor_a", "vendor_b"} <= set(choices)
 
 
 def test_import_only_labelers_cannot_log_in_and_are_never_given_the_queue(
