@@ -17,9 +17,10 @@ from exports.params import ExportSpec
 from exports.selectors import ExportQuery
 from exports.splits import SUBSETS
 from projects.models import Project
+from quality.engine.near_duplicates import NEAR_DUPLICATE_BITS
 from quality.models import Flag, ProjectAgreement
 from quality.report import flag_summary
-from quality.selectors import NEAR_DUPLICATE_BITS, SUBMITTED_LABELS
+from quality.selectors import SUBMITTED_LABELS
 
 QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
 # COCO's area ranges (pixels squared): small < 32^2 <= medium < 96^2 <= large.

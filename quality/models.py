@@ -36,6 +36,8 @@ class ImageAgreement(models.Model):
             models.Index(
                 models.F("open_flag_count").desc(), "image", name="agreement_by_open_flags"
             ),
+            # The sweep finds results of another engine version (few or none) through it.
+            models.Index(fields=["engine_version"], name="agreement_by_engine_version"),
         ]
 
     def __str__(self):

@@ -1,0 +1,16 @@
+"""The sweep checks stored results for another engine version through an index."""
+
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("quality", "0006_flag_labeler_deviating"),
+    ]
+
+    operations = [
+        migrations.AddIndex(
+            model_name="imageagreement",
+            index=models.Index(fields=["engine_version"], name="agreement_by_engine_version"),
+        ),
+    ]
