@@ -436,14 +436,19 @@ def near_duplicate_candidates(*, image_ids):
     out = []
     for project_id in sorted({row[0] for row in rows}):
         mine = [row for row in rows if row[0] == project_id]
-        shares_a_band = Q()
-        for k, field in enumerate(PHASH_BAND_FIELDS):
-            shares_a_band |= Q(**{f"{field}__in": sorted({row[3 + k] for row in mine})})
-        found = list(
-            Image.objects.filter(shares_a_band, project_id=project_id, agreement__isnull=False)
+        # One probe per band, united: an OR of the five let the planner read the project's
+        # rows through its project index when its statistics were off.
+        probes = [
+            Image.objects.filter(
+                project_id=project_id,
+                agreement__isnull=False,
+                **{f"{field}__in": sorted({row[3 + k] for row in mine})},
+            )
             .order_by()
             .values_list("pk", "phash")
-        )
+            for k, field in enumerate(PHASH_BAND_FIELDS)
+        ]
+        found = list(probes[0].union(*probes[1:]))
         hashes = np.array([h for _, h in found], dtype=np.int64).view(np.uint64)
         queries = np.array([row[2] for row in mine], dtype=np.int64).view(np.uint64)
         near = np.flatnonzero(near_matches(hashes, queries)).tolist()

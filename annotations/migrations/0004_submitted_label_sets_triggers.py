@@ -32,7 +32,7 @@ BEGIN
     ELSIF TG_OP = 'DELETE' THEN
         UPDATE projects_image AS image
         SET submitted_count = image.submitted_count - removed.n,
-            labels_changed_at = GREATEST(image.labels_changed_at, now())
+            labels_changed_at = GREATEST(image.labels_changed_at, statement_timestamp())
         FROM (SELECT image_id, count(*) AS n FROM old_rows
               WHERE kind = 'label' AND status = 'submitted' GROUP BY image_id) AS removed
         WHERE image.id = removed.image_id;
@@ -49,7 +49,7 @@ BEGIN
                     AND (n.image_id, n.kind, n.status, n.updated_at)
                         IS DISTINCT FROM (o.image_id, o.kind, o.status, o.updated_at)
                 UNION ALL
-                SELECT o.image_id, now(), o.id FROM old_rows o JOIN new_rows n ON n.id = o.id
+                SELECT o.image_id, statement_timestamp(), o.id FROM old_rows o JOIN new_rows n ON n.id = o.id
                 WHERE o.kind = 'label' AND o.status = 'submitted'
                     AND NOT (n.kind = 'label' AND n.status = 'submitted'
                              AND n.image_id = o.image_id)

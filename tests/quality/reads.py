@@ -1,0 +1,43 @@
+"""Rows a block of code reads from some tables, from PostgreSQL's statistics of the transaction.
+
+Counted: live rows returned by sequential scans plus rows fetched through indexes (in a test's
+transaction no page is all-visible, so index-only scans fetch rows too). Dead versions of rows
+the test itself updated are not counted. Sequential scans are turned off inside the block: a
+query that an index can answer is answered through it (a small test table would otherwise be
+read whole because that is cheaper), and a query that needs every row still reads every row,
+which is what the tests look for.
+"""
+
+from contextlib import contextmanager
+
+import pytest
+from django.db import connection
+
+ROWS_READ_SQL = """
+SELECT relname, pg_stat_get_xact_tuples_returned(oid) + pg_stat_get_xact_tuples_fetched(oid)
+FROM pg_class WHERE relname = ANY(%s) AND relkind = 'r'
+"""
+
+
+def _counts(tables) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(ROWS_READ_SQL, [list(tables)])
+        return {name: int(n) for name, n in cursor.fetchall()}
+
+
+@contextmanager
+def rows_read(*tables: str):
+    """``with rows_read("projects_image") as read:`` ... then ``read["projects_image"]``."""
+    if connection.vendor != "postgresql":
+        pytest.skip("reads are counted from PostgreSQL's statistics")
+    before = _counts(tables)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    read: dict[str, int] = {}
+    try:
+        yield read
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = on")
+        after = _counts(tables)
+        read.update({name: after[name] - before[name] for name in tables})
