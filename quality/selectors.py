@@ -87,33 +87,41 @@ def project_image_ids_to_assess(*, project_id: int) -> list[int]:
     return sorted(set(complete_image_ids(project=project)) | set(assessed))
 
 
+# The image's agreement is read by a correlated subquery, so that each image of the window is
+# one probe of the agreement's unique index whatever the statistics say (a join let the planner
+# read the whole agreement index when they were stale).
 CHANGED_TO_SWEEP_SQL = """
-SELECT image.project_id, image.id
-FROM projects_image AS image
-JOIN projects_project AS project ON project.id = image.project_id
-LEFT JOIN quality_imageagreement AS agreement ON agreement.image_id = image.id
-WHERE {changed} AND {skipped}
-    AND (
-        (agreement.id IS NULL
-            AND image.submitted_count >= project.labelers_per_image
-            AND image.labels_changed_at < %(settled_before)s)
-        OR (agreement.id IS NOT NULL AND (
-            image.submitted_count < project.labelers_per_image
-            OR (image.labels_changed_at < %(settled_before)s
-                AND agreement.computed_at < image.labels_changed_at)
-        ))
-    )
-ORDER BY image.labels_changed_at
+SELECT project_id, id FROM (
+    SELECT image.project_id, image.id, image.labels_changed_at, image.submitted_count,
+        project.labelers_per_image,
+        (SELECT agreement.computed_at FROM quality_imageagreement AS agreement
+            WHERE agreement.image_id = image.id) AS computed_at
+    FROM projects_image AS image
+    JOIN projects_project AS project ON project.id = image.project_id
+    WHERE {changed} AND {skipped}
+) AS image
+WHERE (computed_at IS NULL
+        AND submitted_count >= labelers_per_image
+        AND labels_changed_at < %(settled_before)s)
+    OR (computed_at IS NOT NULL AND (
+        submitted_count < labelers_per_image
+        OR (labels_changed_at < %(settled_before)s AND computed_at < labels_changed_at)
+    ))
+ORDER BY labels_changed_at
 LIMIT %(limit)s
 """
 
-# Two ranges rather than <>: both databases read them from the engine_version index.
+# Two ranges rather than <>: both databases read them from the engine_version index (few rows,
+# none once a recompute is done); each one's image by a probe of its primary key.
 OTHER_ENGINE_SQL = """
-SELECT image.project_id, image.id
-FROM quality_imageagreement AS agreement
-JOIN projects_image AS image ON image.id = agreement.image_id
-WHERE (agreement.engine_version < %(engine)s OR agreement.engine_version > %(engine)s)
-    AND {skipped}
+SELECT project_id, id FROM (
+    SELECT (SELECT image.project_id FROM projects_image AS image
+            WHERE image.id = agreement.image_id) AS project_id,
+        agreement.image_id AS id
+    FROM quality_imageagreement AS agreement
+    WHERE agreement.engine_version < %(engine)s OR agreement.engine_version > %(engine)s
+) AS image
+WHERE {skipped}
 LIMIT %(limit)s
 """
 

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from projects.models import Image
+from quality.engine import ENGINE_VERSION
 from quality.engine.near_duplicates import PHASH_BANDS, phash_bands
 from quality.models import Flag, ImageAgreement
 from quality.selectors import PHASH_BAND_FIELDS, near_duplicate_candidates
@@ -61,7 +62,7 @@ def _background(project, n: int, seed: int = 1) -> list[int]:
             labeler_count=2,
             object_count=0,
             params={},
-            engine_version="1.3.0",
+            engine_version=ENGINE_VERSION,
             input_digest="background",
             computed_at=now,
         )
@@ -157,8 +158,8 @@ def test_a_submits_lookup_reads_the_band_matches_not_the_projects_hashes(
     assert [pk for pk, _, _ in items] == sorted([twin.pk, image.pk])
     # The image itself (its own row, then once per band), its twin, and the few background
     # images sharing a band value, each with its agreement: never the 400.
-    assert read["projects_image"] <= 1 + 5 + 1 + sharing
-    assert read["quality_imageagreement"] <= 1 + 5 + 1 + sharing
+    assert read["projects_image"] <= 1 + 5 + 1 + sharing, read
+    assert read["quality_imageagreement"] <= 1 + 5 + 1 + sharing, read
 
 
 def test_a_submits_assessment_reads_rows_of_the_image_not_of_the_project(
@@ -176,4 +177,4 @@ def test_a_submits_assessment_reads_rows_of_the_image_not_of_the_project(
         image_assess(image_id=image.pk)
 
     assert Flag.objects.filter(image=image, kind="label_conflict").count() == 1
-    assert max(read.values()) < 50, read  # the project holds 301 assessed images
+    assert max(read.values()) < 20, read  # the project holds 301 assessed images
