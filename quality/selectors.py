@@ -111,8 +111,17 @@ ORDER BY labels_changed_at
 LIMIT %(limit)s
 """
 
-# Two ranges rather than <>: both databases read them from the engine_version index (few rows,
-# none once a recompute is done); each one's image by a probe of its primary key.
+# The lowest and highest engine versions stored: two probes of the engine_version index on both
+# databases whatever the statistics say (right after a recompute they are stale, and a range
+# query on the index was planned as a scan of every row). Equal to the engine's own: nothing
+# else to look for.
+ENGINE_VERSIONS_SQL = """
+SELECT (SELECT min(engine_version) FROM quality_imageagreement),
+    (SELECT max(engine_version) FROM quality_imageagreement)
+"""
+
+# Two ranges rather than <>: both databases can read them from the engine_version index; each
+# one's image by a probe of its primary key.
 OTHER_ENGINE_SQL = """
 SELECT project_id, id FROM (
     SELECT (SELECT image.project_id FROM projects_image AS image
@@ -184,7 +193,9 @@ def sweep_find(
     )
     skipped = f"image.project_id NOT IN ({', '.join(map(str, sorted(live)))})" if live else "TRUE"
     params = {"engine": ENGINE_VERSION, "limit": limit}
-    rows = _sweep_rows(OTHER_ENGINE_SQL.format(skipped=skipped), params)
+    rows = set()
+    if _sweep_rows(ENGINE_VERSIONS_SQL, {}) - {(ENGINE_VERSION, ENGINE_VERSION), (None, None)}:
+        rows = _sweep_rows(OTHER_ENGINE_SQL.format(skipped=skipped), params)
     if len(rows) < limit:
         changed = "TRUE"
         if changed_after is not None:
