@@ -6,10 +6,11 @@
    127.0.0.1:5432, user postgres), migrates it, and fills one project with N images x 3 labelers x ~8 boxes by COPY.
 2. Starts one `celery -A concord worker -c <workers>` (prefork: that many worker processes) on
    Redis, on a queue of its own (named after --db), and times a full project recompute from
-   project_recompute_start to the run's `succeeded` (chunks, near duplicates, summary).
-3. Sweep: the time of the minute sweep's query (quality.selectors.sweep_find) on the filled
-   project, as a first pass (every image, every project's thresholds) and as the incremental
-   pass that follows it (labels changed in the last SWEEP_LOOKBACK, thresholds known).
+   recompute_start to the run's `succeeded` (chunks, near duplicates, summary).
+3. Sweep: the time of the minute sweep's query (quality.selectors.labels.sweep_find) on the
+   filled project, as a first pass (every image, every project's thresholds) and as the
+   incremental pass that follows it (labels changed in the last SWEEP_LOOKBACK, thresholds
+   known).
 4. Latency: for --latency-images new images whose first two labelers have submitted, the third
    labeler submits through the real API (POST /api/annotations/{id}/submit/, token auth, Django
    test client in this process); the time until the image's flags are committed (readable) is
@@ -275,14 +276,14 @@ def _recompute(worker_pid: int) -> None:
 
     from annotations.models import Box
     from projects.models import Project
+    from quality.enqueue import recompute_start
     from quality.models import Flag
-    from quality.services import project_recompute_start
 
     project = Project.objects.get(slug="bench")
     boxes = Box.objects.filter(annotation__image__project=project).count()
     cpu = _cpu_seconds(worker_pid)
     t = time.perf_counter()
-    run = project_recompute_start(project=project, reason="benchmark")
+    run = recompute_start(project=project, reason="benchmark")
     chunks_done = None
     while True:
         run.refresh_from_db()
@@ -309,15 +310,14 @@ def _recompute(worker_pid: int) -> None:
 def _sweep(repeats: int = 5) -> None:
     """The sweep's query as its first pass and as the incremental passes after it (median).
 
-    On a tree from before the incremental sweep (no sweep_find), its images_to_sweep, which
-    read every image on every pass, is timed instead: the before of BENCHMARKS.md.
+    On a tree from before the incremental sweep (no quality.selectors.sweep), its
+    images_to_sweep, which read every image on every pass, is timed instead: the before of
+    BENCHMARKS.md.
     """
     from datetime import timedelta
 
     from django.conf import settings
     from django.utils import timezone
-
-    from quality import selectors
 
     now = timezone.now()
     bounds = {
@@ -325,26 +325,32 @@ def _sweep(repeats: int = 5) -> None:
         "settled_before": now - timedelta(seconds=60),
         "runs_after": now - timedelta(seconds=settings.AGREEMENT_CHUNK_STALLED_SECONDS),
     }
-    if not hasattr(selectors, "sweep_find"):
+    try:
+        from quality.selectors.sweep import sweep_find
+        from quality.tasks import SWEEP_LOOKBACK
+    except ImportError:
+        try:
+            from quality.selectors.labels import images_to_sweep
+        except ImportError:
+            from quality.selectors import images_to_sweep
         times = []
         for _ in range(repeats):
             t = time.perf_counter()
-            found = selectors.images_to_sweep(**bounds)
+            found = images_to_sweep(**bounds)
             times.append(time.perf_counter() - t)
         print(
             f"sweep query (every pass reads every image): {np.median(times) * 1000:.0f} ms "
             f"(median of {repeats}), found {sum(len(ids) for ids in found.values())}"
         )
         return
-    from quality.tasks import SWEEP_LOOKBACK
 
     t = time.perf_counter()
-    first = selectors.sweep_find(**bounds)
+    first = sweep_find(**bounds)
     first_seconds = time.perf_counter() - t
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
-        later = selectors.sweep_find(
+        later = sweep_find(
             **bounds,
             changed_after=bounds["settled_before"] - SWEEP_LOOKBACK,
             thresholds_current=first.thresholds_current,

@@ -34,6 +34,8 @@ def rows_read(*tables: str):
     """``with rows_read("projects_image") as read:`` ... then ``read["projects_image"]``."""
     if connection.vendor != "postgresql":
         pytest.skip("reads are counted from PostgreSQL's statistics")
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {', '.join(tables)}")
     before = _counts(tables)
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")

@@ -12,8 +12,8 @@ from projects.models import Image
 from quality.engine import ENGINE_VERSION
 from quality.engine.near_duplicates import PHASH_BANDS, phash_bands
 from quality.models import Flag, ImageAgreement
-from quality.selectors import PHASH_BAND_FIELDS, near_duplicate_candidates
-from quality.services import image_assess
+from quality.selectors.labels import PHASH_BAND_FIELDS, near_duplicate_candidates
+from quality.services.assessment import image_assess
 from tests.factories import ImageFactory
 from tests.quality.labels import submit
 from tests.quality.reads import rows_read
@@ -157,9 +157,10 @@ def test_a_submits_lookup_reads_the_band_matches_not_the_projects_hashes(
 
     assert [pk for pk, _, _ in items] == sorted([twin.pk, image.pk])
     # The image itself (its own row, then once per band), its twin, and the few background
-    # images sharing a band value, each with its agreement: never the 400.
-    assert read["projects_image"] <= 1 + 5 + 1 + sharing, read
-    assert read["quality_imageagreement"] <= 1 + 5 + 1 + sharing, read
+    # images sharing a band value, each with its agreement (and versions of the two rows this
+    # transaction updated that an index still points at): never the 400.
+    assert read["projects_image"] <= 3 * (1 + 5 + 1 + sharing), read
+    assert read["quality_imageagreement"] <= 3 * (1 + 5 + 1 + sharing), read
 
 
 def test_a_submits_assessment_reads_rows_of_the_image_not_of_the_project(
