@@ -13,9 +13,4 @@ urlpatterns = [
     ),
     path("projects/<int:project_id>/members/", api.MemberListApi.as_view(), name="api-members"),
     path("projects/<int:project_id>/images/", api.ImageListApi.as_view(), name="api-images"),
-    path(
-        "projects/<int:project_id>/annotations/",
-        api.AnnotationListApi.as_view(),
-        name="api-annotations",
-    ),
 ]
