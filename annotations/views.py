@@ -16,6 +16,7 @@ from projects.models import InstructionVersion, Project
 from projects.palette import RESERVED_KEYS, hotkey_free
 from projects.permissions import Capability, has_capability, project_for
 from projects.services import instruction_acknowledge, instructions_pending_for
+from quality.report import labeler_feedback
 
 
 @login_required
@@ -93,6 +94,7 @@ def my_work(request, slug):
             "project": project,
             "rows": rows,
             "totals": selectors.my_work_totals(project=project, labeler=request.user),
+            "feedback": labeler_feedback(user=request.user, project=project),
         },
     )
 

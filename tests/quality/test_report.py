@@ -116,7 +116,7 @@ def test_labeler_feedback_shows_the_decision_and_the_rule_not_others_boxes(
     mine = labeler_feedback(user=labeler_b, project=project)
     assert mine[2]["decision"] == "The lead accepted your version."
     html = Template('{% include "annotations/_my_feedback.html" %}').render(
-        Context({"user": labeler_a, "project": project})
+        Context({"feedback": labeler_feedback(user=labeler_a, project=project)})
     )
     assert "accepted another labeler" in html and "Both fine." in html
     assert "labeler_b" not in html  # nothing of the other labeler's work
@@ -128,7 +128,7 @@ def test_feedback_renders_the_leads_markdown_sanitised_and_says_one_box_differed
     note = "Parked cars count **one by one**.\n\n<script>alert(1)</script>[x](javascript:alert(2))"
     flag_resolve(flag=results["low"], user=lead, resolution="dismissed", note=note)
     html = Template('{% include "annotations/_my_feedback.html" %}').render(
-        Context({"user": labeler_a, "project": project})
+        Context({"feedback": labeler_feedback(user=labeler_a, project=project)})
     )
     assert "<strong>one by one</strong>" in html
     assert "<script>" not in html and "javascript:" not in html
@@ -163,7 +163,7 @@ def test_feedback_tells_the_labeler_plainly_whether_their_own_box_differed(
 def test_feedback_is_empty_until_a_lead_settles_a_flag(project, results, labeler_a):
     assert labeler_feedback(user=labeler_a, project=project) == []
     html = Template('{% include "annotations/_my_feedback.html" %}').render(
-        Context({"user": labeler_a, "project": project})
+        Context({"feedback": labeler_feedback(user=labeler_a, project=project)})
     )
     assert "No feedback yet" in html
 
