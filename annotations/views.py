@@ -11,11 +11,12 @@ from django.views.decorators.http import require_POST, require_safe
 from annotations import selectors
 from annotations.services import annotation_is_editable
 from concord.params import id_value
+from projects.instructions import instructions_pending_for
 from projects.markdown import render_markdown
 from projects.models import InstructionVersion, Project
 from projects.palette import RESERVED_KEYS, hotkey_free
 from projects.permissions import Capability, has_capability, project_for
-from projects.services import instruction_acknowledge, instructions_pending_for
+from projects.services import instruction_acknowledge
 from quality.report import labeler_feedback
 
 

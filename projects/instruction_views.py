@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from projects.instruction_diff import instruction_diff
+from projects.instructions import instructions_current
 from projects.markdown import render_markdown
 from projects.models import InstructionAsset, Membership
 from projects.permissions import Capability, has_capability, project_for, role_of
@@ -24,7 +25,7 @@ from projects.services import AssetRefused, instruction_asset_add, instructions_
 @require_http_methods(["GET", "POST"])
 def instructions_edit(request, slug):
     project = project_for(request, slug, Capability.MANAGE)
-    current = project.current_instructions
+    current = instructions_current(project=project)
     body = current.body if current else ""
     summary, errors = "", []
     based_on = current.number if current else 0

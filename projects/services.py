@@ -15,6 +15,7 @@ from django.db.models import Max
 from django.utils.text import slugify
 
 from projects.ingest import RefusedFile, image_file_check
+from projects.instructions import instructions_current
 from projects.models import (
     InstructionAcknowledgement,
     InstructionAsset,
@@ -165,7 +166,7 @@ def instructions_edit_publish(
     change the text and say what changed (labelers read that summary first).
     """
     Project.objects.select_for_update().filter(pk=project.pk).first()
-    current = project.current_instructions
+    current = instructions_current(project=project)
     if (current.number if current else 0) != based_on:
         raise ValidationError(
             {
@@ -242,24 +243,6 @@ def instruction_acknowledge(*, user, version: InstructionVersion) -> Instruction
         user=user, version=version
     )
     return acknowledgement
-
-
-def instructions_pending_for(*, user, project: Project) -> InstructionVersion | None:
-    """The current version if the user has not acknowledged it yet, else None."""
-    current = project.current_instructions
-    if current is None:
-        return None
-    if InstructionAcknowledgement.objects.filter(user=user, version=current).exists():
-        return None
-    return current
-
-
-def last_acknowledged_version(*, user, project: Project) -> InstructionVersion | None:
-    return (
-        InstructionVersion.objects.filter(project=project, acknowledgements__user=user)
-        .order_by("-number")
-        .first()
-    )
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from concord.params import id_param, id_value
 from projects import classes as class_services
 from projects.ingest import images_ingest
+from projects.instructions import instructions_current
 from projects.models import LabelClass, Membership
 from projects.permissions import Capability, can_create_projects, project_for
 from projects.services import (
@@ -58,6 +59,7 @@ def project_settings(request, slug):
         members=project.memberships.select_related("user").order_by("role", "user__username"),
         roles=Membership.Role.choices,
         image_count=project.images.count(),
+        instructions=instructions_current(project=project),
     )
     return render(request, "projects/settings.html", context)
 
@@ -82,7 +84,7 @@ def project_new(request):
             errors = _messages_of(error)
         else:
             next_steps = "classes, members and images"
-            if project.current_instructions is None:
+            if instructions_current(project=project) is None:
                 next_steps = "the instructions (from Instructions above), " + next_steps
             messages.success(request, f"Created {project.name}. Add {next_steps} next.")
             return redirect(reverse("project-settings:settings", args=[project.slug]))

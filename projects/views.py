@@ -6,6 +6,11 @@ from django.views.decorators.http import require_GET, require_safe
 
 from accounts.authentication import login_or_token_required
 from projects.home import home_rows
+from projects.instructions import (
+    instructions_current,
+    instructions_pending_for,
+    last_acknowledged_version,
+)
 from projects.markdown import render_markdown
 from projects.models import Image
 from projects.permissions import (
@@ -15,7 +20,6 @@ from projects.permissions import (
     project_for,
     role_of,
 )
-from projects.services import instructions_pending_for, last_acknowledged_version
 
 
 @login_required
@@ -33,7 +37,7 @@ def home(request):
 def project_detail(request, slug):
     """Instructions (rendered, sanitised), class guidance, and for labelers: acknowledge, start."""
     project = project_for(request, slug, Capability.VIEW)
-    instructions = project.current_instructions
+    instructions = instructions_current(project=project)
     is_labeler = has_capability(request.user, project, Capability.LABEL)
     pending = instructions_pending_for(user=request.user, project=project) if is_labeler else None
     changes = []

@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from annotations.boxes import BoxesInvalid, boxes_clean
 from annotations.models import Annotation, Box
-from projects.models import Image, InstructionVersion
+from projects.instructions import instructions_current
+from projects.models import Image
 from projects.services import instruction_version_publish
 from quality.aliases import labeler_aliases, names_replaced
 from quality.models import ConsensusBox, Flag
@@ -72,7 +73,7 @@ def flag_resolve(
     if resolution not in R.values:
         raise ValidationError(f"Unknown resolution {resolution!r}; use one of {', '.join(R)}.")
     note = (note or "").strip()
-    version = flag.project.current_instructions
+    version = instructions_current(project=flag.project)
     old_status = flag.status
     flag.accepted_labeler = None
     if resolution == R.ACCEPT_CONSENSUS:
@@ -186,7 +187,7 @@ def adjudication_save(*, image: Image, lead, boxes: Iterable[dict]) -> Annotatio
     annotation.labeler = lead
     annotation.status = Annotation.Status.SUBMITTED
     annotation.submitted_at = now
-    annotation.instruction_version = _current_version(image)
+    annotation.instruction_version = instructions_current(project=image.project)
     annotation.save()
     annotation.boxes.all().delete()
     Box.objects.bulk_create(Box(annotation=annotation, **box) for box in cleaned)
@@ -239,7 +240,7 @@ def instructions_draft(*, flag: Flag) -> tuple[str, str]:
     Instructions are read by every labeler: the sentence names labelers as "labeler A", "labeler
     B"... by who they are (flag_message_renamed), never by searching their names in text.
     """
-    current = flag.project.current_instructions
+    current = instructions_current(project=flag.project)
     body = current.body.rstrip() if current else ""
     aliases = labeler_aliases(image_ids=[flag.image_id])[flag.image_id]
     happened = flag_message_renamed(flag=flag, name=lambda username: aliases[username])
@@ -255,10 +256,6 @@ def instructions_draft(*, flag: Flag) -> tuple[str, str]:
     )
     summary = f"Worked example: {flag.get_kind_display().lower()}{subject}."
     return (body + example).lstrip(), summary
-
-
-def _current_version(image: Image) -> InstructionVersion | None:
-    return image.project.instruction_versions.order_by("-number").first()
 
 
 def _clean_boxes(*, image: Image, boxes: Iterable[dict]) -> list[dict]:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from concord.params import id_value
 from concord.parsers import JSONTooStrange, json_loads
+from projects.instructions import instructions_current
 from projects.markdown import render_markdown
 from projects.permissions import Capability, has_capability, project_for, require, role_of
 from quality import report as report_selectors
@@ -183,7 +184,7 @@ def flag_instructions(request, slug, flag_id):
             "preview_html": render_markdown(body),
             "summary": summary,
             "error": error,
-            "current": project.current_instructions,
+            "current": instructions_current(project=project),
             "back_url": _review_url(project, flag.pk, filters),
         },
     )

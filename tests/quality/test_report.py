@@ -5,6 +5,7 @@ from django.db import connection
 from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 
+from projects.instructions import instructions_current
 from quality.models import Flag, ReportFigures
 from quality.report import flag_counts, instruction_excerpt, labeler_feedback, project_report
 from quality.review import flag_resolve
@@ -170,5 +171,5 @@ def test_feedback_is_empty_until_a_lead_settles_a_flag(project, results, labeler
 
 def test_instruction_excerpt_prefers_the_worked_example_then_the_class(project, results, lead):
     missing = Flag.objects.get(pk=results["missing"].pk)
-    missing.instruction_version = project.current_instructions
+    missing.instruction_version = instructions_current(project=project)
     assert instruction_excerpt(flag=missing) == "Box every car and truck."
