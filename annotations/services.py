@@ -249,7 +249,7 @@ def annotation_boxes_replace(
         class_ids=image.project.classes.values_list("pk", flat=True),
     )
     annotation.boxes.all().delete()
-    Box.objects.bulk_create(_box_rows(annotation, clean))
+    Box.objects.bulk_create(box_rows(annotation, clean))
     _active_seconds_set(annotation, active_seconds)
     annotation.save(update_fields=["updated_at", "active_seconds"])
     if annotation.status == Annotation.Status.SUBMITTED:
@@ -309,7 +309,8 @@ def _active_seconds_set(annotation: Annotation, active_seconds: float | None) ->
         annotation.active_seconds = min(seconds, ACTIVE_SECONDS_MAX)
 
 
-def _box_rows(annotation: Annotation, clean: list[CleanBox]) -> list[Box]:
+def box_rows(annotation: Annotation, clean: list[CleanBox]) -> list[Box]:
+    """Unsaved Box rows of the annotation for checked boxes (annotations.boxes.boxes_clean)."""
     return [
         Box(
             annotation=annotation,

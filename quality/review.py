@@ -16,8 +16,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from annotations.boxes import BoxesInvalid, boxes_clean
+from annotations.boxes import BoxesInvalid, CleanBox, box_dict, boxes_clean
 from annotations.models import Annotation, Box
+from annotations.services import box_rows
 from projects.instructions import instructions_current
 from projects.models import Image
 from projects.services import instruction_version_publish
@@ -190,7 +191,7 @@ def adjudication_save(*, image: Image, lead, boxes: Iterable[dict]) -> Annotatio
     annotation.instruction_version = instructions_current(project=image.project)
     annotation.save()
     annotation.boxes.all().delete()
-    Box.objects.bulk_create(Box(annotation=annotation, **box) for box in cleaned)
+    Box.objects.bulk_create(box_rows(annotation, cleaned))
     return annotation
 
 
@@ -202,16 +203,7 @@ def consensus_boxes(*, image: Image) -> list[dict]:
             "The labelers tie on the class of an object, so the consensus has no class for it. "
             "Accept one labeler's version or adjudicate instead."
         )
-    return [
-        {
-            "x": r.x,
-            "y": r.y,
-            "width": r.width,
-            "height": r.height,
-            "label_class": r.label_class_id,
-        }
-        for r in rows
-    ]
+    return [box_dict(row) for row in rows]
 
 
 def labeler_boxes(*, image: Image, labeler) -> list[dict]:
@@ -227,10 +219,7 @@ def labeler_boxes(*, image: Image, labeler) -> list[dict]:
     )
     if annotation is None:
         raise ValidationError(f"{labeler.username} has no submitted labels on this image.")
-    return [
-        {"x": b.x, "y": b.y, "width": b.width, "height": b.height, "label_class": b.label_class_id}
-        for b in annotation.boxes.all()
-    ]
+    return [box_dict(box) for box in annotation.boxes.all()]
 
 
 def instructions_draft(*, flag: Flag) -> tuple[str, str]:
@@ -258,10 +247,10 @@ def instructions_draft(*, flag: Flag) -> tuple[str, str]:
     return (body + example).lstrip(), summary
 
 
-def _clean_boxes(*, image: Image, boxes: Iterable[dict]) -> list[dict]:
+def _clean_boxes(*, image: Image, boxes: Iterable[dict]) -> list[CleanBox]:
     """The lead's boxes checked and clipped as a labeler's are (annotations.boxes)."""
     try:
-        cleaned = boxes_clean(
+        return boxes_clean(
             list(boxes),
             image_width=image.width,
             image_height=image.height,
@@ -269,16 +258,6 @@ def _clean_boxes(*, image: Image, boxes: Iterable[dict]) -> list[dict]:
         )
     except BoxesInvalid as error:
         raise ValidationError(error.message) from None
-    return [
-        {
-            "x": b.x,
-            "y": b.y,
-            "width": b.width,
-            "height": b.height,
-            "label_class_id": b.label_class_id,
-        }
-        for b in cleaned
-    ]
 
 
 LABELER_COLORS = [
@@ -313,7 +292,7 @@ def image_labels_data(*, image: Image, involved: set[int] = frozenset()) -> dict
     )
     labelers, adjudication = [], None
     for annotation in annotations:
-        boxes = [_box(b, b.label_class_id) | {"id": b.pk} for b in annotation.boxes.all()]
+        boxes = [box_dict(box) | {"id": box.pk} for box in annotation.boxes.all()]
         if annotation.kind == Annotation.Kind.ADJUDICATION:
             adjudication = {"by": annotation.labeler.username, "boxes": boxes}
             continue
@@ -328,8 +307,8 @@ def image_labels_data(*, image: Image, involved: set[int] = frozenset()) -> dict
             }
         )
     consensus = [
-        _box(c, c.label_class_id) | {"support": c.support}
-        for c in ConsensusBox.objects.filter(image=image).order_by("index")
+        box_dict(row) | {"support": row.support}
+        for row in ConsensusBox.objects.filter(image=image).order_by("index")
     ]
     return {
         "image": {
@@ -345,14 +324,4 @@ def image_labels_data(*, image: Image, involved: set[int] = frozenset()) -> dict
         "labelers": labelers,
         "consensus": consensus,
         "adjudication": adjudication,
-    }
-
-
-def _box(row, label_class_id) -> dict:
-    return {
-        "x": row.x,
-        "y": row.y,
-        "width": row.width,
-        "height": row.height,
-        "label_class": label_class_id,
     }
