@@ -17,7 +17,7 @@ from projects.models import InstructionVersion, Project
 from projects.palette import RESERVED_KEYS, hotkey_free
 from projects.permissions import Capability, has_capability, project_for
 from projects.services import instruction_acknowledge
-from quality.report import labeler_feedback
+from quality.selectors.feedback import labeler_feedback
 
 
 @login_required

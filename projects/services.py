@@ -25,7 +25,7 @@ from projects.models import (
     Project,
 )
 from projects.palette import class_color_unused
-from quality.services import project_recompute_start
+from quality.enqueue import recompute_start
 
 User = get_user_model()
 
@@ -104,7 +104,7 @@ def project_settings_update(
     project.save(update_fields=["labelers_per_image", "match_iou", "low_iou"])
     if not changed:
         return None
-    return project_recompute_start(
+    return recompute_start(
         project=project, requested_by=user, reason="Thresholds changed in settings."
     )
 

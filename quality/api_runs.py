@@ -7,8 +7,8 @@ from rest_framework.response import Response
 from concord.parsers import valid_input
 from projects.models import Project
 from projects.permissions import Capability, ProjectScopedApi
+from quality.enqueue import recompute_start
 from quality.models import AgreementRun
-from quality.services import project_recompute_start
 
 
 class RunOutput(serializers.ModelSerializer):
@@ -55,7 +55,7 @@ class RecomputeApi(ProjectScopedApi):
     @extend_schema(request=RecomputeInput, responses={202: RecomputeOutput})
     def post(self, request, project_id):
         data = valid_input(RecomputeInput, request.data)
-        run = project_recompute_start(
+        run = recompute_start(
             project=self.project,
             requested_by=request.user,
             reason=data["reason"] or "Requested through the API",

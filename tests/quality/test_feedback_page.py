@@ -1,6 +1,6 @@
 """My work shows the labeler the lead's decisions on their own flags (read by the view)."""
 
-from quality.review import flag_resolve
+from quality.services.review import flag_resolve
 
 
 def test_my_work_shows_only_my_settled_flags_with_the_leads_note(
