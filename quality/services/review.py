@@ -117,7 +117,7 @@ def flag_resolve(
     flag.save()
     moves = [(flag.kind, flag.label_class_id, old_status, flag.status)]
     if resolution in IMAGE_DECISIONS:
-        moves += _image_flags_settle(flag)
+        moves += _image_flags_follow(flag)
     flag_counts_move(project_id=flag.project_id, moves=moves)
     image_open_flag_counts_refresh(image_ids=[flag.image_id])
     # The counts above are current at once; agreement with the adjudications follows shortly.
@@ -125,7 +125,7 @@ def flag_resolve(
     return flag
 
 
-def _image_flags_settle(decision: Flag) -> list[tuple]:
+def _image_flags_follow(decision: Flag) -> list[tuple]:
     """Resolve the image's other flags on its labels with `decision`; returns the count moves."""
     others = list(
         Flag.objects.select_for_update()
