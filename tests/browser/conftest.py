@@ -2,6 +2,10 @@
 
 Chromium is Debian's /usr/bin/chromium (CI installs it with apt-get); Playwright never downloads a
 browser of its own. Screenshots land in test-artifacts/ so a person can look at them.
+
+`page.wait_for_function` takes an arrow function ("() => ..."), never a bare expression:
+Playwright evals a bare expression again at every poll, which the pages' CSP (no 'unsafe-eval')
+refuses, so such a wait failed whenever its condition was not already true at the first check.
 """
 
 import os
@@ -32,7 +36,10 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        skip_or_fail(f"Chromium not found at {CHROMIUM}; install it with apt-get install chromium")
+        skip_or_fail(
+            f"Chromium not found at {CHROMIUM}; install it with apt-get install chromium",
+            service="chromium",
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -8,9 +8,13 @@ from django.db import connection, transaction
 from annotations.services import annotation_submit
 from quality.models import ImageAgreement
 from tests.factories import AnnotationFactory, BoxFactory, ImageFactory
-from tests.hardening.conftest import require_postgresql
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgresql(
+        reason="concurrent write transactions; SQLite lets one writer in at a time"
+    ),
+]
 
 
 def test_the_last_two_label_sets_submitted_at_once_still_get_the_image_assessed(
@@ -22,7 +26,6 @@ def test_the_last_two_label_sets_submitted_at_once_still_get_the_image_assessed(
     other's label set was still a draft to it), so neither enqueued the assessment; the load
     test found such images.
     """
-    require_postgresql()
     image = ImageFactory(project=project)
     drafts = [AnnotationFactory(image=image, labeler=u) for u in (labeler_a, labeler_b)]
     for draft in drafts:
@@ -59,7 +62,6 @@ def test_projects_created_at_once_with_one_name_all_get_their_own_slug(lead):
 
     from projects.models import Membership, Project
 
-    require_postgresql()
     lead.user_permissions.add(Permission.objects.get(codename="add_project"))
     callers = 8
     start = threading.Barrier(callers, timeout=10)
