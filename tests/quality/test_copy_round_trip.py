@@ -1,4 +1,4 @@
-"""The COPY layer (quality/bulk.py) against PostgreSQL itself, without the pipeline around it.
+"""The COPY layer (quality/dbcopy.py) against PostgreSQL itself, without the pipeline around it.
 
 `arrays_insert` lays out PostgreSQL's binary COPY format with numpy (`_copy_binary`) and
 `query_matrix` parses binary COPY output with numpy; a mistake in either (a byte order, a row
@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from quality.bulk import arrays_insert, query_matrix, rows_insert
+from quality.dbcopy import arrays_insert, query_matrix, rows_insert
 
 pytestmark = [
     pytest.mark.postgresql(reason="binary and text COPY are PostgreSQL's own formats"),
