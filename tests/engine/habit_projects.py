@@ -53,8 +53,11 @@ class Project:
     honest: tuple[str, ...]
 
 
-def plan(rng: np.random.Generator, n_labelers: int) -> tuple[tuple[Planted, ...], tuple]:
-    """One habit per labeler for the first four (shuffled), the rest honest."""
+def plan(
+    rng: np.random.Generator, n_labelers: int, strength: float = 1.0
+) -> tuple[tuple[Planted, ...], tuple]:
+    """One habit per labeler for the first four (shuffled), the rest honest; ``strength``
+    scales every habit's rate (or push)."""
     names = list(sc.NAMES[:n_labelers])
     rng.shuffle(names)
     planted = []
@@ -62,17 +65,19 @@ def plan(rng: np.random.Generator, n_labelers: int) -> tuple[tuple[Planted, ...]
         if kind == "loose_boxes":
             cls = sc._pick(rng, sc.CLASSES)
             edge = sc._pick(rng, EDGES)
-            planted.append(Planted(name, kind, cls, rate=rng.uniform(0.10, 0.25), edge=edge))
+            planted.append(
+                Planted(name, kind, cls, rate=strength * rng.uniform(0.10, 0.25), edge=edge)
+            )
         elif kind == "grouping":
             cls = sc._pick(rng, ROW_CLASSES)
-            planted.append(Planted(name, kind, cls, rate=rng.uniform(0.6, 0.9)))
+            planted.append(Planted(name, kind, cls, rate=strength * rng.uniform(0.6, 0.9)))
         elif kind == "class_confusion":
             cls = sc._pick(rng, sc.CLASSES)
             other = sc._pick(rng, [c for c in sc.CLASSES if c != cls])
-            planted.append(Planted(name, kind, cls, other, rate=rng.uniform(0.25, 0.45)))
+            planted.append(Planted(name, kind, cls, other, rate=strength * rng.uniform(0.25, 0.45)))
         else:
             cls = sc._pick(rng, SMALL_CLASSES)
-            planted.append(Planted(name, kind, cls, rate=rng.uniform(0.35, 0.60)))
+            planted.append(Planted(name, kind, cls, rate=strength * rng.uniform(0.35, 0.60)))
     honest = tuple(sorted(names[len(PLANTED_KINDS) :]))
     return tuple(planted), honest
 
@@ -83,11 +88,12 @@ def make_project(
     n_labelers: int = 5,
     coached_after: int | None = None,
     planted: tuple[Planted, ...] | None = None,
+    strength: float = 1.0,
 ) -> Project:
     """A project of ``n_images`` scenes by ``n_labelers`` (5..7) labelers with planted habits."""
     rng = np.random.default_rng(seed)
     if planted is None:
-        planted, honest = plan(rng, n_labelers)
+        planted, honest = plan(rng, n_labelers, strength)
     else:
         busy = {p.labeler for p in planted}
         honest = tuple(n for n in sc.NAMES[:n_labelers] if n not in busy)
@@ -133,7 +139,9 @@ def apply(rng, scene: sc.Scene, planted, coached: bool = False) -> tuple[LabelSe
             boxes = np.concatenate([boxes, np.array([b for b, _ in added]).reshape(-1, 4)])
             labels += [habit.label_class] * len(added)
             keep = np.r_[keep, np.ones(len(added), dtype=bool)]
-        out.append(LabelSet(s.labeler, boxes[keep], [c for c, k in zip(labels, keep) if k]))
+        out.append(
+            LabelSet(s.labeler, boxes[keep], [c for c, k in zip(labels, keep, strict=True) if k])
+        )
     return tuple(out)
 
 
@@ -207,4 +215,9 @@ def score(project: Project, habits, into: Score | None = None) -> tuple[Score, l
 
 
 def _key(h) -> tuple:
-    return (h.labeler, h.kind, h.label_class, h.other_class if h.kind == "class_confusion" else None)
+    return (
+        h.labeler,
+        h.kind,
+        h.label_class,
+        h.other_class if h.kind == "class_confusion" else None,
+    )

@@ -1,0 +1,80 @@
+"""API of bulk decisions on the flag queue: POST /api/projects/{id}/flags/bulk/ (leads only)."""
+
+from dataclasses import asdict
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from concord.params import ID_MAX
+from projects.models import Project
+from projects.permissions import Capability, HasProjectCapability
+from quality.bulk_review import BULK_ACTIONS, flags_bulk_settle
+from quality.models import Flag
+from quality.report import FLAG_FILTERS
+
+
+class FlagBulkInput(serializers.Serializer):
+    # The flag list's filters; when absent from the body, the query string's are used.
+    kind = serializers.ChoiceField(choices=Flag.Kind.choices, required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=Flag.Status.choices, required=False, allow_blank=True)
+    labeler = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=ID_MAX,
+        help_text="User id: the flags where this labeler is the one who deviates.",
+    )  # fmt: skip
+    label_class = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=ID_MAX, help_text="Class id."
+    )
+    action = serializers.ChoiceField(choices=sorted(BULK_ACTIONS))
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    dry_run = serializers.BooleanField(required=False, default=False)
+
+
+class FlagBulkOutput(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Open flags the filters select, before the call.")
+    settled = serializers.IntegerField(
+        help_text="Flags settled, with those an accepted consensus settled along on the same "
+        "images; 0 on a dry run."
+    )
+    skipped = serializers.IntegerField(
+        help_text="Selected flags left open: their image's consensus cannot be accepted (a "
+        "class tie); settle those one by one."
+    )
+    remaining = serializers.IntegerField(
+        help_text="Selected flags still open; a call works on a bounded number of images, so "
+        "call again while this is above skipped."
+    )
+
+
+class FlagBulkApi(APIView):
+    """Settle every open flag that the list's filters select: accept the consensus or dismiss
+    them (with a note), or with dry_run only count them."""
+
+    permission_classes = [HasProjectCapability]
+    required_capability = Capability.RESOLVE
+
+    def get_project(self):
+        if not hasattr(self, "_project"):
+            self._project = generics.get_object_or_404(Project, pk=self.kwargs["project_id"])
+        return self._project
+
+    @extend_schema(request=FlagBulkInput, responses=FlagBulkOutput)
+    def post(self, request, project_id):
+        data = {name: request.query_params.get(name) for name in FLAG_FILTERS}
+        body = request.data.dict() if hasattr(request.data, "dict") else request.data
+        if not isinstance(body, dict):
+            raise serializers.ValidationError("Send a JSON object.")
+        data = {k: v for k, v in data.items() if v not in (None, "")} | body
+        serializer = FlagBulkInput(data=data)
+        serializer.is_valid(raise_exception=True)
+        valid = serializer.validated_data
+        outcome = flags_bulk_settle(
+            project=self.get_project(),
+            user=request.user,
+            filters={name: valid.get(name) for name in FLAG_FILTERS},
+            action=valid["action"],
+            note=valid["note"],
+            dry_run=valid["dry_run"],
+        )
+        return Response(FlagBulkOutput(asdict(outcome)).data)
