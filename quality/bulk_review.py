@@ -4,11 +4,11 @@ The selection is the open flags that the flag list shows for the same filters
 (``report.flags_filtered``: kind, status, labeler, label_class); flags of another status are
 never changed here. The decisions mean what they mean for one flag (``review.flag_resolve``):
 
-- ``accept_consensus``: per image, the consensus becomes the image's adjudication through
-  flag_resolve on the image's first selected flag, which settles the image's other open flags
-  with it (so a filter on one kind settles the other kinds on those images too, as one decision
-  on one flag would). An image whose consensus cannot be accepted (a class tie, or the lead
-  labeled it) is skipped and its flags stay open.
+- ``accept_consensus``: per image, the consensus becomes the image's adjudication and the
+  image's first selected flag is the decision, which settles the image's other flags with it
+  (so a filter on one kind settles the other kinds on those images too, as one decision on one
+  flag would). An image whose consensus cannot be accepted (a class tie, or the lead labeled
+  it) is skipped and its flags stay open. All of it in a bounded number of queries.
 - ``dismiss``: the selected flags only, each with the lead's note (required), in one UPDATE.
 
 One call works on at most ``settings.FLAG_BULK_IMAGES`` images, in one transaction; the answer
@@ -24,10 +24,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from projects.models import Project
+from projects.models import Image, Project
+from quality.adjudication import adjudications_save, images_consensus_boxes
 from quality.models import Flag
 from quality.report import flags_filtered
-from quality.review import flag_resolve
+from quality.review import decision_fields, image_decisions_settle
 from quality.services import image_open_flag_counts_refresh
 from quality.services_summary import flag_counts_move
 
@@ -76,63 +77,62 @@ def flags_bulk_settle(
         if action == "dismiss":
             settled, skipped = _dismiss(project=project, user=user, flags=chosen, note=note)
         else:
-            settled, skipped = _accept_consensus(user=user, flags=chosen, note=note)
+            settled, skipped = _accept_consensus(
+                project=project, user=user, flags=chosen, note=note
+            )
     return BulkOutcome(count=count, settled=settled, skipped=skipped, remaining=selected.count())
 
 
 def _dismiss(*, project: Project, user, flags, note: str) -> tuple[int, int]:
-    rows = list(
+    chosen = list(
         flags.select_for_update(of=("self",)).values_list(
             "pk", "kind", "label_class_id", "image_id"
         )
     )
-    now = timezone.now()
-    Flag.objects.filter(pk__in=[r[0] for r in rows], status=Flag.Status.OPEN).update(
-        status=Flag.Status.DISMISSED,
-        resolution=Flag.Resolution.DISMISSED,
-        resolution_note=note,
-        accepted_labeler=None,
-        instruction_version=project.current_instructions,
-        resolved_by=user,
-        resolved_at=now,
-        settled_by=None,
-        updated_at=now,
-    )
-    moves = [(kind, cls, Flag.Status.OPEN, Flag.Status.DISMISSED) for _, kind, cls, _ in rows]
+    fields = decision_fields(
+        user=user, resolution=Flag.Resolution.DISMISSED, note=note,
+        version=project.current_instructions, at=timezone.now(),
+    )  # fmt: skip
+    Flag.objects.filter(pk__in=[pk for pk, *_ in chosen]).update(**fields)
+    moves = [(kind, cls, Flag.Status.OPEN, fields["status"]) for _, kind, cls, _ in chosen]
     flag_counts_move(project_id=project.pk, moves=moves)
-    image_open_flag_counts_refresh(image_ids=sorted({r[3] for r in rows}))
-    return len(rows), 0
+    image_open_flag_counts_refresh(image_ids=sorted({image for *_, image in chosen}))
+    return len(chosen), 0
 
 
-def _accept_consensus(*, user, flags, note: str) -> tuple[int, int]:
-    """One flag_resolve per image (it settles the image's other open flags); a selected flag it
-    leaves open (a near-duplicate conflict, which is about another image too) gets its own."""
-    by_image: dict[int, list[int]] = {}
-    for pk, image_id in flags.order_by("image_id", "pk").values_list("pk", "image_id"):
-        by_image.setdefault(image_id, []).append(pk)
-    settled = skipped = 0
-    for image_id, selected in by_image.items():
-        before = _open_on(image_id)
-        try:
-            with transaction.atomic():
-                _resolve(selected[0], user=user, note=note)
-                # The image decision settled the rest, but for flags about another image too.
-                rest = Flag.objects.filter(pk__in=selected[1:], status=Flag.Status.OPEN)
-                for pk in rest.order_by("pk").values_list("pk", flat=True):
-                    _resolve(pk, user=user, note=note)
-        except ValidationError:
-            skipped += len(selected)
-            continue
-        settled += before - _open_on(image_id)
-    return settled, skipped
-
-
-def _resolve(pk: int, *, user, note: str) -> None:
-    # flag_resolve loads the flag again, locked: the id is all it needs.
-    flag_resolve(
-        flag=Flag(pk=pk), user=user, resolution=Flag.Resolution.ACCEPT_CONSENSUS, note=note
+def _accept_consensus(*, project: Project, user, flags, note: str) -> tuple[int, int]:
+    """flag_resolve's accept_consensus for the selected flags of many images at once: each
+    image's consensus becomes its adjudication, its first selected flag is the decision, and
+    the decision settles the image's other flags (image_decisions_settle). A selected near-
+    duplicate conflict, which is about another image too, is decided on its own."""
+    chosen = list(flags.select_for_update(of=("self",)).order_by("image_id", "pk"))
+    consensus = images_consensus_boxes(image_ids=sorted({f.image_id for f in chosen}))
+    images = {
+        i.pk: i
+        for i in Image.objects.filter(pk__in=[i for i, b in consensus.items() if b is not None])
+    }
+    _, refused = adjudications_save(
+        lead=user, boxes_by_image={images[i]: consensus[i] for i in sorted(images)}
     )
-
-
-def _open_on(image_id: int) -> int:
-    return Flag.objects.filter(image_id=image_id, status=Flag.Status.OPEN).count()
+    accepted = [f for f in chosen if f.image_id in images and f.image_id not in refused]
+    skipped = len(chosen) - len(accepted)
+    fields = decision_fields(
+        user=user, resolution=Flag.Resolution.ACCEPT_CONSENSUS, note=note,
+        version=project.current_instructions, at=timezone.now(),
+    )  # fmt: skip
+    decisions, own = {}, []
+    for flag in accepted:
+        if flag.kind == Flag.Kind.NEAR_DUPLICATE_CONFLICT:
+            own.append(flag)
+        elif flag.image_id not in decisions:
+            decisions[flag.image_id] = flag
+    decided = [*decisions.values(), *own]
+    for flag in decided:
+        for name, value in fields.items():
+            setattr(flag, name, value)
+    Flag.objects.filter(pk__in=[f.pk for f in decided]).update(**fields)
+    moves = [(f.kind, f.label_class_id, Flag.Status.OPEN, f.status) for f in decided]
+    moves += image_decisions_settle(list(decisions.values()))
+    flag_counts_move(project_id=project.pk, moves=moves)
+    image_open_flag_counts_refresh(image_ids=sorted({f.image_id for f in accepted}))
+    return sum(old == Flag.Status.OPEN for _, _, old, _ in moves), skipped

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from annotations.models import Annotation
 from quality.models import ConsensusBox, Flag, FlagLabeler, ImageAgreement, ReportFigures
 from tests.factories import ImageFactory
+from tests.quality.labels import submit
 
 pytestmark = pytest.mark.django_db
 
@@ -179,3 +180,33 @@ def test_dismissing_more_flags_takes_no_more_queries(project, results, lead):
             project=project, image=image, kind=Flag.Kind.MISSING, key=f"m:{k}", message="m"
         )
     assert queries_to_dismiss() <= few
+
+
+def test_the_demos_open_flags_are_settled_in_a_few_bulk_actions(demo):
+    """Accept the consensus everywhere, then dismiss what a class tie leaves open."""
+    lead = demo.memberships.get(role="lead").user
+    client = api(lead)
+    open_flags = Flag.objects.filter(project=demo, status=OPEN)
+    assert open_flags.count() > 300
+    actions = 0
+    for body in ({"action": "accept_consensus"}, {"action": "dismiss", "note": "class ties"}):
+        while True:
+            outcome = client.post(url(demo), body, format="json").json()
+            actions += 1
+            if outcome["remaining"] <= outcome["skipped"]:
+                break
+    assert open_flags.count() == 0
+    assert actions <= 3
+
+
+def test_an_image_the_lead_labeled_is_skipped_and_the_others_accepted(project, results, lead):
+    ConsensusBox.objects.filter(image=results["images"][0], label_class=None).update(
+        label_class=results["car"]
+    )
+    submit(results["images"][1], lead, [(results["car"], (100, 100, 80, 60))])
+    response = api(lead).post(url(project), {"action": "accept_consensus"}, format="json")
+    assert response.json() == {"count": 3, "settled": 2, "skipped": 1, "remaining": 1}
+    assert statuses(results) == {"conflict": RESOLVED, "missing": RESOLVED, "low": OPEN}
+    adjudications = Annotation.objects.filter(kind=Annotation.Kind.ADJUDICATION)
+    assert [a.image_id for a in adjudications] == [results["images"][0].pk]
+    assert adjudications.get().boxes.count() == 2
