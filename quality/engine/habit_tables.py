@@ -4,8 +4,10 @@ Evidence is stored per image when the image is assessed and folded by addition (
 GROUP BY with SUM in the database); habits are read from the folded sums (``habits``). Folding
 only some rows (e.g. label sets submitted after a coaching note) gives a habit's strength there.
 Codes: ``labeler`` indexes ``labeler_names`` and ``label_class`` / ``other_class`` index
-``label_names``; -1 means none. A store may keep its own ids instead (user id, class id): fold
-and habits only compare codes and look names up with ``names[code]``.
+``label_names``; -1 means none. A store may keep its own ids instead (user id, class id) and
+sum its rows itself (GROUP BY the keys, SUM every value column): ``habits`` only compares
+codes and looks names up with ``names[code]``, so a dict of id -> name works there (``fold``
+maps codes through the names, so give it tuples).
 
 Table 1, per (image, labeler, label_class): ``values[:, k]`` is column ``LABELER_CLASS[k]``.
 

@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from quality.engine.habits import (
+    Evidence,
     HabitParams,
     fold,
     habit_strength,
@@ -103,3 +104,30 @@ def test_habit_words_name_no_labeler():
     assert habits
     for habit in habits:
         assert not any(name in habit.size for name in sc.NAMES), habit.size
+
+
+def test_habits_read_sums_keyed_by_a_stores_own_ids():
+    """A store folds with GROUP BY on its ids (user id, class id) and passes names by id."""
+    project = hp.make_project(2, n_images=200)
+    folded = fold(hp.project_evidence(project))
+    user_ids = {code: 1000 + 7 * code for code in range(len(folded.labeler_names))} | {-1: -1}
+    class_ids = {code: 50 + code for code in range(len(folded.label_names))} | {-1: -1}
+
+    def ids(codes, mapping):
+        return np.array([mapping[c] for c in codes.tolist()], dtype=np.int64)
+
+    stored = Evidence(
+        labeler_names={user_ids[c]: n for c, n in enumerate(folded.labeler_names)},
+        label_names={class_ids[c]: n for c, n in enumerate(folded.label_names)},
+        image=None,
+        labeler=ids(folded.labeler, user_ids),
+        label_class=ids(folded.label_class, class_ids),
+        values=folded.values,
+        pair_image=None,
+        pair_labeler=ids(folded.pair_labeler, user_ids),
+        pair_class=ids(folded.pair_class, class_ids),
+        pair_other=ids(folded.pair_other, class_ids),
+        pair_count=folded.pair_count,
+        pair_share=folded.pair_share,
+    )
+    assert habits_from_evidence(stored) == habits_from_evidence(folded) != []
