@@ -76,6 +76,8 @@ def _groupings(result: BatchAssessment) -> tuple[np.ndarray, np.ndarray, np.ndar
     big = result.flag_box_roles.take(entry) == 1
     big_flag, big_row = entry_flag[big], entry_row[big]
     small_flag, small_obj = entry_flag[~big], result.box_object.take(entry_row[~big])
+    inside = small_obj >= 0  # not a duplicate's extra copy, which belongs to no object
+    small_flag, small_obj = small_flag[inside], small_obj[inside]
     # Every (grouper, covered object) pair of each flag.
     order = np.argsort(big_flag, kind="stable")
     big_flag, big_row = big_flag[order], big_row[order]
