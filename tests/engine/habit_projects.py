@@ -10,7 +10,9 @@ project's labelers get their habits, each on one class, drawn per project:
     class_confusion  objects of the class given another class, 25-45% of them
     misses_small     objects of the class under 20 px skipped, 35-60% of them
 
-and at least one labeler stays honest. ``coached_after`` makes every habit stop (fall to a
+and at least one labeler stays honest. ``apply`` also knows tight_boxes (an edge pulled in),
+misses_class (objects of the class skipped at every size) and duplicates (a second box on
+objects of the class), for projects whose habits a test chooses. ``coached_after`` makes every habit stop (fall to a
 fifth of its rate or size) from that image on: the "after feedback" labels.
 ``score`` matches the habits found to the planted ones by (labeler, kind, class, other class).
 """
@@ -119,10 +121,24 @@ def apply(rng, scene: sc.Scene, planted, coached: bool = False) -> tuple[LabelSe
         objects = [o < len(scene.layout) and scene.layout[o] in sc.OBJECT_LAYOUTS for o in owners]
         truth_class = [scene.truth_labels[o] for o in owners]
         keep = np.ones(len(boxes), dtype=bool)
-        if habit.kind == "loose_boxes":
+        if habit.kind in ("loose_boxes", "tight_boxes"):
+            push = rate if habit.kind == "loose_boxes" else -rate
             for i in range(len(boxes)):
                 if objects[i] and truth_class[i] == habit.label_class:
-                    boxes[i] = _pushed(boxes[i], habit.edge, rate)
+                    boxes[i] = _pushed(boxes[i], habit.edge, push)
+        elif habit.kind == "misses_class":
+            for i in range(len(boxes)):
+                hit = objects[i] and truth_class[i] == habit.label_class
+                keep[i] = not (hit and rng.random() < rate)
+        elif habit.kind == "duplicates":
+            copies = []
+            for i in range(len(boxes)):
+                if objects[i] and truth_class[i] == habit.label_class and rng.random() < rate:
+                    x, y, w, h = boxes[i]
+                    copies.append(np.round([x + 0.05 * w, y + 0.05 * h, w, h], 1))
+            boxes = np.concatenate([boxes, np.array(copies).reshape(-1, 4)])
+            labels += [habit.label_class] * len(copies)
+            keep = np.r_[keep, np.ones(len(copies), dtype=bool)]
         elif habit.kind == "class_confusion":
             for i in range(len(boxes)):
                 hit = objects[i] and labels[i] == habit.label_class == truth_class[i]

@@ -131,3 +131,18 @@ def test_habits_read_sums_keyed_by_a_stores_own_ids():
         pair_share=folded.pair_share,
     )
     assert habits_from_evidence(stored) == habits_from_evidence(folded) != []
+
+
+def test_tight_boxes_duplicates_and_misses_of_a_whole_class_are_found():
+    planted = (
+        hp.Planted("ann", "tight_boxes", "truck", rate=0.15, edge="top"),
+        hp.Planted("bob", "duplicates", "bike", rate=0.3),
+        hp.Planted("cho", "misses_class", "car", rate=0.3),
+    )
+    project = hp.make_project(9, n_images=200, n_labelers=6, planted=planted)
+    habits = habits_of(project)
+    assert {(h.labeler, h.kind, h.label_class) for h in habits} == {
+        (p.labeler, p.kind, p.label_class) for p in planted
+    }
+    tight = next(h for h in habits if h.kind == "tight_boxes")
+    assert tight.strength == pytest.approx(-0.15, abs=0.02) and "top edge" in tight.size
