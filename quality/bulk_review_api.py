@@ -17,8 +17,15 @@ from quality.report import FLAG_FILTERS
 
 class FlagBulkInput(serializers.Serializer):
     # The flag list's filters; when absent from the body, the query string's are used.
-    kind = serializers.ChoiceField(choices=Flag.Kind.choices, required=False, allow_blank=True)
-    status = serializers.ChoiceField(choices=Flag.Status.choices, required=False, allow_blank=True)
+    # Checked by the list's own filter code (report.flags_filtered), with the same messages.
+    kind = serializers.CharField(
+        required=False, allow_blank=True, max_length=64,
+        help_text=f"One of {', '.join(Flag.Kind.values)}.",
+    )  # fmt: skip
+    status = serializers.CharField(
+        required=False, allow_blank=True, max_length=64,
+        help_text=f"One of {', '.join(Flag.Status.values)}; only open flags are ever settled.",
+    )  # fmt: skip
     labeler = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=ID_MAX,
         help_text="User id: the flags where this labeler is the one who deviates.",

@@ -210,3 +210,9 @@ def test_an_image_the_lead_labeled_is_skipped_and_the_others_accepted(project, r
     adjudications = Annotation.objects.filter(kind=Annotation.Kind.ADJUDICATION)
     assert [a.image_id for a in adjudications] == [results["images"][0].pk]
     assert adjudications.get().boxes.count() == 2
+
+
+def test_a_note_with_a_nul_character_is_a_400(project, results, lead):
+    response = api(lead).post(url(project), {"action": "dismiss", "note": "a\x00b"}, format="json")
+    assert response.status_code == 400
+    assert set(statuses(results).values()) == {OPEN}
