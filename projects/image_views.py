@@ -19,7 +19,7 @@ from projects.models import Image, Project
 from projects.permissions import Capability, has_capability, require
 from projects.thumbnails import thumbnail_open
 from quality.models import Flag
-from quality.review import image_labels_data
+from quality.services.review import image_labels_data
 from quality.views import CappedPaginator
 
 IMAGES_PER_PAGE = 48

@@ -24,6 +24,7 @@ from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 
 from projects.models import Image, Project
+from quality.enqueue import project_figures_stale
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ def images_ingest(*, project: Project, files: Iterable[tuple[str, BinaryIO]]) ->
             results.append(IngestResult(name, "refused", str(refused)))
             continue
         results.append(image_ingest_bytes(project=project, name=name, data=data))
+    if any(result.ok for result in results):
+        project_figures_stale(project_id=project.pk)  # the report's progress counts them
     return results
 
 

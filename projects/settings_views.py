@@ -19,6 +19,7 @@ from projects.ingest import images_ingest
 from projects.models import LabelClass, Membership, Project
 from projects.permissions import Capability, can_create_projects, require
 from projects.services import label_class_save, membership_set, project_create
+from quality.enqueue import recompute_start
 
 THRESHOLD_FIELDS = ("match_iou", "low_iou")
 
@@ -109,7 +110,6 @@ def project_settings_update(
     *, project: Project, user, labelers_per_image: int, match_iou: float, low_iou: float
 ):
     """Save overlap and thresholds; a threshold change starts a recompute (returned), else None."""
-    from quality.services import project_recompute_start
 
     changed = (project.match_iou, project.low_iou) != (match_iou, low_iou)
     project.labelers_per_image = labelers_per_image
@@ -122,7 +122,7 @@ def project_settings_update(
     project.save(update_fields=["labelers_per_image", "match_iou", "low_iou"])
     if not changed:
         return None
-    return project_recompute_start(
+    return recompute_start(
         project=project, requested_by=user, reason="Thresholds changed in settings."
     )
 
