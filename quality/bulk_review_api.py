@@ -10,14 +10,14 @@ from rest_framework.views import APIView
 from concord.params import ID_MAX
 from projects.models import Project
 from projects.permissions import Capability, HasProjectCapability
-from quality.bulk_review import BULK_ACTIONS, flags_bulk_settle
 from quality.models import Flag
-from quality.report import FLAG_FILTERS
+from quality.selectors.flag_queue import FLAG_FILTERS
+from quality.services.bulk_review import BULK_ACTIONS, flags_bulk_settle
 
 
 class FlagBulkInput(serializers.Serializer):
     # The flag list's filters; when absent from the body, the query string's are used.
-    # Checked by the list's own filter code (report.flags_filtered), with the same messages.
+    # Checked by the list's own filter code (selectors.flag_queue.flags_filtered), with the same messages.
     kind = serializers.CharField(
         required=False, allow_blank=True, max_length=64,
         help_text=f"One of {', '.join(Flag.Kind.values)}.",

@@ -19,11 +19,16 @@ from django.utils import timezone
 from annotations.models import Annotation
 from projects.models import Image
 from projects.services import instruction_version_publish
-from quality.adjudication import adjudication_save, box_dict, consensus_boxes, labeler_boxes
 from quality.aliases import labeler_aliases, names_replaced
 from quality.enqueue import project_figures_stale
 from quality.models import ConsensusBox, Flag
 from quality.selectors.feedback import WORKED_EXAMPLE_MARK
+from quality.services.adjudication import (
+    adjudication_save,
+    box_dict,
+    consensus_boxes,
+    labeler_boxes,
+)
 from quality.services.assessment import flag_message_renamed, image_open_flag_counts_refresh
 from quality.services.summary import flag_counts_move
 

@@ -1,8 +1,8 @@
 """Settle many flags in one decision: the flag queue's filters and one action.
 
 The selection is the open flags that the flag list shows for the same filters
-(``report.flags_filtered``: kind, status, labeler, label_class); flags of another status are
-never changed here. The decisions mean what they mean for one flag (``review.flag_resolve``):
+(``selectors.flag_queue.flags_filtered``: kind, status, labeler, label_class); flags of another status are
+never changed here. The decisions mean what they mean for one flag (``services.review.flag_resolve``):
 
 - ``accept_consensus``: per image, the consensus becomes the image's adjudication and the
   image's first selected flag is the decision, which settles the image's other flags with it
@@ -25,12 +25,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from projects.models import Image, Project
-from quality.adjudication import adjudications_save, images_consensus_boxes
+from quality.enqueue import project_figures_stale
 from quality.models import Flag
-from quality.report import flags_filtered
-from quality.review import decision_fields, image_decisions_settle
-from quality.services import image_open_flag_counts_refresh
-from quality.services_summary import flag_counts_move
+from quality.selectors.flag_queue import flags_filtered
+from quality.services.adjudication import adjudications_save, images_consensus_boxes
+from quality.services.assessment import image_open_flag_counts_refresh
+from quality.services.review import decision_fields, image_decisions_settle
+from quality.services.summary import flag_counts_move
 
 BULK_ACTIONS = {
     "accept_consensus": Flag.Resolution.ACCEPT_CONSENSUS,
@@ -80,6 +81,9 @@ def flags_bulk_settle(
             settled, skipped = _accept_consensus(
                 project=project, user=user, flags=chosen, note=note
             )
+        if settled:
+            # Counts moved at once; agreement with the adjudications follows shortly.
+            project_figures_stale(project_id=project.pk)
     return BulkOutcome(count=count, settled=settled, skipped=skipped, remaining=selected.count())
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from annotations.boxes import BoxesInvalid, boxes_clean
 from annotations.models import Annotation, Box
 from projects.models import Image
-from quality.bulk import BULK_BATCH
+from quality.dbcopy import BULK_BATCH
 from quality.models import ConsensusBox
 
 
