@@ -3,13 +3,12 @@
 from dataclasses import asdict
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, serializers
+from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from concord.params import ID_MAX
-from projects.models import Project
-from projects.permissions import Capability, HasProjectCapability
+from concord.parsers import valid_input
+from projects.permissions import Capability, ProjectScopedApi
 from quality.models import Flag
 from quality.selectors.flag_queue import FLAG_FILTERS
 from quality.services.bulk_review import BULK_ACTIONS, flags_bulk_settle
@@ -54,30 +53,22 @@ class FlagBulkOutput(serializers.Serializer):
     )
 
 
-class FlagBulkApi(APIView):
+class FlagBulkApi(ProjectScopedApi):
     """Settle every open flag that the list's filters select: accept the consensus or dismiss
     them (with a note), or with dry_run only count them."""
 
-    permission_classes = [HasProjectCapability]
     required_capability = Capability.RESOLVE
-
-    def get_project(self):
-        if not hasattr(self, "_project"):
-            self._project = generics.get_object_or_404(Project, pk=self.kwargs["project_id"])
-        return self._project
 
     @extend_schema(request=FlagBulkInput, responses=FlagBulkOutput)
     def post(self, request, project_id):
-        data = {name: request.query_params.get(name) for name in FLAG_FILTERS}
         body = request.data.dict() if hasattr(request.data, "dict") else request.data
         if not isinstance(body, dict):
             raise serializers.ValidationError("Send a JSON object.")
-        data = {k: v for k, v in data.items() if v not in (None, "")} | body
-        serializer = FlagBulkInput(data=data)
-        serializer.is_valid(raise_exception=True)
-        valid = serializer.validated_data
+        from_query = {name: request.query_params.get(name) for name in FLAG_FILTERS}
+        data = {k: v for k, v in from_query.items() if v not in (None, "")} | body
+        valid = valid_input(FlagBulkInput, data)
         outcome = flags_bulk_settle(
-            project=self.get_project(),
+            project=self.project,
             user=request.user,
             filters={name: valid.get(name) for name in FLAG_FILTERS},
             action=valid["action"],

@@ -12,8 +12,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from annotations.boxes import BoxesInvalid, boxes_clean
+from annotations.boxes import BoxesInvalid, CleanBox, box_dict, boxes_clean
 from annotations.models import Annotation, Box
+from annotations.services import box_rows
+from projects.instructions import instructions_current
 from projects.models import Image
 from quality.dbcopy import BULK_BATCH
 from quality.models import ConsensusBox
@@ -69,7 +71,7 @@ def adjudications_save(
         )
         del cleaned[image_id]
     now = timezone.now()
-    version = project.current_instructions
+    version = instructions_current(project=project)
     saved = {i: existing.get(i) for i in cleaned}
     for image in images:
         if image.pk in saved and saved[image.pk] is None:
@@ -88,7 +90,7 @@ def adjudications_save(
     )
     Box.objects.filter(annotation__in=[a.pk for a in saved.values()]).delete()
     Box.objects.bulk_create(
-        (Box(annotation=saved[i], **box) for i, boxes in cleaned.items() for box in boxes),
+        [row for i, boxes in cleaned.items() for row in box_rows(saved[i], boxes)],
         batch_size=BULK_BATCH,
     )
     return saved, refused
@@ -116,7 +118,7 @@ def images_consensus_boxes(*, image_ids: list[int]) -> dict[int, list[dict] | No
         if r.label_class_id is None:
             out[r.image_id] = None
         if out[r.image_id] is not None:
-            out[r.image_id].append(box_dict(r, r.label_class_id))
+            out[r.image_id].append(box_dict(r))
     return out
 
 
@@ -133,41 +135,14 @@ def labeler_boxes(*, image: Image, labeler) -> list[dict]:
     )
     if annotation is None:
         raise ValidationError(f"{labeler.username} has no submitted labels on this image.")
-    return [
-        {"x": b.x, "y": b.y, "width": b.width, "height": b.height, "label_class": b.label_class_id}
-        for b in annotation.boxes.all()
-    ]
+    return [box_dict(box) for box in annotation.boxes.all()]
 
 
-def _clean_boxes(*, image: Image, boxes: Iterable[dict], class_ids: list[int]) -> list[dict]:
+def _clean_boxes(*, image: Image, boxes: Iterable[dict], class_ids: list[int]) -> list[CleanBox]:
     """The lead's boxes checked and clipped as a labeler's are (annotations.boxes)."""
     try:
-        cleaned = boxes_clean(
-            list(boxes),
-            image_width=image.width,
-            image_height=image.height,
-            class_ids=class_ids,
+        return boxes_clean(
+            list(boxes), image_width=image.width, image_height=image.height, class_ids=class_ids
         )
     except BoxesInvalid as error:
         raise ValidationError(error.message) from None
-    return [
-        {
-            "x": b.x,
-            "y": b.y,
-            "width": b.width,
-            "height": b.height,
-            "label_class_id": b.label_class_id,
-        }
-        for b in cleaned
-    ]
-
-
-def box_dict(row, label_class_id) -> dict:
-    """A stored box (x, y, width, height) with its class id, as adjudication input."""
-    return {
-        "x": row.x,
-        "y": row.y,
-        "width": row.width,
-        "height": row.height,
-        "label_class": label_class_id,
-    }

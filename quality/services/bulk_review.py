@@ -24,13 +24,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from projects.instructions import instructions_current
 from projects.models import Image, Project
 from quality.enqueue import project_figures_stale
 from quality.models import Flag
 from quality.selectors.flag_queue import flags_filtered
 from quality.services.adjudication import adjudications_save, images_consensus_boxes
 from quality.services.assessment import image_open_flag_counts_refresh
-from quality.services.review import decision_fields, image_decisions_settle
+from quality.services.review import decision_fields, image_flags_follow
 from quality.services.summary import flag_counts_move
 
 BULK_ACTIONS = {
@@ -95,7 +96,7 @@ def _dismiss(*, project: Project, user, flags, note: str) -> tuple[int, int]:
     )
     fields = decision_fields(
         user=user, resolution=Flag.Resolution.DISMISSED, note=note,
-        version=project.current_instructions, at=timezone.now(),
+        version=instructions_current(project=project), at=timezone.now(),
     )  # fmt: skip
     Flag.objects.filter(pk__in=[pk for pk, *_ in chosen]).update(**fields)
     moves = [(kind, cls, Flag.Status.OPEN, fields["status"]) for _, kind, cls, _ in chosen]
@@ -107,7 +108,7 @@ def _dismiss(*, project: Project, user, flags, note: str) -> tuple[int, int]:
 def _accept_consensus(*, project: Project, user, flags, note: str) -> tuple[int, int]:
     """flag_resolve's accept_consensus for the selected flags of many images at once: each
     image's consensus becomes its adjudication, its first selected flag is the decision, and
-    the decision settles the image's other flags (image_decisions_settle). A selected near-
+    the decision settles the image's other flags (image_flags_follow). A selected near-
     duplicate conflict, which is about another image too, is decided on its own."""
     chosen = list(flags.select_for_update(of=("self",)).order_by("image_id", "pk"))
     consensus = images_consensus_boxes(image_ids=sorted({f.image_id for f in chosen}))
@@ -122,7 +123,7 @@ def _accept_consensus(*, project: Project, user, flags, note: str) -> tuple[int,
     skipped = len(chosen) - len(accepted)
     fields = decision_fields(
         user=user, resolution=Flag.Resolution.ACCEPT_CONSENSUS, note=note,
-        version=project.current_instructions, at=timezone.now(),
+        version=instructions_current(project=project), at=timezone.now(),
     )  # fmt: skip
     decisions, own = {}, []
     for flag in accepted:
@@ -136,7 +137,7 @@ def _accept_consensus(*, project: Project, user, flags, note: str) -> tuple[int,
             setattr(flag, name, value)
     Flag.objects.filter(pk__in=[f.pk for f in decided]).update(**fields)
     moves = [(f.kind, f.label_class_id, Flag.Status.OPEN, f.status) for f in decided]
-    moves += image_decisions_settle(list(decisions.values()))
+    moves += image_flags_follow(list(decisions.values()))
     flag_counts_move(project_id=project.pk, moves=moves)
     image_open_flag_counts_refresh(image_ids=sorted({f.image_id for f in accepted}))
     return sum(old == Flag.Status.OPEN for _, _, old, _ in moves), skipped

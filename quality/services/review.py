@@ -1,4 +1,4 @@
-"""Services of the lead's review: settle a flag (the adjudication it stores: quality.adjudication).
+"""Services of the lead's review: settle a flag (the adjudication it stores: services.adjudication).
 
 A lead settles a flag in one of five ways (Flag.Resolution). Accepting the consensus or one
 labeler's version, or drawing the final boxes, stores the image's adjudication: the lead's own
@@ -16,19 +16,16 @@ from django.db import transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
+from annotations.boxes import box_dict
 from annotations.models import Annotation
+from projects.instructions import instructions_current
 from projects.models import Image
 from projects.services import instruction_version_publish
 from quality.aliases import labeler_aliases, names_replaced
 from quality.enqueue import project_figures_stale
 from quality.models import ConsensusBox, Flag
 from quality.selectors.feedback import WORKED_EXAMPLE_MARK
-from quality.services.adjudication import (
-    adjudication_save,
-    box_dict,
-    consensus_boxes,
-    labeler_boxes,
-)
+from quality.services.adjudication import adjudication_save, consensus_boxes, labeler_boxes
 from quality.services.assessment import flag_message_renamed, image_open_flag_counts_refresh
 from quality.services.summary import flag_counts_move
 
@@ -78,7 +75,7 @@ def flag_resolve(
     if resolution not in R.values:
         raise ValidationError(f"Unknown resolution {resolution!r}; use one of {', '.join(R)}.")
     note = (note or "").strip()
-    version = flag.project.current_instructions
+    version = instructions_current(project=flag.project)
     old_status = flag.status
     if resolution == R.ACCEPT_CONSENSUS:
         adjudication_save(image=flag.image, lead=user, boxes=consensus_boxes(image=flag.image))
@@ -117,7 +114,7 @@ def flag_resolve(
     flag.save()
     moves = [(flag.kind, flag.label_class_id, old_status, flag.status)]
     if resolution in IMAGE_DECISIONS:
-        moves += image_decisions_settle([flag])
+        moves += image_flags_follow([flag])
     flag_counts_move(project_id=flag.project_id, moves=moves)
     image_open_flag_counts_refresh(image_ids=[flag.image_id])
     # The counts above are current at once; agreement with the adjudications follows shortly.
@@ -144,7 +141,7 @@ def decision_fields(
     }
 
 
-def image_decisions_settle(decisions: list[Flag]) -> list[tuple]:
+def image_flags_follow(decisions: list[Flag]) -> list[tuple]:
     """Resolve the other flags on each decision's image labels with that decision (one decision
     per image, written already), in one UPDATE; returns the count moves. Call inside a
     transaction."""
@@ -195,7 +192,7 @@ def instructions_draft(*, flag: Flag) -> tuple[str, str]:
     Instructions are read by every labeler: the sentence names labelers as "labeler A", "labeler
     B"... by who they are (flag_message_renamed), never by searching their names in text.
     """
-    current = flag.project.current_instructions
+    current = instructions_current(project=flag.project)
     body = current.body.rstrip() if current else ""
     aliases = labeler_aliases(image_ids=[flag.image_id])[flag.image_id]
     happened = flag_message_renamed(flag=flag, name=lambda username: aliases[username])
@@ -245,7 +242,7 @@ def image_labels_data(*, image: Image, involved: set[int] = frozenset()) -> dict
     )
     labelers, adjudication = [], None
     for annotation in annotations:
-        boxes = [box_dict(b, b.label_class_id) | {"id": b.pk} for b in annotation.boxes.all()]
+        boxes = [box_dict(box) | {"id": box.pk} for box in annotation.boxes.all()]
         if annotation.kind == Annotation.Kind.ADJUDICATION:
             adjudication = {"by": annotation.labeler.username, "boxes": boxes}
             continue
@@ -260,8 +257,8 @@ def image_labels_data(*, image: Image, involved: set[int] = frozenset()) -> dict
             }
         )
     consensus = [
-        box_dict(c, c.label_class_id) | {"support": c.support}
-        for c in ConsensusBox.objects.filter(image=image).order_by("index")
+        box_dict(row) | {"support": row.support}
+        for row in ConsensusBox.objects.filter(image=image).order_by("index")
     ]
     return {
         "image": {

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from annotations.models import Annotation
+from projects.instructions import instructions_current
 from quality.models import ConsensusBox, Flag, FlagLabeler, ImageAgreement, ReportFigures
 from tests.factories import ImageFactory
 from tests.quality.labels import submit
@@ -81,7 +82,7 @@ def test_dismiss_settles_the_selected_flags_with_the_note_and_moves_the_counts(
     assert conflict.resolution == Flag.Resolution.DISMISSED
     assert conflict.resolution_note == "cars and trucks are fine"
     assert conflict.resolved_by == lead and conflict.resolved_at is not None
-    assert conflict.instruction_version == project.current_instructions
+    assert conflict.instruction_version == instructions_current(project=project)
     figures = ReportFigures.objects.get(project=project)
     assert figures.flags_by_kind["label_conflict"] == {"dismissed": 1}
     image1 = results["images"][0]
