@@ -13,4 +13,8 @@ class Migration(migrations.Migration):
             model_name="imageagreement",
             index=models.Index(fields=["engine_version"], name="agreement_by_engine_version"),
         ),
+        migrations.AddIndex(
+            model_name="imageagreement",
+            index=models.Index(fields=["figures_version"], name="agreement_by_figures_version"),
+        ),
     ]

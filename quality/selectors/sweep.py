@@ -3,7 +3,7 @@
 What a lost task message (a broker restart) leaves behind, found from the tables alone and
 through indexes, so that a pass costs what changed since the last one, not the project's size:
 Image.labels_changed_at (kept by triggers, annotations migration 0004) for label changes, the
-engine_version index for results of another engine, and a scan of a project's assessments only
+engine_version and figures_version indexes for results of another engine or figures version, and a scan of a project's assessments only
 while its thresholds are not known to be current (the caller remembers which are).
 """
 
@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 
 from projects.models import Project
 from quality.engine import ENGINE_VERSION
+from quality.engine.figures import FIGURES_VERSION
 from quality.models import AgreementRun
 
 # The image's agreement is read by a correlated subquery, so that each image of the window is
@@ -51,6 +52,11 @@ SELECT (SELECT min(engine_version) FROM quality_imageagreement),
     (SELECT max(engine_version) FROM quality_imageagreement)
 """
 
+FIGURES_VERSIONS_SQL = """
+SELECT (SELECT min(figures_version) FROM quality_imageagreement),
+    (SELECT max(figures_version) FROM quality_imageagreement)
+"""
+
 # Two ranges rather than <>: both databases can read them from the engine_version index; each
 # one's image by a probe of its primary key.
 OTHER_ENGINE_SQL = """
@@ -60,6 +66,7 @@ SELECT project_id, id FROM (
         agreement.image_id AS id
     FROM quality_imageagreement AS agreement
     WHERE agreement.engine_version < %(engine)s OR agreement.engine_version > %(engine)s
+        OR agreement.figures_version < %(figures)s OR agreement.figures_version > %(figures)s
 ) AS image
 WHERE {skipped}
 LIMIT %(limit)s
@@ -123,9 +130,17 @@ def sweep_find(
         .values_list("project_id", flat=True)
     )
     skipped = f"image.project_id NOT IN ({', '.join(map(str, sorted(live)))})" if live else "TRUE"
-    params = {"engine": ENGINE_VERSION, "limit": limit}
+    params = {"engine": ENGINE_VERSION, "figures": FIGURES_VERSION, "limit": limit}
     rows = set()
-    if _sweep_rows(ENGINE_VERSIONS_SQL, {}) - {(ENGINE_VERSION, ENGINE_VERSION), (None, None)}:
+    engines = _sweep_rows(ENGINE_VERSIONS_SQL, {}) - {
+        (ENGINE_VERSION, ENGINE_VERSION),
+        (None, None),
+    }
+    figures = _sweep_rows(FIGURES_VERSIONS_SQL, {}) - {
+        (FIGURES_VERSION, FIGURES_VERSION),
+        (None, None),
+    }
+    if engines or figures:
         rows = _sweep_rows(OTHER_ENGINE_SQL.format(skipped=skipped), params)
     if len(rows) < limit:
         changed = "TRUE"

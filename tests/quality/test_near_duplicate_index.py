@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from projects.models import Image
 from quality.engine import ENGINE_VERSION
+from quality.engine.figures import FIGURES_VERSION
 from quality.engine.near_duplicates import PHASH_BANDS, phash_bands
 from quality.models import Flag, ImageAgreement
 from quality.selectors.labels import PHASH_BAND_FIELDS, near_duplicate_candidates
@@ -63,6 +64,7 @@ def _background(project, n: int, seed: int = 1) -> list[int]:
             object_count=0,
             params={},
             engine_version=ENGINE_VERSION,
+            figures_version=FIGURES_VERSION,
             input_digest="background",
             computed_at=now,
         )

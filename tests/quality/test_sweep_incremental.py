@@ -70,8 +70,9 @@ def test_after_a_complete_pass_the_sweep_reads_only_the_images_changed_since(
 
     assert read["annotations_annotation"] == 0
     assert read["projects_image"] == 1, read  # the changed image, not the 300
-    # Its agreement (once per condition) and the two ends of the engine_version index.
-    assert read["quality_imageagreement"] <= 3 + 2, read
+    # Its agreement (once per condition) and the two ends of the engine_version and
+    # figures_version indexes.
+    assert read["quality_imageagreement"] <= 3 + 4, read
     assert Image.objects.get(pk=current.pk).labels_changed_at > timezone.now() - SWEEP_LOOKBACK
 
 
@@ -170,10 +171,11 @@ def test_a_project_whose_thresholds_are_current_is_not_read(project, labeler_a, 
     with rows_read(*TABLES) as read:
         assert sweep_unassessed_task() == 0
 
-    # The two ends of the engine_version index, and at most the label-change index's entries
-    # for versions of the three images this transaction updated: not the project's 53 images.
+    # The two ends of the engine_version and figures_version indexes, and at most the
+    # label-change index's entries for versions of the three images this transaction updated:
+    # not the project's 53 images.
     assert read["annotations_annotation"] == 0
-    assert read["quality_imageagreement"] == 2
+    assert read["quality_imageagreement"] == 4
     assert read["projects_image"] <= 2 * 3, read
 
 
@@ -208,5 +210,6 @@ def test_an_older_engines_results_are_read_through_the_index(
         )
 
     assert found.images == {project.pk: [image.pk]}
-    # The two ends of the engine_version index, then the older one's row and its image.
-    assert read == {"projects_image": 1, "annotations_annotation": 0, "quality_imageagreement": 3}
+    # The two ends of the engine_version and figures_version indexes, then the older one's row
+    # and its image: not the 50 others.
+    assert read == {"projects_image": 1, "annotations_annotation": 0, "quality_imageagreement": 5}
