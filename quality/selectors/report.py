@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from django.db.models import Count, OuterRef, Q
 
-from annotations.models import Annotation
 from projects.models import Image, LabelClass, Membership, Project
 from quality.engine.figures import HISTOGRAM_BINS, histogram_edges
 from quality.models import (
@@ -117,21 +116,12 @@ def figures_compute(project: Project) -> dict:
 
 
 def image_progress(*, project: Project) -> dict:
-    """Images complete (N submitted label sets), in progress (some labels), untouched."""
-    counted = Image.objects.filter(project=project).annotate(
-        submitted=Count(
-            "annotations",
-            filter=Q(
-                annotations__kind=Annotation.Kind.LABEL,
-                annotations__status=Annotation.Status.SUBMITTED,
-            ),
-        ),
-        started=Count("annotations", filter=Q(annotations__kind=Annotation.Kind.LABEL)),
-    )
-    totals = counted.aggregate(
+    """Images complete (N submitted label sets), in progress (some labels), untouched: one
+    aggregate over the project's image rows, whose label-set counts triggers keep."""
+    totals = Image.objects.filter(project=project).aggregate(
         total=Count("id"),
-        complete=Count("id", filter=Q(submitted__gte=project.labelers_per_image)),
-        untouched=Count("id", filter=Q(started=0)),
+        complete=Count("id", filter=Q(submitted_count__gte=project.labelers_per_image)),
+        untouched=Count("id", filter=Q(label_set_count=0)),
     )
     totals["in_progress"] = totals["total"] - totals["complete"] - totals["untouched"]
     return totals
