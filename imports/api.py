@@ -10,13 +10,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from concord.exceptions import ApiErrorOutput
-from concord.parsers import StrictJSONParser
+from concord.parsers import StrictJSONParser, valid_input
 from imports.classes import UNKNOWN_CHOICES
 from imports.enqueue import import_start
 from imports.runs import ImportRefused, import_options_clean
 from imports.sources import FORMATS
-from projects.models import Project
-from projects.permissions import Capability, HasProjectCapability
+from projects.permissions import Capability, ProjectScopedApi
 from quality.api_runs import RunOutput
 from quality.models import AgreementRun
 
@@ -74,22 +73,16 @@ class ImportOutput(serializers.Serializer):
     run = serializers.IntegerField(help_text="Follow the import at /api/runs/{id}/.")
 
 
-class ImportListApi(generics.ListCreateAPIView):
+class ImportListApi(ProjectScopedApi, generics.ListCreateAPIView):
     """The project's imports, newest first (leads); POST starts one."""
 
-    permission_classes = [HasProjectCapability]
     required_capability = Capability.MANAGE
     parser_classes = [MultiPartParser, FormParser, StrictJSONParser]
     serializer_class = RunOutput
 
-    def get_project(self) -> Project:
-        if not hasattr(self, "_project"):
-            self._project = generics.get_object_or_404(Project, pk=self.kwargs["project_id"])
-        return self._project
-
     def get_queryset(self):
         return (
-            AgreementRun.objects.filter(project=self.get_project(), kind=AgreementRun.Kind.IMPORT)
+            AgreementRun.objects.filter(project=self.project, kind=AgreementRun.Kind.IMPORT)
             .select_related("requested_by")
             .order_by("-created_at", "-id")
         )
@@ -122,10 +115,7 @@ class ImportListApi(generics.ListCreateAPIView):
         ],
     )
     def post(self, request, project_id):
-        data = ImportInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        project = self.get_project()
+        values = valid_input(ImportInput, request.data)
         try:
             options = import_options_clean(
                 fmt=values["format"],
@@ -136,7 +126,7 @@ class ImportListApi(generics.ListCreateAPIView):
                 folder=values["folder"],
             )
             run = import_start(
-                project=project,
+                project=self.project,
                 uploads=[(f.name, f) for f in request.FILES.getlist("files")],
                 options=options,
                 requested_by=request.user,

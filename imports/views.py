@@ -2,7 +2,7 @@
 the import and the assessment it starts, and read each import's per-file report."""
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
@@ -10,8 +10,7 @@ from imports.classes import UNKNOWN_CHOICES
 from imports.enqueue import import_start
 from imports.runs import ImportRefused, import_options_clean
 from imports.sources import FORMATS
-from projects.models import Project
-from projects.permissions import Capability, require, role_of
+from projects.permissions import Capability, project_for, role_of
 from quality.models import AgreementRun
 
 RECENT = 10
@@ -25,8 +24,7 @@ UNKNOWN_NOTES = {
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_page(request, slug):
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.MANAGE)
+    project = project_for(request, slug, Capability.MANAGE)
     error = None
     form = request.POST if request.method == "POST" else {}
     if request.method == "POST":

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from django.db.models import Count, OuterRef, Q
 
-from annotations.models import Annotation
 from projects.models import Image, LabelClass, Membership, Project
+from quality.engine.figures import HISTOGRAM_BINS, histogram_edges
 from quality.models import (
     Flag,
     ImageAgreement,
@@ -23,7 +23,6 @@ from quality.models import (
 from quality.selectors.figures import summary_pending
 from quality.selectors.model_comparison import model_agreement
 
-HISTOGRAM_BINS = 10
 WORST_IMAGES = 12
 WORST_STORED = 2 * WORST_IMAGES  # a margin for images whose score rises after the summary
 
@@ -119,21 +118,12 @@ def figures_compute(project: Project) -> dict:
 
 
 def image_progress(*, project: Project) -> dict:
-    """Images complete (N submitted label sets), in progress (some labels), untouched."""
-    counted = Image.objects.filter(project=project).annotate(
-        submitted=Count(
-            "annotations",
-            filter=Q(
-                annotations__kind=Annotation.Kind.LABEL,
-                annotations__status=Annotation.Status.SUBMITTED,
-            ),
-        ),
-        started=Count("annotations", filter=Q(annotations__kind=Annotation.Kind.LABEL)),
-    )
-    totals = counted.aggregate(
+    """Images complete (N submitted label sets), in progress (some labels), untouched: one
+    aggregate over the project's image rows, whose label-set counts triggers keep."""
+    totals = Image.objects.filter(project=project).aggregate(
         total=Count("id"),
-        complete=Count("id", filter=Q(submitted__gte=project.labelers_per_image)),
-        untouched=Count("id", filter=Q(started=0)),
+        complete=Count("id", filter=Q(submitted_count__gte=project.labelers_per_image)),
+        untouched=Count("id", filter=Q(label_set_count=0)),
     )
     totals["in_progress"] = totals["total"] - totals["complete"] - totals["untouched"]
     return totals
@@ -173,17 +163,18 @@ def class_key(label_class_id: int | None) -> str:
 
 
 def score_histogram(*, project: Project) -> list[dict]:
-    """Image scores in ten bins of width 0.1 (the last bin includes 1.0), in one query."""
-    edges = [i / HISTOGRAM_BINS for i in range(HISTOGRAM_BINS + 1)]
-    bins = {}
-    for i in range(HISTOGRAM_BINS):
-        upper = Q(score__lt=edges[i + 1]) if i < HISTOGRAM_BINS - 1 else Q(score__lte=1)
-        bins[f"b{i}"] = Count("id", filter=Q(score__gte=edges[i]) & upper)
-    counts = ImageAgreement.objects.filter(image__project=project).aggregate(**bins)
-    return [
-        {"from": edges[i], "to": edges[i + 1], "count": counts[f"b{i}"]}
-        for i in range(HISTOGRAM_BINS)
-    ]
+    """Image scores in ten bins of width 0.1 (the last bin includes 1.0): the bins stored with
+    each image's assessment (quality.engine.figures.score_bins), counted in one query."""
+    counts = [0] * HISTOGRAM_BINS
+    for score_bin, n in (
+        ImageAgreement.objects.filter(image__project=project)
+        .order_by()
+        .values_list("score_bin")
+        .annotate(n=Count("id"))
+    ):
+        counts[min(score_bin, HISTOGRAM_BINS - 1)] += n
+    edges = histogram_edges()
+    return [{"from": edges[i], "to": edges[i + 1], "count": n} for i, n in enumerate(counts)]
 
 
 def _histogram(stored, project: Project) -> list[dict]:

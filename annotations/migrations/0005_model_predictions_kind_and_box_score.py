@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotations", "0003_drafts_index_and_label_set_triggers"),
+        ("annotations", "0004_submitted_label_sets_triggers"),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("projects", "0006_image_by_name"),
-        ("quality", "0007_image_figures"),
+        ("quality", "0008_agreement_by_engine_version"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
