@@ -13,7 +13,8 @@ a bulk COPY, a test's fixture) keeps them right.
 Only rows that are or were a submitted label set, and whose image, kind, status or updated_at
 moved, touch the image row: a draft's autosave or a re-submit that changes nothing takes no
 image lock. On PostgreSQL, statement triggers over transition tables (one UPDATE per statement,
-however many rows a COPY brings; an UPDATE recounts its images from the table); SQLite gets row
+however many rows a COPY brings; counts move by differences, never by a recount, so that
+submits of one image committed at once are all counted); SQLite gets row
 triggers with the same effect.
 """
 
@@ -37,26 +38,36 @@ BEGIN
               WHERE kind = 'label' AND status = 'submitted' GROUP BY image_id) AS removed
         WHERE image.id = removed.image_id;
     ELSE
+        -- The count moves by difference, never by a recount: a recount reads the table as of
+        -- this statement's start, so of two submits of one image committed at once the second
+        -- (which waits for the first's lock on the image row) would count only its own.
+        -- labels_changed_at is the latest updated_at of the image's submitted label sets, or
+        -- the time one left, as of this statement (a later change moves it again).
         UPDATE projects_image AS image
-        SET submitted_count = current.n,
+        SET submitted_count = image.submitted_count + moved.n,
             labels_changed_at = GREATEST(current.changed, moved.left_at)
         FROM (
-            SELECT image_id, max(left_at) AS left_at FROM (
-                SELECT n.image_id, NULL::timestamptz AS left_at, n.id FROM new_rows n
-                JOIN old_rows o ON o.id = n.id
-                WHERE ((n.kind = 'label' AND n.status = 'submitted')
-                       OR (o.kind = 'label' AND o.status = 'submitted'))
+            SELECT image_id, sum(n) AS n, max(left_at) AS left_at FROM (
+                -- submitted label sets, new or edited: +1 unless they were one on this image
+                SELECT n.image_id,
+                    CASE WHEN o.kind = 'label' AND o.status = 'submitted'
+                              AND o.image_id = n.image_id THEN 0 ELSE 1 END AS n,
+                    NULL::timestamptz AS left_at
+                FROM new_rows n JOIN old_rows o ON o.id = n.id
+                WHERE n.kind = 'label' AND n.status = 'submitted'
                     AND (n.image_id, n.kind, n.status, n.updated_at)
                         IS DISTINCT FROM (o.image_id, o.kind, o.status, o.updated_at)
                 UNION ALL
-                SELECT o.image_id, statement_timestamp(), o.id FROM old_rows o JOIN new_rows n ON n.id = o.id
+                -- submitted label sets that left their image (withdrawn, moved, another kind)
+                SELECT o.image_id, -1, statement_timestamp()
+                FROM old_rows o JOIN new_rows n ON n.id = o.id
                 WHERE o.kind = 'label' AND o.status = 'submitted'
                     AND NOT (n.kind = 'label' AND n.status = 'submitted'
                              AND n.image_id = o.image_id)
             ) AS rows GROUP BY image_id
         ) AS moved
         CROSS JOIN LATERAL (
-            SELECT count(*) AS n, max(updated_at) AS changed FROM annotations_annotation AS a
+            SELECT max(updated_at) AS changed FROM annotations_annotation AS a
             WHERE a.image_id = moved.image_id AND a.kind = 'label' AND a.status = 'submitted'
         ) AS current
         WHERE image.id = moved.image_id;

@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 TIE = -1  # the class code of a consensus object whose labelers' classes tie
 
@@ -145,6 +144,8 @@ def _match_one_to_one(image, xywh, obj_image, obj_xywh, match_iou: float) -> np.
         o_ids, o_pos = np.unique(objs[sel], return_inverse=True)
         cost = np.zeros((len(r_ids), len(o_ids)))
         cost[r_pos, o_pos] = -iou[sel]
+        from scipy.optimize import linear_sum_assignment  # scipy only where it is used
+
         r_sel, o_sel = linear_sum_assignment(cost)
         good = cost[r_sel, o_sel] < 0
         out[r_ids[r_sel[good]]] = o_ids[o_sel[good]]
