@@ -8,7 +8,6 @@ its row cannot be written.
 
 import hashlib
 import io
-import logging
 import posixpath
 import warnings
 import zipfile
@@ -24,8 +23,7 @@ from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 
 from projects.models import Image, Project
-
-log = logging.getLogger(__name__)
+from projects.storage import media_delete_quietly
 
 ACCEPTED_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 _EXIF_ORIENTATION = 0x0112
@@ -254,7 +252,4 @@ def _is_junk(filename: str) -> bool:
 
 def _delete_stored(image: Image) -> None:
     if image.file and image.file.name:
-        try:
-            image.file.storage.delete(image.file.name)
-        except OSError:
-            log.warning("could not remove %s after a failed ingest", image.file.name)
+        media_delete_quietly(image.file.name)

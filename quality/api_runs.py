@@ -20,11 +20,18 @@ class RunOutput(serializers.ModelSerializer):
         help_text="Who started the run; null when Concord started it itself.",
     )
 
+    results = serializers.SerializerMethodField(
+        help_text="A registration's objects so far: added, duplicate, refused, skipped (not an "
+        "image by its name, or Concord's own files) and already (in the project before); null "
+        "for a recompute."
+    )
+
     class Meta:
         model = AgreementRun
         fields = [
             "id",
             "project",
+            "kind",
             "state",
             "done",
             "total",
@@ -35,8 +42,12 @@ class RunOutput(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "error",
+            "results",
         ]
         read_only_fields = fields
+
+    def get_results(self, run) -> dict[str, int] | None:
+        return run.params.get("counts") if run.kind == AgreementRun.Kind.REGISTER else None
 
 
 class RecomputeInput(serializers.Serializer):

@@ -304,11 +304,23 @@ class AgreementRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    class Kind(models.TextChoices):
+        RECOMPUTE = "recompute", "Recompute"
+        REGISTER = "register", "Register images from the bucket"
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="agreement_runs")
+    kind = models.CharField(
+        max_length=16,
+        choices=Kind.choices,
+        default=Kind.RECOMPUTE,
+        help_text="What the run does: recompute agreement, or register images (projects.registration).",
+    )
     reason = models.CharField(max_length=200, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
-    total = models.PositiveIntegerField(default=0, help_text="Images to assess.")
-    done = models.PositiveIntegerField(default=0, help_text="Images assessed so far.")
+    total = models.PositiveIntegerField(
+        default=0, help_text="Images to assess (objects to register, as far as listed)."
+    )
+    done = models.PositiveIntegerField(default=0, help_text="Of them, done so far.")
     params = models.JSONField(default=dict)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -45,7 +45,9 @@ def run_start(*, project: Project, requested_by=None, reason: str = "") -> Agree
     """
     image_ids = project_image_ids_to_assess(project_id=project.pk)
     AgreementRun.objects.filter(
-        project=project, state__in=[AgreementRun.State.PENDING, AgreementRun.State.RUNNING]
+        project=project,
+        kind=AgreementRun.Kind.RECOMPUTE,
+        state__in=[AgreementRun.State.PENDING, AgreementRun.State.RUNNING],
     ).update(
         state=AgreementRun.State.FAILED,
         finished_at=timezone.now(),
@@ -156,9 +158,9 @@ def runs_stalled_redispatch(*, now=None) -> int:
     now = now or timezone.now()
     stalled_before = now - timedelta(seconds=settings.AGREEMENT_CHUNK_STALLED_SECONDS)
     sent = 0
-    run_ids = AgreementRun.objects.filter(state=AgreementRun.State.RUNNING).values_list(
-        "pk", flat=True
-    )
+    run_ids = AgreementRun.objects.filter(
+        state=AgreementRun.State.RUNNING, kind=AgreementRun.Kind.RECOMPUTE
+    ).values_list("pk", flat=True)
     for run_id in run_ids:
         sent += _run_stalled_redispatch(run_id=run_id, now=now, stalled_before=stalled_before)
     return sent
