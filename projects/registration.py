@@ -178,7 +178,9 @@ def registration_list_page(*, run_id: int, manifest: list[str] | None = None) ->
         page = [(_key_under(params["prefix"], k), None) for k in keys[after : after + LIST_PAGE]]
         more, next_after = after + LIST_PAGE < len(keys), after + len(page)
     else:
-        page, more = storage.objects_page(prefix=params["prefix"], start_after=after)
+        page, more = storage.objects_page(
+            prefix=params["prefix"], start_after=after, limit=LIST_PAGE
+        )
         next_after = page[-1][0] if page else after
     candidates, refused, skipped = _candidates(params, page)
     have = set(
