@@ -138,7 +138,7 @@ def s3_celery_worker(django_db_setup, django_db_blocker, s3_server):
     another machine, sharing no disk with the tests' web app."""
     from tests.s3_server import s3_environment
 
-    yield from _worker_running(s3_environment(s3_server))
+    yield from _worker_running({**s3_environment(s3_server), "REGISTER_CHUNK_SIZE": "4"})
 
 
 def _worker_running(extra_env: dict[str, str]):
