@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test check lint format worker clean screenshots
+.PHONY: install run test test-s3 check lint format worker clean screenshots
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-readers.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ run: install
 
 test: install
 	$(PY) -m pytest
+
+# Media in a bucket of a local S3 server (moto, started by the tests): the `s3` set.
+test-s3: install
+	$(PY) -m pytest -m s3
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -119,8 +119,7 @@ class RegistrationObjectListApi(generics.ListAPIView):
             self._run = generics.get_object_or_404(
                 AgreementRun.objects.select_related("project"),
                 pk=self.kwargs["run_id"],
-                kind=AgreementRun.Kind.REGISTER,
-            )
+            )  # a recompute has no objects: an empty list
         return self._run
 
     def get_project(self) -> Project:

@@ -71,9 +71,12 @@ def test_an_export_with_images_reads_uploaded_and_registered_files_from_the_buck
     api.force_authenticate(lead)
     upload = io.BytesIO(uploaded)
     upload.name = "uploaded.jpg"
-    assert api.post(
-        reverse("api-images", args=[project.pk]), {"files": [upload]}, format="multipart"
-    ).status_code == 201
+    assert (
+        api.post(
+            reverse("api-images", args=[project.pk]), {"files": [upload]}, format="multipart"
+        ).status_code
+        == 201
+    )
     put(s3_media, "team/registered.jpg", registered)
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(
