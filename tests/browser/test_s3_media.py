@@ -62,3 +62,25 @@ def test_the_browser_loads_images_from_the_bucket_through_presigned_urls(
     page.goto(f"/projects/{project.slug}/images/{uploaded.image_id}/")
     assert page.locator("#stage-image").evaluate(LOADED) == 800
     assert all(status == 200 for _, status in from_bucket)
+
+
+def test_a_lead_registers_a_prefix_from_the_settings_page(page, login, project, lead, s3_media):
+    put(s3_media, "shoot/a.jpg", distinct_jpeg(1))
+    put(s3_media, "shoot/b.png", distinct_jpeg(2))  # a JPEG named .png: the bytes decide
+    put(s3_media, "shoot/c.jpg", b"not an image")
+    login("lead", PASSWORD)
+    page.goto(f"/projects/{project.slug}/settings/#register")
+    page.fill("#id_prefix", "nothing/")
+    page.click("#register-form button[type=submit]")
+    assert "has no objects under nothing/" in page.inner_text("#settings-errors")
+    page.fill("#id_prefix", "shoot/")
+    page.click("#register-form button[type=submit]")
+    page.wait_for_selector('#register-progress[data-state="done"]')
+    text = page.inner_text("#register-text")
+    assert text.startswith("Done: 2 added, 0 duplicates, 1 refused"), text
+    for width in (1440, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.locator("#register").scroll_into_view_if_needed()
+        screenshot(page, f"s3-register-{width}")
+    page.click("#register-text a")
+    assert "not an image Concord can read" in page.inner_text("body")
