@@ -31,7 +31,7 @@ if (registration) {
   follow(registration, document.getElementById("register-bar"), text, (run, done, total) => {
     const r = run.results || {};
     const counts = `${r.added ?? 0} added, ${r.duplicate ?? 0} duplicates, ${r.refused ?? 0} refused, ${r.skipped ?? 0} skipped, ${r.already ?? 0} already in the project`;
-    if (run.state !== "succeeded") return `${run.state}: ${done} of ${total} objects listed so far examined (${counts})`;
+    if (run.state !== "succeeded") return `${run.state}: ${done} of ${total} objects examined so far (${counts})`;
     if (r.refused) {
       queueMicrotask(() => {
         const link = document.createElement("a");
