@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 OWN_FOLDERS = ("projects/", "thumbs/")
 
 try:
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError, IncompleteReadError
 
     # What a storage call can raise that is about the storage, not a bug: a missing or
     # unreadable file on disk, an S3 error answer, a connection that failed after retries.
@@ -180,8 +180,7 @@ def object_range(key: str, *, start: int, limit: int) -> tuple[bytes, int]:
             answer = _client().get_object(
                 Bucket=bucket_name(), Key=key, Range=f"bytes={start}-{start + limit - 1}"
             )
-            with answer["Body"] as body:
-                data = body.read(limit)
+            data = _body_read(answer, limit)
             total = answer.get("ContentRange", "").rpartition("/")[2]
             return data, int(total) if total.isdigit() else start + len(data)
         except ClientError as error:
@@ -197,6 +196,24 @@ def object_range(key: str, *, start: int, limit: int) -> tuple[bytes, int]:
                 raise
             time.sleep(0.2 * 2**attempt)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _body_read(answer: dict, limit: int) -> bytes:
+    """The answer's body, at most ``limit`` bytes. A read may return less than asked: read on to
+    the end, and a body shorter than its Content-Length (a connection broken halfway) raises
+    IncompleteReadError, retried by object_range."""
+    expected = min(limit, int(answer.get("ContentLength", limit)))
+    parts, held = [], 0
+    with answer["Body"] as body:
+        while held < expected:
+            part = body.read(min(expected - held, 1 << 20))
+            if not part:
+                break
+            parts.append(part)
+            held += len(part)
+    if held < expected:
+        raise IncompleteReadError(actual_bytes=held, expected_bytes=expected)
+    return b"".join(parts)
 
 
 def object_read(key: str, *, limit: int) -> bytes:
