@@ -23,7 +23,7 @@ from projects.models import (
     Membership,
     Project,
 )
-from quality import triggers
+from quality import enqueue
 
 QUEUE_CANDIDATES = 50  # images considered per attempt; the rest wait for the next call
 QUEUE_BUSY_RETRIES = 12  # attempts while every candidate is locked by other labelers' requests
@@ -261,7 +261,7 @@ def annotation_boxes_replace(
     _active_seconds_set(annotation, active_seconds)
     annotation.save(update_fields=["updated_at", "active_seconds"])
     if annotation.status == Annotation.Status.SUBMITTED:
-        triggers.image_labels_changed(image_id=image.pk)
+        enqueue.image_labels_changed(image_id=image.pk)
     return annotation
 
 
@@ -298,7 +298,7 @@ def annotation_submit(*, annotation: Annotation, active_seconds: float | None = 
             "updated_at",
         ]
     )
-    triggers.image_labels_changed(image_id=annotation.image_id)
+    enqueue.image_labels_changed(image_id=annotation.image_id)
     return annotation
 
 

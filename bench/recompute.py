@@ -6,7 +6,7 @@
    127.0.0.1:5432, user postgres), migrates it, and fills one project with N images x 3 labelers x ~8 boxes by COPY.
 2. Starts one `celery -A concord worker -c <workers>` (prefork: that many worker processes) on
    Redis, on a queue of its own (named after --db), and times a full project recompute from
-   project_recompute_start to the run's `succeeded` (chunks, near duplicates, summary).
+   recompute_start to the run's `succeeded` (chunks, near duplicates, summary).
 3. Latency: for --latency-images new images whose first two labelers have submitted, the third
    labeler submits through the real API (POST /api/annotations/{id}/submit/, token auth, Django
    test client in this process); the time until the image's flags are committed (readable) is
@@ -255,14 +255,14 @@ def _recompute(worker_pid: int) -> None:
 
     from annotations.models import Box
     from projects.models import Project
+    from quality.enqueue import recompute_start
     from quality.models import Flag
-    from quality.services import project_recompute_start
 
     project = Project.objects.get(slug="bench")
     boxes = Box.objects.filter(annotation__image__project=project).count()
     cpu = _cpu_seconds(worker_pid)
     t = time.perf_counter()
-    run = project_recompute_start(project=project, reason="benchmark")
+    run = recompute_start(project=project, reason="benchmark")
     chunks_done = None
     while True:
         run.refresh_from_db()

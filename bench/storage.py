@@ -235,14 +235,14 @@ def _project(name: str):
 def _register(workers: int, processes, server_pid, n: int):
     from django.db import connection
 
-    from projects.registration import registration_start
+    from projects.enqueue import registration_enqueue
     from quality.models import AgreementRun
 
     project = _project(f"Registered with {workers}")
     pids = [p.pid for p in processes]
     cpu_workers, cpu_server = _cpu(pids), _cpu([server_pid])
     t = time.perf_counter()
-    run = registration_start(project=project, requested_by=project.created_by, prefix=PREFIX)
+    run = registration_enqueue(project=project, requested_by=project.created_by, prefix=PREFIX)
     connection.close()  # on_commit ran (autocommit): the listing task is on its way
     while True:
         run = AgreementRun.objects.get(pk=run.pk)
@@ -336,8 +336,8 @@ def _labels_fill(project) -> int:
 
 
 def _recompute(project, workers: int, processes) -> None:
+    from quality.enqueue import recompute_start
     from quality.models import AgreementRun
-    from quality.services import project_recompute_start
 
     if not project.memberships.filter(role="labeler").exists():
         boxes = _labels_fill(project)
@@ -348,7 +348,7 @@ def _recompute(project, workers: int, processes) -> None:
     pids = [p.pid for p in processes]
     cpu = _cpu(pids)
     t = time.perf_counter()
-    run = project_recompute_start(project=project, reason="benchmark")
+    run = recompute_start(project=project, reason="benchmark")
     while True:
         run = AgreementRun.objects.get(pk=run.pk)
         if run.state in ("succeeded", "failed"):

@@ -212,7 +212,6 @@ AGREEMENT_CHUNK_STALLED_SECONDS = env_int(
 AGREEMENT_SUMMARY_DELAY_SECONDS = env_int("AGREEMENT_SUMMARY_DELAY_SECONDS", 5, minimum=0)
 # K-alpha is batched (~30k images/s, the 9-threshold sweep ~2.6k/s): larger projects estimate it
 # on an evenly spread sample of this many images.
-AGREEMENT_KALPHA_SAMPLE = env_int("AGREEMENT_KALPHA_SAMPLE", 20000, minimum=10)
 AGREEMENT_SWEEP_SAMPLE = env_int("AGREEMENT_SWEEP_SAMPLE", 2000, minimum=10)
 # Every this many seconds (0: never), Celery beat (`worker -B`) enqueues up to AGREEMENT_SWEEP_BATCH
 # complete images whose assessment is missing or stale: a lost task message is caught up.

@@ -14,7 +14,7 @@ import numpy as np
 
 from projects.models import Image
 
-# quality.selectors (near_twins) and scipy are imported where a split is made: every export
+# quality.selectors.labels (near_twins) and scipy are imported where a split is made: every export
 # imports this module, and they would add ~45 MB to each export process for nothing.
 
 SUBSETS = ("train", "val", "test")
@@ -55,7 +55,7 @@ def near_duplicate_groups(phashes: np.ndarray, max_distance: int | None = None) 
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from quality.selectors import NEAR_DUPLICATE_BITS, near_twins
+    from quality.selectors.labels import NEAR_DUPLICATE_BITS, near_twins
 
     if max_distance is None:
         max_distance = NEAR_DUPLICATE_BITS

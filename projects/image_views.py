@@ -20,7 +20,7 @@ from projects.permissions import Capability, has_capability, require
 from projects.storage import STORAGE_ERRORS, media_response
 from projects.thumbnails import thumbnail_ensure
 from quality.models import Flag
-from quality.review import image_labels_data
+from quality.services.review import image_labels_data
 from quality.views import CappedPaginator
 
 IMAGES_PER_PAGE = 48

@@ -24,6 +24,7 @@ from PIL import ImageOps, UnidentifiedImageError
 
 from projects.models import Image, Project
 from projects.storage import media_delete_quietly
+from quality.enqueue import project_figures_stale
 
 ACCEPTED_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 _EXIF_ORIENTATION = 0x0112
@@ -61,6 +62,8 @@ def images_ingest(*, project: Project, files: Iterable[tuple[str, BinaryIO]]) ->
             results.append(IngestResult(name, "refused", str(refused)))
             continue
         results.append(image_ingest_bytes(project=project, name=name, data=data))
+    if any(result.ok for result in results):
+        project_figures_stale(project_id=project.pk)  # the report's progress counts them
     return results
 
 

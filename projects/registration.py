@@ -13,8 +13,9 @@ registration refuses, with the same reason.
 
 Resumable: the listing stores the last key it took (S3 lists in key order) in the run, and
 objects are pending until a worker stores their outcome under a row lock, so a chunk delivered
-twice does nothing twice, and registrations_resume (Celery beat) sends again the work of a run
-that went silent (a killed worker, a lost message). Registering the same prefix again later skips
+twice does nothing twice, and registrations_resume_claim (Celery beat) finds the work of a run
+that went silent (a killed worker, a lost message) for projects.tasks to send again. Services
+here enqueue nothing: projects.enqueue starts a registration, projects.tasks send the rest. Registering the same prefix again later skips
 what the project already has and takes the rest.
 """
 
@@ -64,9 +65,9 @@ def _run_model():
 
 
 def registration_start(*, project: Project, requested_by, prefix: str, manifest: str = ""):
-    """Check the request against the bucket and start a registration run; its listing task is
-    enqueued when the caller's transaction commits. A registration of the project still running
-    is replaced (its objects not yet examined are left: the new run lists them again)."""
+    """Check the request against the bucket and create a registration run (its listing is
+    enqueued by projects.enqueue.registration_enqueue). A registration of the project still
+    running is replaced (its objects not yet examined are left: the new run lists them again)."""
     AgreementRun = _run_model()
     if not storage.media_is_remote():
         raise RegistrationRefused(
@@ -120,7 +121,6 @@ def registration_start(*, project: Project, requested_by, prefix: str, manifest:
                 "counts": dict.fromkeys(COUNTS, 0),
             },
         )
-        transaction.on_commit(lambda: _list_send(run.pk))
     return run
 
 
@@ -153,21 +153,36 @@ def _name_of(prefix: str, key: str) -> str:
 # Listing
 
 
-def registration_list(*, run_id: int, pages: int) -> bool:
-    """List up to ``pages`` pages of the run's objects (registration_list_page); returns whether
+@dataclass
+class Listed:
+    """What listing found: the new pending objects (their ids, for the workers), and whether
     more remain to be listed."""
+
+    pending: list[int]
+    more: bool
+
+
+def registration_list(*, run_id: int, pages: int) -> Listed:
+    """List up to ``pages`` pages of the run's objects (registration_list_page)."""
     manifest: list[str] = []
-    return all(registration_list_page(run_id=run_id, manifest=manifest) for _ in range(pages))
+    listed = Listed([], True)
+    for _ in range(pages):
+        page = registration_list_page(run_id=run_id, manifest=manifest)
+        listed.pending += page.pending
+        listed.more = page.more
+        if not page.more:
+            break
+    return listed
 
 
-def registration_list_page(*, run_id: int, manifest: list[str] | None = None) -> bool:
-    """List one page of the run's objects, store them as pending and send their chunks to the
-    workers. Returns whether more remain to be listed. ``manifest``: the manifest's keys when
-    read already (an empty list is filled)."""
+def registration_list_page(*, run_id: int, manifest: list[str] | None = None) -> Listed:
+    """List one page of the run's objects and store them as pending (its own transaction).
+    ``manifest``: the manifest's keys when read already (an empty list is filled). The caller
+    sends the pending objects to the workers in chunks."""
     AgreementRun = _run_model()
     run = AgreementRun.objects.filter(pk=run_id, kind=AgreementRun.Kind.REGISTER).first()
     if run is None or run.state != AgreementRun.State.RUNNING or run.params.get("listed"):
-        return False
+        return Listed([], False)
     params = run.params
     after = params["after"]
     if params["manifest"]:
@@ -191,7 +206,7 @@ def registration_list_page(*, run_id: int, manifest: list[str] | None = None) ->
     with transaction.atomic():
         run = AgreementRun.objects.select_for_update().get(pk=run_id)
         if run.state != AgreementRun.State.RUNNING or run.params.get("after") != after:
-            return False  # replaced, or this page was listed meanwhile by a copy of this task
+            return Listed([], False)  # replaced, or listed meanwhile by a copy of this task
         room = settings.REGISTER_MAX_OBJECTS - run.total
         rows = [
             RegistrationObject(run=run, key=key, name=_name_of(params["prefix"], key), size=size)
@@ -222,9 +237,8 @@ def registration_list_page(*, run_id: int, manifest: list[str] | None = None) ->
         run.heartbeat_at = timezone.now()
         _finish_if_complete(run)
         run.save(update_fields=["params", "total", "done", "heartbeat_at", "state", "finished_at"])
-        pending = [row.pk for row in created if row.status == RegistrationObject.Status.PENDING]
-        transaction.on_commit(lambda: _chunks_send(run_id, pending))
-    return more
+    pending = [row.pk for row in created if row.status == RegistrationObject.Status.PENDING]
+    return Listed(pending, more)
 
 
 def _candidates(params: dict, page: list[tuple[str, int | None]]):
@@ -252,19 +266,13 @@ def _finish_if_complete(run) -> None:
         run.finished_at = timezone.now()
 
 
-def _list_send(run_id: int) -> None:
-    from projects import tasks
-
-    tasks.register_list_task.delay(run_id)
-
-
-def _chunks_send(run_id: int, object_ids: list[int]) -> None:
-    from projects import tasks
-
+def object_chunks(object_ids: list[int]) -> list[tuple[int, int]]:
+    """[first id, last id] of each chunk of REGISTER_CHUNK_SIZE objects, for the workers."""
     size = settings.REGISTER_CHUNK_SIZE
-    for i in range(0, len(object_ids), size):
-        chunk = object_ids[i : i + size]
-        tasks.register_chunk_task.delay(run_id, chunk[0], chunk[-1])
+    return [
+        (object_ids[i], object_ids[min(i + size, len(object_ids)) - 1])
+        for i in range(0, len(object_ids), size)
+    ]
 
 
 # Examining objects (workers)
@@ -439,10 +447,20 @@ def _image_insert(project_id: int, row: RegistrationObject, outcome: Outcome) ->
 # Resuming
 
 
-def registrations_resume(*, now=None) -> int:
-    """Send again the work of registrations silent for REGISTER_STALLED_SECONDS (a killed
-    worker, a lost message): the listing if unfinished, and chunks of every pending object.
-    Returns the number of runs resumed."""
+@dataclass
+class Resumed:
+    """A silent registration's work to send again: its listing if unfinished, and its pending
+    objects."""
+
+    run_id: int
+    list_again: bool
+    pending: list[int]
+
+
+def registrations_resume_claim(*, now=None) -> list[Resumed]:
+    """The work of registrations silent for REGISTER_STALLED_SECONDS (a killed worker, a lost
+    message), each claimed (heartbeat now) so the next call leaves it to what is sent now. The
+    caller sends it."""
     AgreementRun = _run_model()
     now = now or timezone.now()
     stalled = AgreementRun.objects.filter(
@@ -450,14 +468,11 @@ def registrations_resume(*, now=None) -> int:
         state=AgreementRun.State.RUNNING,
         heartbeat_at__lt=now - timedelta(seconds=settings.REGISTER_STALLED_SECONDS),
     ).values_list("pk", flat=True)
-    resumed = 0
-    for run_id in stalled:
-        resumed += _run_resume(run_id=run_id, now=now)
-    return resumed
+    return [work for run_id in stalled if (work := _run_resume_claim(run_id=run_id, now=now))]
 
 
 @transaction.atomic
-def _run_resume(*, run_id: int, now) -> int:
+def _run_resume_claim(*, run_id: int, now) -> Resumed | None:
     AgreementRun = _run_model()
     run = (
         AgreementRun.objects.select_for_update(skip_locked=True)
@@ -465,7 +480,7 @@ def _run_resume(*, run_id: int, now) -> int:
         .first()
     )
     if run is None:
-        return 0
+        return None
     run.heartbeat_at = now
     run.save(update_fields=["heartbeat_at"])
     pending = list(
@@ -474,7 +489,4 @@ def _run_resume(*, run_id: int, now) -> int:
         ).values_list("pk", flat=True)
     )
     log.info("resuming registration %s: %s objects pending", run_id, len(pending))
-    if not run.params.get("listed"):
-        transaction.on_commit(lambda: _list_send(run_id))
-    transaction.on_commit(lambda: _chunks_send(run_id, pending))
-    return 1
+    return Resumed(run_id, not run.params.get("listed"), pending)

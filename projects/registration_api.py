@@ -9,9 +9,10 @@ from rest_framework.views import APIView
 
 from concord.exceptions import ApiErrorOutput
 from projects.api import ERRORS, READ_ERRORS, ProjectScoped
+from projects.enqueue import registration_enqueue
 from projects.models import Project, RegistrationObject
 from projects.permissions import Capability, HasProjectCapability
-from projects.registration import BucketUnavailable, RegistrationRefused, registration_start
+from projects.registration import BucketUnavailable, RegistrationRefused
 from quality.models import AgreementRun
 
 
@@ -74,7 +75,7 @@ class RegisterApi(ProjectScoped, APIView):
         data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            run = registration_start(
+            run = registration_enqueue(
                 project=self.get_project(),
                 requested_by=request.user,
                 prefix=data.validated_data["prefix"],

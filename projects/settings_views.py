@@ -16,12 +16,14 @@ from django.views.decorators.http import require_http_methods
 
 from concord.params import id_param, id_value
 from projects import classes as class_services
+from projects.enqueue import registration_enqueue
 from projects.ingest import images_ingest
 from projects.models import LabelClass, Membership, Project
 from projects.permissions import Capability, can_create_projects, require
-from projects.registration import RegistrationRefused, registration_start
+from projects.registration import RegistrationRefused
 from projects.services import label_class_save, membership_set, project_create
 from projects.storage import media_is_remote
+from quality.enqueue import recompute_start
 
 THRESHOLD_FIELDS = ("match_iou", "low_iou")
 
@@ -117,7 +119,6 @@ def project_settings_update(
     *, project: Project, user, labelers_per_image: int, match_iou: float, low_iou: float
 ):
     """Save overlap and thresholds; a threshold change starts a recompute (returned), else None."""
-    from quality.services import project_recompute_start
 
     changed = (project.match_iou, project.low_iou) != (match_iou, low_iou)
     project.labelers_per_image = labelers_per_image
@@ -130,7 +131,7 @@ def project_settings_update(
     project.save(update_fields=["labelers_per_image", "match_iou", "low_iou"])
     if not changed:
         return None
-    return project_recompute_start(
+    return recompute_start(
         project=project, requested_by=user, reason="Thresholds changed in settings."
     )
 
@@ -207,7 +208,7 @@ def _upload(request, project):
 
 def _register(request, project) -> str:
     try:
-        run = registration_start(
+        run = registration_enqueue(
             project=project,
             requested_by=request.user,
             prefix=request.POST.get("prefix", "").strip(),

@@ -1,4 +1,5 @@
-"""Celery tasks of image registration (projects.registration): ids in, a service called.
+"""Celery tasks of image registration (projects.registration): ids in, a service called, and
+what it found sent on.
 
 Listing goes a few pages per task and enqueues its next part, each page's objects going to
 register_chunk_task in chunks that the workers take in parallel. Storage errors that pass
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from projects import registration
+from quality.services.runs import run_fail
 
 TRANSIENT = (OperationalError, InterfaceError, BotoCoreError)
 LIST_PAGES_PER_TASK = 10
@@ -34,15 +36,18 @@ def _server_error(error: ClientError) -> bool:
 
 
 def _fail(run_id: int, error: BaseException) -> None:
-    from quality.services_runs import run_fail
-
     run_fail(run_id=run_id, error=f"{type(error).__name__}: {error}")
+
+
+def _chunks_send(run_id: int, object_ids: list[int]) -> None:
+    for first, last in registration.object_chunks(object_ids):
+        register_chunk_task.delay(run_id, first, last)
 
 
 @shared_task(bind=True, **_common)
 def register_list_task(self, run_id: int) -> None:
     try:
-        more = registration.registration_list(run_id=run_id, pages=LIST_PAGES_PER_TASK)
+        listed = registration.registration_list(run_id=run_id, pages=LIST_PAGES_PER_TASK)
     except ClientError as error:
         if _server_error(error):
             raise self.retry(exc=error) from None
@@ -56,7 +61,8 @@ def register_list_task(self, run_id: int) -> None:
     except Exception as error:
         _fail(run_id, error)
         raise
-    if more:
+    _chunks_send(run_id, listed.pending)
+    if listed.more:
         register_list_task.delay(run_id)
 
 
@@ -73,5 +79,11 @@ def register_chunk_task(self, run_id: int, first_id: int, last_id: int) -> int:
 
 @shared_task(acks_late=True, ignore_result=True)
 def registrations_resume_task() -> int:
-    """Celery beat: send again the work of registrations whose workers went silent."""
-    return registration.registrations_resume()
+    """Celery beat: send again the work of registrations whose workers went silent; returns
+    how many registrations were resumed."""
+    resumed = registration.registrations_resume_claim()
+    for work in resumed:
+        if work.list_again:
+            register_list_task.delay(work.run_id)
+        _chunks_send(work.run_id, work.pending)
+    return len(resumed)

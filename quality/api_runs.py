@@ -7,8 +7,8 @@ from rest_framework.views import APIView
 
 from projects.models import Project
 from projects.permissions import Capability, HasProjectCapability
+from quality.enqueue import recompute_start
 from quality.models import AgreementRun
-from quality.services import project_recompute_start
 
 
 class RunOutput(serializers.ModelSerializer):
@@ -71,7 +71,7 @@ class RecomputeApi(APIView):
     def post(self, request, project_id):
         data = RecomputeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        run = project_recompute_start(
+        run = recompute_start(
             project=self.get_project(),
             requested_by=request.user,
             reason=data.validated_data["reason"] or "Requested through the API",

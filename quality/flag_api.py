@@ -12,9 +12,10 @@ from rest_framework.views import APIView
 from concord.params import ID_MAX
 from projects.models import Project
 from projects.permissions import Capability, HasProjectCapability
-from quality import report as report_selectors
 from quality.models import Flag
-from quality.review import flag_resolve
+from quality.selectors import flag_queue
+from quality.selectors import report as report_selectors
+from quality.services.review import flag_resolve
 
 
 class FlagOutput(serializers.ModelSerializer):
@@ -95,10 +96,10 @@ class FlagListApi(generics.ListAPIView):
 
     def get_queryset(self):
         filters = {
-            name: self.request.query_params.get(name, "") for name in report_selectors.FLAG_FILTERS
+            name: self.request.query_params.get(name, "") for name in flag_queue.FLAG_FILTERS
         }
-        flags = report_selectors.flags_filtered(project=self.get_project(), filters=filters)
-        return report_selectors.flag_list_rows(flags)
+        flags = flag_queue.flags_filtered(project=self.get_project(), filters=filters)
+        return flag_queue.flag_list_rows(flags)
 
 
 class FlagResolveInput(serializers.Serializer):
@@ -159,7 +160,7 @@ class FlagResolveApi(APIView):
         return Response(FlagOutput(self._reloaded()).data)
 
     def _reloaded(self) -> Flag:
-        return report_selectors.flag_list_rows(Flag.objects.filter(pk=self.get_flag().pk)).get()
+        return flag_queue.flag_list_rows(Flag.objects.filter(pk=self.get_flag().pk)).get()
 
 
 class AgreementApi(APIView):

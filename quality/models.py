@@ -1,6 +1,6 @@
 """Stored results of the agreement engine: what the report, the flag queue and exports read.
 
-Rows here are written only by quality.services, from engine results; pages never compute
+Rows here are written only by quality.services.assessment, from engine results; pages never compute
 agreement per request.
 """
 
@@ -23,6 +23,15 @@ class ImageAgreement(models.Model):
         max_length=64, help_text="Digest of the label sets assessed; equal digest, nothing to redo."
     )
     computed_at = models.DateTimeField()
+    # Summable figures (quality.engine.figures), folded by the project summary.
+    kalpha = models.FloatField(null=True, blank=True, help_text="K-alpha at the match IoU.")
+    score_bin = models.PositiveSmallIntegerField(default=0, help_text="Histogram bin of score.")
+    instruction_version = models.PositiveIntegerField(
+        default=0, help_text="Newest instruction version number of its label sets; 0 for none."
+    )
+    figures_version = models.PositiveSmallIntegerField(
+        default=0, help_text="FIGURES_VERSION the figures were stored with; 0: none stored."
+    )
 
     class Meta:
         constraints = [
@@ -40,6 +49,96 @@ class ImageAgreement(models.Model):
 
     def __str__(self):
         return f"{self.image}: agreement {self.score:.2f}"
+
+
+class LabelSetFigures(models.Model):
+    """One labeler's summable figures on one assessed image (quality.engine.figures)."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+", db_index=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    labeler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    pair_f1_sum = models.FloatField(help_text="Sum of the F1 of the labeler pairs it is in.")
+    pair_count = models.PositiveIntegerField()
+    boxes = models.PositiveIntegerField()
+    peer_boxes = models.FloatField(help_text="Mean boxes of the image's other label sets.")
+    active_seconds = models.FloatField()
+    # Live flags of the image by kind (quality.engine.figures.ASSESSED_FLAG_KINDS): those where
+    # this labeler is the one who deviates, and those that involve them with no majority.
+    deviating_label_conflict = models.PositiveIntegerField(default=0)
+    deviating_missing = models.PositiveIntegerField(default=0)
+    deviating_low_overlap = models.PositiveIntegerField(default=0)
+    deviating_grouping = models.PositiveIntegerField(default=0)
+    deviating_duplicate = models.PositiveIntegerField(default=0)
+    tied_label_conflict = models.PositiveIntegerField(default=0)
+    tied_missing = models.PositiveIntegerField(default=0)
+    tied_low_overlap = models.PositiveIntegerField(default=0)
+    tied_grouping = models.PositiveIntegerField(default=0)
+    tied_duplicate = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["image", "labeler"], name="label_set_figures_unique")
+        ]
+        indexes = [models.Index(fields=["project", "labeler"], name="label_set_figures_fold")]
+
+    def __str__(self):
+        return f"figures of {self.labeler_id} on image {self.image_id}"
+
+
+class ClassFigures(models.Model):
+    """Objects of one class (empty: the labelers' classes tie) on one assessed image, summed."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+", db_index=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    label_class = models.ForeignKey(
+        LabelClass,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    object_count = models.PositiveIntegerField()
+    support_sum = models.FloatField()
+    confidence_sum = models.FloatField()
+    iou_sum = models.FloatField()
+    iou_count = models.PositiveIntegerField(
+        help_text="Objects with a mean IoU (two boxes or more)."
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["image"], name="class_figures_image"),
+            models.Index(fields=["project", "label_class"], name="class_figures_fold"),
+        ]
+
+    def __str__(self):
+        return f"class {self.label_class_id} figures on image {self.image_id}"
+
+
+class ConfusionFigures(models.Model):
+    """Pairs of boxes inside one object where one labeler said class_a and another class_b."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+", db_index=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    class_a = models.ForeignKey(
+        LabelClass, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    class_b = models.ForeignKey(
+        LabelClass, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["image"], name="confusion_figures_image"),
+            models.Index(fields=["project", "class_a", "class_b"], name="confusion_figures_fold"),
+        ]
+
+    def __str__(self):
+        return f"{self.class_a_id}/{self.class_b_id} x{self.count} on image {self.image_id}"
 
 
 class ConsensusBox(models.Model):
@@ -269,7 +368,7 @@ class ProjectAgreement(models.Model):
 class ReportFigures(models.Model):
     """The report's figures that would otherwise scan the whole project on every request.
 
-    Written with the project summary (quality.services_summary.report_figures_refresh, after
+    Written with the project summary (quality.services.summary.report_figures_refresh, after
     each recompute and, debounced, after labels change). Flag counts also move in the same
     transaction as a lead's decision, so the report shows settled flags at once; progress and
     the worst images are as of ``computed_at``.

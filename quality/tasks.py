@@ -10,7 +10,7 @@ message left undone: complete images without a current assessment.
 import time
 from datetime import timedelta
 
-from celery import shared_task
+from celery import chord, shared_task
 from celery.signals import task_prerun
 from django.conf import settings
 from django.core.cache import cache
@@ -18,9 +18,10 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.utils import timezone
 
 from projects.models import Image, Project
-from quality import services, services_runs
-from quality.selectors import images_to_sweep
-from quality.services_summary import project_summarize
+from quality.selectors.figures import summary_key as _summary_key
+from quality.selectors.labels import images_to_sweep
+from quality.services import assessment, runs
+from quality.services.summary import project_summarize
 
 # IntegrityError: two assessments of one image at once (a submit's task and a run's chunk, or
 # the sweep); the later insert loses on a unique key. Its retry finds the image current.
@@ -59,23 +60,19 @@ _common = {
     time_limit=settings.AGREEMENT_IMAGE_TIME_LIMIT,
 )
 def assess_image_task(image_id: int) -> None:
-    services.image_assess(image_id=image_id)
+    assessment.image_assess(image_id=image_id)
     project_id = Image.objects.filter(pk=image_id).values_list("project_id", flat=True).first()
     if project_id is not None:
-        _summary_schedule(project_id)
+        summary_schedule(project_id)
 
 
-def _summary_key(project_id: int, what: str = "pending") -> str:
-    return f"concord:summary-{what}:{project_id}"
-
-
-# A summary waits at least this many times the last one's duration after the one before: on a
-# 100,000-image project a summary without a run's partials takes ~14 s, and back-to-back ones
-# (or two at once) took both worker processes and held submits' assessments for 30 s.
+# A summary waits at least this many times the last one's duration after the one before, so that
+# summaries never take more than a fifth of a worker (they fold stored rows: well under a second
+# at 100,000 images, but they grow with the project).
 SUMMARY_SPACING = 4
 
 
-def _summary_schedule(project_id: int) -> None:
+def summary_schedule(project_id: int) -> None:
     """Refresh the project's report figures a little after labels change, at most once per wait.
 
     Submissions arrive in bursts; one summary a few seconds after the first of them covers the
@@ -99,8 +96,8 @@ def _summary_wait(project_id: int) -> int:
 )
 def assess_images_task(project_id: int, image_ids: list[int]) -> None:
     """Assess a batch of one project's images the sweep found missing or stale."""
-    services.images_refresh(image_ids=image_ids, touch=True)
-    _summary_schedule(project_id)
+    assessment.images_refresh(image_ids=image_ids, touch=True)
+    summary_schedule(project_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -113,14 +110,18 @@ def sweep_unassessed_task() -> int:
     AGREEMENT_CHUNK_STALLED_SECONDS) is left to that run. Returns the number of images enqueued.
     """
     now = timezone.now()
-    services_runs.runs_stalled_redispatch(now=now)
+    stalled = runs.runs_stalled_claim(now=now)
+    for run_id, image_ids, chunk_key in stalled.chunks:
+        assess_chunk_task.apply_async((run_id, image_ids), {"chunk_key": chunk_key})
+    for run_id in stalled.finish:
+        finish_run_task.delay(None, run_id=run_id)
     found = images_to_sweep(
         limit=settings.AGREEMENT_SWEEP_BATCH,
         settled_before=now - timedelta(seconds=max(settings.AGREEMENT_SWEEP_SECONDS, 30)),
         runs_after=now - timedelta(seconds=settings.AGREEMENT_CHUNK_STALLED_SECONDS),
     )
     for project_id, image_ids in found.items():
-        for chunk in services_runs.run_chunks(image_ids):
+        for chunk in runs.run_chunks(image_ids):
             assess_images_task.delay(project_id, chunk)
     return sum(len(ids) for ids in found.values())
 
@@ -148,7 +149,7 @@ def summarize_project_task(project_id: int) -> None:
     finally:
         cache.delete(running)
     if cache.delete(again):
-        _summary_schedule(project_id)
+        summary_schedule(project_id)
 
 
 @shared_task(
@@ -159,20 +160,18 @@ def summarize_project_task(project_id: int) -> None:
 def assess_chunk_task(run_id: int, image_ids: list[int], chunk_key: str | None = None) -> dict:
     """One chunk of a recompute; ``chunk_key`` is given when the sweep sends a stalled one again."""
     try:
-        services_runs.run_chunk_claim(run_id=run_id, image_ids=image_ids, chunk_key=chunk_key)
-        partial = services_runs.run_chunk_assess(
-            run_id=run_id, image_ids=image_ids, chunk_key=chunk_key
-        )
+        runs.run_chunk_claim(run_id=run_id, image_ids=image_ids, chunk_key=chunk_key)
+        done = runs.run_chunk_assess(run_id=run_id, image_ids=image_ids, chunk_key=chunk_key)
     except TRANSIENT:
         raise
     except Exception as exc:
-        services_runs.run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+        runs.run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
         raise
-    if partial.pop("finish", False):
+    if done["finish"]:
         # A chunk was sent again: the chord may never fire, so this last chunk finishes the run
-        # (from the stored figures, as the chord's partials are not all here).
+        # (the figures are stored with the images, so nothing is lost without the chord).
         finish_run_task.delay(None, run_id=run_id)
-    return partial
+    return {}
 
 
 @shared_task(
@@ -180,20 +179,31 @@ def assess_chunk_task(run_id: int, image_ids: list[int], chunk_key: str | None =
     soft_time_limit=settings.AGREEMENT_SUMMARY_SOFT_TIME_LIMIT,
     time_limit=settings.AGREEMENT_SUMMARY_TIME_LIMIT,
 )
-def finish_run_task(partials, run_id: int) -> None:
+def finish_run_task(_chunk_results, run_id: int) -> None:
     try:
-        services_runs.run_finish(run_id=run_id, partials=partials)
+        runs.run_finish(run_id=run_id)
     except TRANSIENT:
         raise
     except Exception as exc:
-        services_runs.run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+        runs.run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
         raise
+
+
+def run_dispatch(run_id: int, image_ids: list[int]) -> None:
+    """Send a recompute run's chunks as a chord whose final task finishes the run."""
+    chunks = runs.run_chunks_plan(run_id=run_id, image_ids=image_ids)
+    if not chunks:
+        finish_run_task.delay([], run_id=run_id)
+        return
+    header = [assess_chunk_task.si(run_id, chunk) for chunk in chunks]
+    body = finish_run_task.s(run_id=run_id)
+    chord(header)(body.on_error(fail_run_task.s(run_id=run_id)))
 
 
 @shared_task(acks_late=True)
 def fail_run_task(*args, run_id: int) -> None:
     """Error callback of the chord: records the failure on the run (args vary by Celery path)."""
-    services_runs.run_fail(run_id=run_id, error=_describe_failure(args))
+    runs.run_fail(run_id=run_id, error=_describe_failure(args))
 
 
 def _describe_failure(args) -> str:

@@ -17,9 +17,10 @@ from concord.parsers import JSONTooStrange, json_loads
 from projects.markdown import render_markdown
 from projects.models import Project
 from projects.permissions import Capability, has_capability, require, role_of
-from quality import report as report_selectors
-from quality import review
 from quality.models import Flag
+from quality.selectors import flag_queue
+from quality.selectors import report as report_selectors
+from quality.services import review
 
 FLAGS_PER_PAGE = 50
 FLAGS_COUNTED = 10_000  # the queue counts this far: "10,000+ flags" rather than a full scan
@@ -87,8 +88,8 @@ def flag_list(request, slug):
     project = get_object_or_404(Project, slug=slug)
     require(request.user, project, Capability.READ_RESULTS)
     filters = _queue_filters(request.GET)
-    flags = report_selectors.flags_filtered(project=project, filters=filters)
-    page = CappedPaginator(report_selectors.flag_list_rows(flags), FLAGS_PER_PAGE).get_page(
+    flags = flag_queue.flags_filtered(project=project, filters=filters)
+    page = CappedPaginator(flag_queue.flag_list_rows(flags), FLAGS_PER_PAGE).get_page(
         request.GET.get("page")
     )
     return render(
@@ -99,7 +100,7 @@ def flag_list(request, slug):
             "page": page,
             "filters": filters,
             "query": _query(filters),
-            "choices": report_selectors.flag_filter_choices(project=project),
+            "choices": flag_queue.flag_filter_choices(project=project),
             "can_resolve": has_capability(request.user, project, Capability.RESOLVE),
         },
     )
@@ -116,7 +117,7 @@ def flag_review(request, slug, flag_id):
         project=project,
     )
     filters = _queue_filters(request.GET)
-    queue = report_selectors.flags_filtered(project=project, filters=filters)  # refuses bad ones
+    queue = flag_queue.flags_filtered(project=project, filters=filters)  # refuses bad ones
     if request.method == "POST":
         require(request.user, project, Capability.RESOLVE)
         try:
@@ -127,7 +128,7 @@ def flag_review(request, slug, flag_id):
             return redirect(_review_url(project, flag.pk, filters))
         messages.success(request, f"Flag #{flag.pk} settled: {_settled_text(flag)}")
         return redirect(_after(project, flag, filters))
-    previous_id, next_id = report_selectors.flag_neighbours(flag=flag, queryset=queue)
+    previous_id, next_id = flag_queue.flag_neighbours(flag=flag, queryset=queue)
     return render(
         request,
         "quality/review.html",
@@ -154,7 +155,7 @@ def flag_instructions(request, slug, flag_id):
         Flag.objects.select_related("image", "project"), pk=flag_id, project=project
     )
     filters = _queue_filters(request.GET)
-    report_selectors.flags_filtered(project=project, filters=filters)  # refuses bad filters
+    flag_queue.flags_filtered(project=project, filters=filters)  # refuses bad filters
     body, summary = review.instructions_draft(flag=flag)
     error = ""
     if request.method == "POST":
@@ -195,7 +196,7 @@ def flag_instructions(request, slug, flag_id):
 
 
 def _queue_filters(params) -> dict:
-    filters = {name: params.get(name, "") for name in report_selectors.FLAG_FILTERS}
+    filters = {name: params.get(name, "") for name in flag_queue.FLAG_FILTERS}
     if "status" not in params:
         filters["status"] = Flag.Status.OPEN  # the queue shows what is left to do
     elif filters["status"] == "all":
@@ -214,8 +215,8 @@ def _review_url(project, flag_id, filters) -> str:
 
 
 def _after(project, flag, filters) -> str:
-    queue = report_selectors.flags_filtered(project=project, filters=filters)
-    _, next_id = report_selectors.flag_neighbours(flag=flag, queryset=queue)
+    queue = flag_queue.flags_filtered(project=project, filters=filters)
+    _, next_id = flag_queue.flag_neighbours(flag=flag, queryset=queue)
     if next_id:
         return _review_url(project, next_id, filters)
     return reverse("quality:flags", args=[project.slug]) + _query(filters)

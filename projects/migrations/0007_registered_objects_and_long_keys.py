@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("projects", "0006_image_by_name"),
-        ("quality", "0007_agreementrun_kind"),
+        ("quality", "0008_agreementrun_kind"),
     ]
 
     operations = [

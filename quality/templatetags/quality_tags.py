@@ -3,7 +3,7 @@
 from django import template
 from django.utils.dateparse import parse_datetime
 
-from quality.report import labeler_feedback
+from quality.selectors.feedback import labeler_feedback
 
 register = template.Library()
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from annotations.models import Annotation
 from projects.palette import CLASS_COLORS
 from projects.services import instruction_acknowledge
-from quality.review import flag_resolve
+from quality.services.review import flag_resolve
 from tests.browser.conftest import screenshot
 from tests.browser.labeling_helpers import Labeler, scene_image
 from tests.factories import PASSWORD, InstructionVersionFactory, LabelClassFactory

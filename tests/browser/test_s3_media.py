@@ -8,8 +8,8 @@ import io
 import pytest
 from django.conf import settings as django_settings
 
+from projects.enqueue import registration_enqueue
 from projects.ingest import images_ingest
-from projects.registration import registration_start
 from tests.browser.conftest import screenshot
 from tests.browser.labeling_helpers import Labeler
 from tests.factories import PASSWORD, InstructionVersionFactory, LabelClassFactory
@@ -33,7 +33,7 @@ def test_the_browser_loads_images_from_the_bucket_through_presigned_urls(
         project=project, files=[("uploaded.jpg", io.BytesIO(distinct_jpeg(1, 800, 500)))]
     )
     put(s3_media, "team/registered.jpg", distinct_jpeg(2, 800, 500))
-    registration_start(project=project, requested_by=lead, prefix="team/")  # runs eagerly
+    registration_enqueue(project=project, requested_by=lead, prefix="team/")  # runs eagerly
 
     from_bucket = []  # (address, status) of what the browser fetched from the S3 server
     page.on(

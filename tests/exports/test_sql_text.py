@@ -22,7 +22,7 @@ from exports.sql_text import _copy_rows, _json_string, _with_file_names, _yolo_l
 from exports.yolo import yolo_chunks, yolo_lines
 from projects.models import Image
 from quality.models import ImageAgreement
-from quality.services import images_assess
+from quality.services.assessment import images_assess
 from tests.conftest import skip_or_fail
 from tests.exports.conftest import label
 from tests.factories import ImageFactory, MembershipFactory, UserFactory

@@ -23,8 +23,8 @@ from rest_framework.authtoken.models import Token
 from annotations.models import Annotation, Box
 from bench.load import assessment_lag, crowd_run, invariant_problems, seed_project
 from projects.models import Image
+from quality.enqueue import recompute_start
 from quality.models import AgreementRun, ConsensusBox, Flag, ImageAgreement
-from quality.services import project_recompute_start
 from tests.conftest import skip_or_fail
 from tests.hardening.conftest import process_env, require_postgresql, wait_for
 
@@ -116,7 +116,7 @@ def test_a_recompute_whose_worker_is_killed_mid_run_completes_as_if_never_interr
     publish_to(env["CELERY_TASK_DEFAULT_QUEUE"])
 
     with transaction.atomic():
-        run_id = project_recompute_start(project=project, reason="fault test").pk
+        run_id = recompute_start(project=project, reason="fault test").pk
     run = wait_for(
         lambda: AgreementRun.objects.filter(pk=run_id, done__gt=0).first(), 30, "a first chunk"
     )
@@ -147,7 +147,7 @@ def test_a_recompute_whose_worker_is_killed_mid_run_completes_as_if_never_interr
     ConsensusBox.objects.filter(image__project=project).delete()
     Flag.objects.filter(project=project).delete()
     with transaction.atomic():
-        reference = project_recompute_start(project=project, reason="reference")
+        reference = recompute_start(project=project, reason="reference")
     reference.refresh_from_db()
     assert reference.state == "succeeded"
     expected = _results(project)
@@ -173,7 +173,7 @@ def test_a_killed_chunk_is_redone_within_minutes_with_the_default_visibility_tim
     publish_to(env["CELERY_TASK_DEFAULT_QUEUE"])
 
     with transaction.atomic():
-        run_id = project_recompute_start(project=project, reason="fault test").pk
+        run_id = recompute_start(project=project, reason="fault test").pk
     run = wait_for(
         lambda: AgreementRun.objects.filter(pk=run_id, done__gt=0).first(), 30, "a first chunk"
     )
@@ -214,7 +214,7 @@ def test_a_killed_chunk_is_redone_within_minutes_with_the_default_visibility_tim
     ConsensusBox.objects.filter(image__project=project).delete()
     Flag.objects.filter(project=project).delete()
     with transaction.atomic():
-        reference = project_recompute_start(project=project, reason="reference")
+        reference = recompute_start(project=project, reason="reference")
     reference.refresh_from_db()
     assert reference.state == "succeeded"
     assert resumed == _results(project)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from annotations.models import Annotation
 from quality.engine import ENGINE_VERSION
 from quality.models import Flag, FlagLabeler, ImageAgreement
-from quality.services import image_assess
+from quality.services.assessment import image_assess
 from quality.tasks import sweep_unassessed_task
 from tests.factories import ImageFactory, MembershipFactory, UserFactory
 from tests.quality.labels import submit

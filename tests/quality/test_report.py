@@ -1,14 +1,17 @@
 """The report's selectors: stored figures kept in step with decisions, and labelers' feedback."""
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 
 from quality.models import Flag, ReportFigures
-from quality.report import flag_counts, instruction_excerpt, labeler_feedback, project_report
-from quality.review import flag_resolve
-from quality.services_summary import report_figures_refresh
+from quality.selectors.feedback import instruction_excerpt, labeler_feedback
+from quality.selectors.figures import summary_key
+from quality.selectors.report import flag_counts, project_report
+from quality.services.review import flag_resolve
+from quality.services.summary import report_figures_refresh
 from tests.factories import ImageFactory
 from tests.quality.labels import submit
 
@@ -172,3 +175,14 @@ def test_instruction_excerpt_prefers_the_worked_example_then_the_class(project, 
     missing = Flag.objects.get(pk=results["missing"].pk)
     missing.instruction_version = project.current_instructions
     assert instruction_excerpt(flag=missing) == "Box every car and truck."
+
+
+@pytest.mark.usefixtures("empty_cache")
+def test_report_says_its_figures_are_updating_only_while_a_summary_is_on_its_way(project, results):
+    report_figures_refresh(project=project)
+    assert project_report(project=project)["figures_pending"] is False
+    cache.set(summary_key(project.pk), 1)  # an upload or a submit scheduled the next summary
+    assert project_report(project=project)["figures_pending"] is True
+    cache.delete(summary_key(project.pk))
+    cache.set(summary_key(project.pk, "running"), 1)
+    assert project_report(project=project)["figures_pending"] is True

@@ -12,13 +12,9 @@ from rest_framework.test import APIClient
 
 from projects.ingest import image_file_check
 from projects.models import Image, RegistrationObject
-from projects.registration import (
-    registration_chunk,
-    registration_list_page,
-    registration_start,
-    registrations_resume,
-)
+from projects.registration import registration_chunk, registration_list_page, registration_start
 from projects.storage import _storage
+from projects.tasks import registrations_resume_task
 from quality.models import AgreementRun
 from tests.images import jpeg_bytes, png_bytes
 from tests.s3.registration_helpers import distinct_jpeg, gif_bytes, put
@@ -211,17 +207,18 @@ def test_only_leads_register(project, lead, labeler_a, engineer, outsider, s3_me
 
 
 def test_a_registration_cut_short_by_a_crash_is_resumed_and_registers_each_object_once(
-    project, lead, s3_media, settings, django_capture_on_commit_callbacks
+    project, lead, s3_media, settings
 ):
     """What a worker killed mid-run leaves: the listing stopped after a page, one chunk done,
     the others' messages lost. The resume (Celery beat) finishes the job."""
     settings.REGISTER_CHUNK_SIZE = 3
     for n in range(8):
         put(s3_media, f"crash/{n}.jpg", distinct_jpeg(n))
-    with django_capture_on_commit_callbacks(execute=False):  # the messages die with the worker
-        run = registration_start(project=project, requested_by=lead, prefix="crash/")
-        assert registration_list_page(run_id=run.pk) is False
-    pending = list(RegistrationObject.objects.filter(run=run).values_list("pk", flat=True))
+    # The services alone: the run, one page listed; the chunks' messages die with the worker.
+    run = registration_start(project=project, requested_by=lead, prefix="crash/")
+    listed = registration_list_page(run_id=run.pk)
+    assert not listed.more
+    pending = listed.pending
     assert len(pending) == 8
     assert registration_chunk(run_id=run.pk, first_id=pending[0], last_id=pending[2]) == 3
     # The same chunk delivered again (acks_late after a lost worker) does nothing twice.
@@ -229,12 +226,11 @@ def test_a_registration_cut_short_by_a_crash_is_resumed_and_registers_each_objec
     run.refresh_from_db()
     assert (run.state, run.done, run.total) == ("running", 3, 8)
 
-    assert registrations_resume() == 0  # not silent long enough: a live run is left alone
+    assert registrations_resume_task() == 0  # not silent long enough: a live run is left be
     AgreementRun.objects.filter(pk=run.pk).update(
         heartbeat_at=timezone.now() - timedelta(seconds=settings.REGISTER_STALLED_SECONDS + 1)
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        assert registrations_resume() == 1
+    assert registrations_resume_task() == 1  # Celery beat's task; its sends run in-process
     run.refresh_from_db()
     assert (run.state, run.done, run.total) == ("succeeded", 8, 8)
     assert run.params["counts"]["added"] == 8
@@ -242,23 +238,21 @@ def test_a_registration_cut_short_by_a_crash_is_resumed_and_registers_each_objec
 
 
 def test_a_listing_cut_short_resumes_after_its_last_key(
-    project, lead, s3_media, settings, django_capture_on_commit_callbacks, monkeypatch
+    project, lead, s3_media, settings, monkeypatch
 ):
     from projects import registration
 
     monkeypatch.setattr(registration, "LIST_PAGE", 2)  # small pages: several listing steps
     for n in range(5):
         put(s3_media, f"pages/{n}.jpg", distinct_jpeg(n))
-    with django_capture_on_commit_callbacks(execute=False):
-        run = registration_start(project=project, requested_by=lead, prefix="pages/")
-        assert registration_list_page(run_id=run.pk) is True  # then the worker died
+    run = registration_start(project=project, requested_by=lead, prefix="pages/")
+    assert registration_list_page(run_id=run.pk).more  # then the worker died
     run.refresh_from_db()
     assert run.params["after"] == "pages/1.jpg" and run.total == 2
     AgreementRun.objects.filter(pk=run.pk).update(
         heartbeat_at=timezone.now() - timedelta(seconds=settings.REGISTER_STALLED_SECONDS + 1)
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        registrations_resume()
+    assert registrations_resume_task() == 1
     run.refresh_from_db()
     assert (run.state, run.total, run.params["counts"]["added"]) == ("succeeded", 5, 5)
     assert RegistrationObject.objects.filter(run=run).count() == 5  # no key listed twice

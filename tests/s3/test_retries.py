@@ -5,8 +5,8 @@ import pytest
 
 from concord.env import env_media_storage
 from projects import storage
+from projects.enqueue import registration_enqueue
 from projects.models import Image
-from projects.registration import registration_start
 from quality.models import AgreementRun
 from tests.s3.flaky_proxy import FlakyProxy
 from tests.s3.registration_helpers import distinct_jpeg, put
@@ -43,7 +43,7 @@ def test_a_registration_through_a_flaky_network_registers_each_object_once(
         put(s3_media, key, data)
     flaky.breaks_left = 3  # in a row: each read is tried up to READ_ATTEMPTS (4) times
     with django_capture_on_commit_callbacks(execute=True):
-        run = registration_start(project=project, requested_by=lead, prefix="f/")
+        run = registration_enqueue(project=project, requested_by=lead, prefix="f/")
     run = AgreementRun.objects.get(pk=run.pk)
     assert run.state == "succeeded", run.error
     assert run.params["counts"]["added"] == 6

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from projects.ingest import image_file_check
 from projects.models import Image
 from quality.models import AgreementRun
-from quality.services import images_assess
+from quality.services.assessment import images_assess
 from tests.quality.labels import submit
 from tests.s3.registration_helpers import distinct_jpeg, put
 

@@ -169,11 +169,11 @@ def test_a_forgotten_endpoint_or_operation_would_be_caught(db):
 
 @pytest.fixture
 def world(db):
-    from quality.services import project_recompute_start
+    from quality.enqueue import recompute_start
 
     cache_empty()  # login throttling counts failures per address: start each actor clean
     world = world_build()
-    world.run = project_recompute_start(project=world.a, requested_by=world.users["lead_a"])
+    world.run = recompute_start(project=world.a, requested_by=world.users["lead_a"])
     world.asset = instruction_asset_add(
         project=world.a,
         user=world.users["lead_a"],

@@ -69,7 +69,7 @@ def world_build() -> World:
     annotation_a = _submit(images[0], users["labeler_a"], [(car, A_BOXES[0]), (car, A_BOXES[1])])
     annotation_b = _submit(images[0], users["labeler_b"], [(truck, B_BOXES[0]), (car, B_BOXES[1])])
 
-    from quality.services import images_assess
+    from quality.services.assessment import images_assess
 
     images_assess(image_ids=[images[0].pk])
     agreement = ImageAgreement.objects.get(image=images[0])

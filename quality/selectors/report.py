@@ -9,24 +9,18 @@ the summary is stored.
 
 from __future__ import annotations
 
-import re
+from django.db.models import Count, OuterRef, Q
 
-from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
-
-from annotations.models import Annotation, Box
-from concord.params import ParamError, id_param
-from projects.markdown import render_markdown
+from annotations.models import Annotation
 from projects.models import Image, LabelClass, Membership, Project
-from quality.aliases import labeler_aliases, names_replaced
 from quality.models import (
     Flag,
-    FlagLabeler,
     ImageAgreement,
     LabelerAgreement,
     ProjectAgreement,
     ReportFigures,
 )
+from quality.selectors.figures import summary_pending
 
 HISTOGRAM_BINS = 10
 WORST_IMAGES = 12
@@ -52,6 +46,8 @@ def project_report(*, project: Project) -> dict:
         "params": {"match_iou": project.match_iou, "low_iou": project.low_iou},
         "computed_at": stored.computed_at.isoformat() if stored else None,
         "figures_at": None if live else figures.computed_at.isoformat(),
+        # The stored figures trail the labels only while a summary is on its way.
+        "figures_pending": not live and summary_pending(project_id=project.pk),
         "engine_version": stored.engine_version if stored else "",
         "kalpha": stored.kalpha if stored else None,
         "mean_score": stored.mean_score if stored else None,
@@ -110,7 +106,7 @@ def report_highlights(data: dict) -> list[str]:
 def figures_compute(project: Project) -> dict:
     """The report figures ReportFigures stores, read from the project's rows (a few scans).
 
-    Called when the summary is stored (quality.services_summary.report_figures_refresh), not
+    Called when the summary is stored (quality.services.summary.report_figures_refresh), not
     per request; the report computes them live only for a project that has none stored yet.
     """
     return {
@@ -364,217 +360,6 @@ def worst_images(*, image_ids: list[int], limit: int = WORST_IMAGES) -> list[dic
         }
         for row in rows
     ]
-
-
-# The flag queue.
-
-FLAG_FILTERS = ("kind", "status", "labeler", "label_class")
-
-
-def flags_filtered(*, project: Project, filters: dict) -> QuerySet[Flag]:
-    """Flags of the project narrowed by kind, status, labeler (user id: the flags where that
-    labeler is the one who deviates) and label_class (id).
-
-    Superseded flags are left out unless asked for by status. Unknown values raise ParamError
-    with a message a person can act on. The queryset is lazy: call this before any write to
-    refuse bad filters before anything changes.
-    """
-    qs = Flag.objects.filter(project=project)
-    kind, status = filters.get("kind") or "", filters.get("status") or ""
-    if kind:
-        if kind not in Flag.Kind.values:
-            raise ParamError(
-                "kind", f"Unknown kind {kind!r}; use one of {', '.join(Flag.Kind.values)}."
-            )
-        qs = qs.filter(kind=kind)
-    if status:
-        if status not in Flag.Status.values:
-            raise ParamError(
-                "status", f"Unknown status {status!r}; use one of {', '.join(Flag.Status.values)}."
-            )
-        qs = qs.filter(status=status)
-    else:
-        qs = qs.exclude(status=Flag.Status.SUPERSEDED)
-    label_class, labeler = id_param(filters, "label_class"), id_param(filters, "labeler")
-    if label_class is not None:
-        qs = qs.filter(label_class_id=label_class)
-    if labeler is not None:
-        # The flags where this labeler is the one who deviates (what the per-labeler counts
-        # count). EXISTS, not a join: a join would need DISTINCT, which sorts every flag.
-        deviating = FlagLabeler.objects.filter(
-            flag_id=OuterRef("pk"), user_id=labeler, deviating=True
-        )
-        qs = qs.filter(Exists(deviating))
-    return qs.order_by("image_id", "id")
-
-
-def flag_list_rows(queryset: QuerySet[Flag]) -> QuerySet[Flag]:
-    """What a list of flags shows, in a bounded number of queries; labelers by name."""
-    by_name = get_user_model().objects.order_by("username")
-    deviating = FlagLabeler.objects.filter(deviating=True).select_related("user")
-    return queryset.select_related(
-        "image", "label_class", "accepted_labeler", "resolved_by", "instruction_version"
-    ).prefetch_related(
-        Prefetch("labelers", queryset=by_name),
-        Prefetch(
-            "labeler_rows",
-            queryset=deviating.order_by("user__username"),
-            to_attr="deviating_rows",
-        ),
-    )
-
-
-def flag_neighbours(*, flag: Flag, queryset: QuerySet[Flag]) -> tuple[int | None, int | None]:
-    """Ids of the previous and next flag in the queue order (image, id)."""
-    before = Q(image_id__lt=flag.image_id) | Q(image_id=flag.image_id, id__lt=flag.pk)
-    after = Q(image_id__gt=flag.image_id) | Q(image_id=flag.image_id, id__gt=flag.pk)
-    previous = queryset.filter(before).order_by("-image_id", "-id").values_list("id", flat=True)
-    following = queryset.filter(after).order_by("image_id", "id").values_list("id", flat=True)
-    return previous.first(), following.first()
-
-
-def flag_filter_choices(*, project: Project) -> dict:
-    labelers = (
-        Membership.objects.filter(project=project, role=Membership.Role.LABELER)
-        .select_related("user")
-        .order_by("user__username")
-    )
-    return {
-        "kinds": Flag.Kind.choices,
-        "statuses": Flag.Status.choices,
-        "labelers": [(m.user_id, m.user.username) for m in labelers],
-        "classes": list(project.classes.values_list("id", "name")),
-    }
-
-
-# Feedback to labelers.
-
-
-def labeler_feedback(*, user, project: Project, limit: int = 20) -> list[dict]:
-    """Flags involving this labeler that a lead settled, with the decision and its rule.
-
-    Only the labeler's own side is described: never another labeler's boxes or classes. The
-    lead's note is shown with the labelers' names replaced by "labeler A"... (quality.aliases).
-    """
-    flags = (
-        Flag.objects.filter(
-            project=project,
-            labelers=user,
-            status__in=[Flag.Status.RESOLVED, Flag.Status.DISMISSED],
-        )
-        .select_related("image", "label_class", "instruction_version")
-        .order_by("-resolved_at", "-id")[:limit]
-    )
-    flags = list(flags)
-    aliases = labeler_aliases(image_ids={flag.image_id for flag in flags if flag.resolution_note})
-    # Who was in the minority on each flag (the caller's own mark only ever reaches the page),
-    # and which of the flags' boxes are the caller's: two queries for the whole list.
-    odd_ones = list(
-        FlagLabeler.objects.filter(flag__in=flags, deviating=True).values_list("flag_id", "user_id")
-    )
-    someone_deviates = {flag_id for flag_id, _ in odd_ones}
-    mine = {flag_id for flag_id, user_id in odd_ones if user_id == user.pk}
-    own_boxes = set(
-        Box.objects.filter(
-            pk__in={pk for flag in flags for pk in flag.box_ids}, annotation__labeler=user
-        ).values_list("pk", flat=True)
-    )
-    rows = [
-        {
-            "flag_id": flag.pk,
-            "image": flag.image.original_name,
-            "image_id": flag.image_id,
-            "kind": flag.get_kind_display(),
-            "label_class": flag.label_class.name if flag.label_class else "",
-            "decision": _decision_for(flag, user),
-            "your_part": _your_part(
-                flag,
-                you_deviate=flag.pk in mine,
-                someone_deviates=flag.pk in someone_deviates,
-                your_box_in_it=bool(own_boxes.intersection(flag.box_ids)),
-            ),
-            "note": names_replaced(flag.resolution_note, aliases.get(flag.image_id, {})),
-            "resolved_at": flag.resolved_at,
-            "instruction_number": flag.instruction_version.number
-            if flag.instruction_version
-            else None,
-            "excerpt": instruction_excerpt(flag=flag),
-        }
-        for flag in flags
-    ]
-    for row in rows:  # Markdown, sanitised as the instructions are
-        row["note_html"] = render_markdown(row["note"])
-        row["excerpt_html"] = render_markdown(row["excerpt"])
-    return rows
-
-
-def _your_part(flag: Flag, *, you_deviate: bool, someone_deviates: bool, your_box_in_it: bool):
-    """Whether the labeler's own box was the odd one out, in plain words, never naming anyone.
-
-    From the flag's deviating labelers (the minority): the labeler is told what they did when
-    they were in it, that their labels went with the majority when someone else was, and that
-    nobody was when the labelers split evenly.
-    """
-    K = Flag.Kind
-    if not someone_deviates:
-        return "The labelers split evenly here, so no one's boxes were the odd ones out."
-    if not you_deviate:
-        return "Another labeler's boxes differed here; yours went with the majority."
-    if flag.kind == K.MISSING:
-        if your_box_in_it:
-            return "You boxed an object here that the other labelers did not box."
-        return "You did not box an object that the other labelers boxed."
-    return {
-        K.LABEL_CONFLICT: "You gave this object a different class from the other labelers.",
-        K.LOW_OVERLAP: "Your box of this object overlapped the other labelers' boxes too little "
-        "(much tighter or looser than theirs).",
-        K.GROUPING: "You boxed these objects differently from the other labelers: one box "
-        "around several objects against one box each, or the other way round.",
-        K.DUPLICATE: "You boxed this object more than once.",
-    }.get(flag.kind, "Your boxes were the ones that differed from the others.")
-
-
-def _decision_for(flag: Flag, user) -> str:
-    R = Flag.Resolution
-    if flag.resolution == R.ACCEPT_LABELER:
-        if flag.accepted_labeler_id == user.pk:
-            return "The lead accepted your version."
-        return "The lead accepted another labeler's version, not yours."
-    return {
-        R.ACCEPT_CONSENSUS: "The lead accepted the consensus of all labelers.",
-        R.ADJUDICATED: "The lead drew the final boxes for this image.",
-        R.DISMISSED: "The lead dismissed this flag: nothing to change.",
-        R.INSTRUCTIONS: "The lead clarified the instructions for cases like this one.",
-    }.get(flag.resolution, "Settled by the lead.")
-
-
-WORKED_EXAMPLE_MARK = "<!-- flag {id} -->"
-
-
-def instruction_excerpt(*, flag: Flag, length: int = 400) -> str:
-    """The part of the flag's instruction version its decision rests on.
-
-    The worked example written for this flag if there is one, else the first paragraph that
-    names the flag's class, else the beginning of the instructions.
-    """
-    version = flag.instruction_version
-    if version is None:
-        return ""
-    body = version.body
-    mark = WORKED_EXAMPLE_MARK.format(id=flag.pk)
-    if mark in body:
-        return body.split(mark, 1)[1].strip()[:length]
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n|\n(?=[*-] )", body) if p.strip()]
-    if flag.label_class:
-        name = re.compile(rf"\b{re.escape(flag.label_class.name)}\b", re.IGNORECASE)
-        for paragraph in paragraphs:
-            if name.search(paragraph) and not paragraph.startswith("#"):
-                return paragraph[:length]
-    rules = [p for p in paragraphs if not p.startswith("#")]
-    return (rules[0] if rules else body)[:length]
-
-
-# Helpers for the shapes the pipeline stores in JSON fields.
 
 
 def _sweep(raw) -> list[dict]:

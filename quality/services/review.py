@@ -21,10 +21,11 @@ from annotations.models import Annotation, Box
 from projects.models import Image, InstructionVersion
 from projects.services import instruction_version_publish
 from quality.aliases import labeler_aliases, names_replaced
+from quality.enqueue import project_figures_stale
 from quality.models import ConsensusBox, Flag
-from quality.report import WORKED_EXAMPLE_MARK
-from quality.services import flag_message_renamed, image_open_flag_counts_refresh
-from quality.services_summary import flag_counts_move
+from quality.selectors.feedback import WORKED_EXAMPLE_MARK
+from quality.services.assessment import flag_message_renamed, image_open_flag_counts_refresh
+from quality.services.summary import flag_counts_move
 
 R = Flag.Resolution
 RULE_PLACEHOLDER = (
@@ -117,6 +118,8 @@ def flag_resolve(
         moves += _image_flags_settle(flag)
     flag_counts_move(project_id=flag.project_id, moves=moves)
     image_open_flag_counts_refresh(image_ids=[flag.image_id])
+    # The counts above are current at once; agreement with the adjudications follows shortly.
+    project_figures_stale(project_id=flag.project_id)
     return flag
 
 

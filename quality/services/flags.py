@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from quality.bulk import BULK_BATCH, ids_reserve, is_postgresql, rows_insert
+from quality.dbcopy import BULK_BATCH, ids_reserve, is_postgresql, rows_insert
 from quality.models import Flag, FlagLabeler
 
 SETTLED = (Flag.Status.RESOLVED, Flag.Status.DISMISSED)
@@ -131,7 +131,7 @@ def _flags_sync_sql(project_id, image_ids, kinds, specs, include_other_image) ->
     """
     flag, through = Flag._meta.db_table, FlagLabeler._meta.db_table
     # COPY goes through psycopg's cursor: wrapped so its errors reach the tasks' retries as
-    # Django's (see quality.bulk).
+    # Django's (see quality.dbcopy).
     with connection.wrap_database_errors, connection.cursor() as cursor:
         cursor.execute(
             f"""CREATE TEMPORARY TABLE IF NOT EXISTS {FOUND} (

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("quality", "0006_flag_labeler_deviating"),
+        ("quality", "0007_image_figures"),
     ]
 
     operations = [

@@ -1,7 +1,10 @@
-"""Entry points other apps call when labels change; they enqueue the agreement pipeline.
+"""The agreement pipeline's front door: what other apps (and quality's own services) call when
+something changes; each function enqueues the pipeline's tasks once the caller's transaction
+commits.
 
 Callers never import quality.tasks directly: the rules for *when* an image needs assessing
-live here, next to the pipeline.
+live here, next to the pipeline. This module imports the tasks; tasks and services never import
+it back, so there is no import circle.
 """
 
 import logging
@@ -12,8 +15,10 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
 from annotations.selectors import submitted_label_sets_count
-from projects.models import Image
-from quality.models import ImageAgreement
+from projects.models import Image, Project
+from quality import tasks
+from quality.models import AgreementRun, ImageAgreement
+from quality.services.runs import run_chunks, run_create
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +69,8 @@ def _assessment_enqueue(*, image_id: int) -> None:
     needed, _, submitted, assessed = _image_state(image_id=image_id)
     if not (submitted >= needed or assessed):
         return
-    from quality.tasks import assess_image_task  # tasks import services; keep triggers light
-
     try:
-        assess_image_task.apply_async((image_id,), ignore_result=True)
+        tasks.assess_image_task.apply_async((image_id,), ignore_result=True)
     except (KombuOperationalError, RedisError, OSError) as exc:
         log.warning("assessment of image %s not enqueued (%s); the sweep will do it", image_id, exc)
 
@@ -84,27 +87,34 @@ def images_relabeled(*, project_id: int, image_ids: list[int]) -> None:
 
 
 def _images_enqueue(*, project_id: int, image_ids: list[int]) -> None:
-    from quality.services_runs import run_chunks
-    from quality.tasks import assess_images_task
-
     for chunk in run_chunks(sorted(image_ids)):
         try:
-            assess_images_task.apply_async((project_id, chunk), ignore_result=True)
+            tasks.assess_images_task.apply_async((project_id, chunk), ignore_result=True)
         except (KombuOperationalError, RedisError, OSError) as exc:
             log.warning("reassessment of %d images not enqueued (%s)", len(chunk), exc)
             return
 
 
 def project_figures_stale(*, project_id: int) -> None:
-    """Call inside a transaction that removed images (and with them labels and flags): once it
-    commits, the project's summary and report figures are refreshed as after labels change."""
+    """Call inside a transaction that changed what the report counts without changing an
+    image's labels (images uploaded or removed, a lead's decision): once it commits, the
+    project's summary and report figures are refreshed, a few seconds later, as after a submit."""
     transaction.on_commit(lambda: _summary_enqueue(project_id=project_id), robust=True)
 
 
 def _summary_enqueue(*, project_id: int) -> None:
-    from quality.tasks import _summary_schedule  # the debounced summary labels changes use
-
     try:
-        _summary_schedule(project_id)
+        tasks.summary_schedule(project_id)
     except (KombuOperationalError, RedisError, OSError) as exc:
         log.warning("summary of project %s not enqueued (%s)", project_id, exc)
+
+
+def recompute_start(*, project: Project, requested_by=None, reason: str = "") -> AgreementRun:
+    """Start a full recompute of the project (thresholds changed, engine upgraded, or asked).
+
+    Call it inside the transaction that changed the thresholds: the run's chunks are enqueued
+    on commit. Returns the AgreementRun whose done/total the pages show as progress.
+    """
+    run, image_ids = run_create(project=project, requested_by=requested_by, reason=reason)
+    transaction.on_commit(lambda: tasks.run_dispatch(run.pk, image_ids))
+    return run

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from quality.bulk import (
+from quality.dbcopy import (
     BULK_BATCH,
     arrays_insert,
     is_postgresql,
@@ -32,16 +32,25 @@ from quality.engine import (
     assess_batch,
     near_duplicate_conflicts,
 )
+from quality.engine.figures import batch_figures
+from quality.engine.flag_keys import flag_identities
 from quality.engine.messages import flag_message
-from quality.models import AgreementRun, ConsensusBox, Flag, ImageAgreement
-from quality.selectors import (
-    ImageLabels,
+from quality.models import ConsensusBox, Flag, ImageAgreement
+from quality.selectors.labels import (
+    LabelBatch,
     images_labels,
     near_duplicate_candidates,
     params_as_dict,
     stored_digests,
 )
-from quality.services_flags import FlagSpec, flags_sync, image_flags_settle
+from quality.services.figures import (
+    AGREEMENT_FIGURE_FIELDS,
+    agreement_figure_values,
+    figures_delete,
+    figures_store,
+    image_instruction_versions,
+)
+from quality.services.flags import FlagSpec, flags_sync, image_flags_settle
 
 
 def image_assess(*, image_id: int) -> None:
@@ -59,7 +68,7 @@ def images_refresh(*, image_ids, touch: bool = False) -> None:
     images_near_duplicates_refresh(image_ids=image_ids)
 
 
-def images_assess(*, image_ids, touch: bool = False) -> list[tuple[ImageLabels, BatchAssessment]]:
+def images_assess(*, image_ids, touch: bool = False) -> list[tuple[LabelBatch, BatchAssessment]]:
     """Assess these images and store agreement, consensus and flags.
 
     Complete images whose digest changed are (re)assessed; unchanged ones are not written
@@ -78,7 +87,7 @@ def images_assess(*, image_ids, touch: bool = False) -> list[tuple[ImageLabels, 
 ENGINE_FLAG_KINDS = [k for k in FLAG_KINDS if k != Flag.Kind.NEAR_DUPLICATE_CONFLICT]
 
 
-def _labels_assess(labels: ImageLabels, *, touch: bool = False) -> BatchAssessment:
+def _labels_assess(labels: LabelBatch, *, touch: bool = False) -> BatchAssessment:
     ids = labels.image_ids.tolist()
     stored = stored_digests(image_ids=ids)
     changed = np.array(
@@ -112,10 +121,13 @@ def _labels_assess(labels: ImageLabels, *, touch: bool = False) -> BatchAssessme
         result.object_image[result.object_consensus.astype(bool)], minlength=len(ids)
     )
     sets = np.bincount(labels.batch.set_image, minlength=len(ids))
+    figures = batch_figures(result)
+    versions = image_instruction_versions(labels)
+    figures_store(labels=labels, figures=figures, changed=changed)
     ImageAgreement.objects.filter(image_id__in=changed_ids).delete()
     rows_insert(
         ImageAgreement,
-        AGREEMENT_FIELDS,
+        AGREEMENT_FIELDS + AGREEMENT_FIGURE_FIELDS,
         [
             (
                 ids[i],
@@ -127,6 +139,7 @@ def _labels_assess(labels: ImageLabels, *, touch: bool = False) -> BatchAssessme
                 ENGINE_VERSION,
                 labels.digests[i],
                 now,
+                *agreement_figure_values(figures, versions, i),
             )
             for i in np.flatnonzero(changed).tolist()
         ],
@@ -138,6 +151,7 @@ def _labels_assess(labels: ImageLabels, *, touch: bool = False) -> BatchAssessme
 def images_unassess(*, image_ids: list[int]) -> None:
     """Forget the results of images that are no longer complete (a submission was withdrawn)."""
     image_flags_settle(image_ids=image_ids, keep=())
+    figures_delete(image_ids=image_ids)
     ConsensusBox.objects.filter(image_id__in=image_ids).delete()
     ImageAgreement.objects.filter(image_id__in=image_ids).delete()
 
@@ -166,89 +180,59 @@ def flag_message_renamed(*, flag: Flag, name: Callable[[str], str]) -> str | Non
     return None
 
 
-def _segments(ptr: np.ndarray, picked: np.ndarray):
-    """CSR helper: for segments ``picked`` of ``ptr``, (their lengths, the owning position of
-    every element, the elements' indices into the flat array)."""
-    lengths = ptr[picked + 1] - ptr[picked]
-    owner = np.repeat(np.arange(len(picked)), lengths)
-    offsets = np.zeros(len(picked) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    flat = np.arange(offsets[-1]) - offsets[owner] + ptr[picked][owner]
-    return lengths, owner, flat, offsets
-
-
-def _flag_specs(labels: ImageLabels, result, changed: np.ndarray) -> list[FlagSpec]:
+def _flag_specs(labels: LabelBatch, result, changed: np.ndarray) -> list[FlagSpec]:
     """The flags the engine found on the ``changed`` images, keyed for flags_sync.
 
     A flag's key is its kind, the ids of its boxes, the labelers who missed the object (if
-    any) and a digest of its boxes' coordinates and classes: the same disagreement found again
-    has the same key; a redrawn box gives a new key. Array work is done for all flags at once;
-    the loop only joins strings.
+    any) and a digest of its boxes' coordinates and classes (quality.engine.flag_keys): the same
+    disagreement found again has the same key; a redrawn box gives a new key.
     """
     batch = labels.batch
     flags = np.flatnonzero(changed[result.flag_image])
     if not len(flags):
         return []
-    lengths, owner, flat, offsets = _segments(result.flag_box_ptr, flags)
-    rows = result.flag_box_rows[flat]  # the engine's order: the first row names the object
-    # Box ids and content, each sorted within its flag.
-    box_ids = labels.box_ids[batch.box_ref[rows]]
-    box_ids = box_ids[np.lexsort((box_ids, owner))].tolist()
-    by_row = rows[np.lexsort((rows, owner))]
-    content = np.ascontiguousarray(np.column_stack([batch.xywh[by_row], batch.label[by_row]]))
-    content_bytes = memoryview(content).cast("B")
-    row_bytes = content.shape[1] * content.itemsize
-    # Labelers: bit k of a mask is the image's k-th label set.
-    image = result.flag_image[flags]
-    set_start = result.set_image_ptr[image]
-    owners = np.zeros(len(flags), dtype=np.int64)
-    np.bitwise_or.at(owners, owner, np.left_shift(1, batch.box_set[rows] - set_start[owner]))
-    involved_mask = result.flag_labeler_mask[flags].astype(np.int64)
-    deviating_mask = result.flag_deviating_mask[flags].tolist()
-    missing_mask = (involved_mask & ~owners).tolist()
+    found = flag_identities(result, flags, labels.box_ids[batch.box_ref])
     user_of_code = np.array([labels.labeler_id(c) for c in range(len(batch.labeler_names))])
     set_ptr = result.set_image_ptr.tolist()
     set_users = [
         user_of_code[batch.set_labeler[set_ptr[i] : set_ptr[i + 1]]].tolist()
         for i in range(len(set_ptr) - 1)
     ]
-    # Class: the object's consensus class, else the first box's class.
-    first = rows[np.minimum(offsets[:-1], max(len(rows) - 1, 0))]
-    obj = np.where(lengths > 0, result.box_object[first], -1)
-    code = np.where(obj >= 0, result.object_label[np.maximum(obj, 0)], -1)
-    code = np.where((code < 0) & (lengths > 0), batch.label[first], code)
     class_of_code = [labels.class_ids[name] for name in batch.label_names] + [None]
+    involved_mask = result.flag_labeler_mask[flags].astype(np.int64)
+    missing_mask = (involved_mask & ~found.owner_mask).tolist()
+    deviating_mask = result.flag_deviating_mask[flags].tolist()
+    bounds = found.box_ptr.tolist()
+    box_ids = found.box_names.tolist()
 
     specs = []
-    bounds = offsets.tolist()
     for k, (f, i, mask, missed, c, odd) in enumerate(
         zip(
             flags.tolist(),
-            image.tolist(),
+            result.flag_image[flags].tolist(),
             involved_mask.tolist(),
             missing_mask,
-            code.tolist(),
+            found.class_code.tolist(),
             deviating_mask,
             strict=True,
         )
     ):
-        a, b = bounds[k], bounds[k + 1]
         users = set_users[i]
         kind = FLAG_KINDS[result.flag_kind[f]]
-        key = f"{kind}:b{','.join(map(str, box_ids[a:b]))}"
+        ids = box_ids[bounds[k] : bounds[k + 1]]
+        key = f"{kind}:b{','.join(map(str, ids))}"
         if missed:
             key += (
                 f":m{','.join(map(str, sorted(u for j, u in enumerate(users) if missed >> j & 1)))}"
             )
-        digest = hashlib.blake2b(content_bytes[a * row_bytes : b * row_bytes], digest_size=4)
         specs.append(
             FlagSpec(
                 image_id=int(labels.image_ids[i]),
                 other_image_id=None,
                 kind=kind,
-                key=f"{key}:{digest.hexdigest()}",
+                key=f"{key}:{found.digests[k]}",
                 labeler_ids=[u for j, u in enumerate(users) if mask >> j & 1],
-                box_ids=box_ids[a:b],
+                box_ids=ids,
                 label_class_id=class_of_code[c],
                 message=flag_message(result, f),
                 deviating_ids=tuple(u for j, u in enumerate(users) if odd >> j & 1),
@@ -270,7 +254,7 @@ AGREEMENT_FIELDS = [
 ]
 
 
-def _consensus_columns(labels: ImageLabels, result, changed: np.ndarray):
+def _consensus_columns(labels: LabelBatch, result, changed: np.ndarray):
     """Consensus boxes of the changed images as columns for arrays_insert (no row objects)."""
     picked = np.flatnonzero(changed[result.object_image] & result.object_consensus.astype(bool))
     image = result.object_image[picked]
@@ -362,14 +346,3 @@ def near_duplicates_store(*, project_id: int, image_ids, found, items) -> None:
         include_other_image=True,
     )
     image_open_flag_counts_refresh(image_ids=sorted(touched))
-
-
-def project_recompute_start(*, project, requested_by=None, reason: str = "") -> AgreementRun:
-    """Start a full recompute of the project (thresholds changed, engine upgraded, or asked).
-
-    Call it inside the transaction that changed the thresholds: the run's chunks are enqueued
-    on commit. Returns the AgreementRun whose done/total the pages show as progress.
-    """
-    from quality.services_runs import run_start
-
-    return run_start(project=project, requested_by=requested_by, reason=reason)

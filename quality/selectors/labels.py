@@ -16,7 +16,7 @@ from django.db.models import Count, Q
 
 from annotations.models import Annotation, Box
 from projects.models import Image, InstructionVersion, LabelClass, Project
-from quality.bulk import is_postgresql, query_matrix
+from quality.dbcopy import is_postgresql, query_matrix
 from quality.engine import ENGINE_VERSION, AgreementParams, BoxBatch, LabelSet
 from quality.models import ConsensusBox, ImageAgreement
 
@@ -27,7 +27,7 @@ SUBMITTED_LABELS = Q(kind=Annotation.Kind.LABEL, status=Annotation.Status.SUBMIT
 
 
 @dataclass(frozen=True, eq=False)
-class ImageLabels:
+class LabelBatch:
     """Submitted label sets of some images of one project, as the engine reads them.
 
     Image ``i`` of the batch is ``image_ids[i]``; box row ``r`` is Box ``box_ids[r]``.
@@ -160,8 +160,8 @@ def images_to_sweep(*, limit: int, settled_before, runs_after) -> dict[int, list
     return out
 
 
-def images_labels(*, image_ids) -> list[ImageLabels]:
-    """The submitted label sets of these images, one ImageLabels per project.
+def images_labels(*, image_ids) -> list[LabelBatch]:
+    """The submitted label sets of these images, one LabelBatch per project.
 
     Five queries whatever the number of boxes: images, projects, label sets with their boxes
     (one LEFT JOIN: a label set with no box is a row with a null box), labelers, classes.
@@ -240,7 +240,7 @@ def _label_rows(image_ids: list[int]) -> np.ndarray:
     return table
 
 
-def _image_labels(project, images, table, usernames, class_names) -> ImageLabels:
+def _image_labels(project, images, table, usernames, class_names) -> LabelBatch:
     image_ids = np.array([pk for pk, _ in images], dtype=np.int64)
     mine = np.isin(table[:, 0].astype(np.int64), image_ids)
     if not mine.all():
@@ -284,7 +284,7 @@ def _image_labels(project, images, table, usernames, class_names) -> ImageLabels
         label_sets=(set_image, set_code),
     )
     set_order = np.argsort(set_image * max(len(labeler_names), 1) + set_code, kind="stable")
-    return ImageLabels(
+    return LabelBatch(
         project=project,
         params=params,
         image_ids=image_ids,

@@ -1,14 +1,14 @@
 """Project recompute runs: start one, assess its chunks, finish it, record failure.
 
 A run is a Celery chord: one chunk task per AGREEMENT_CHUNK_SIZE image ids, then a final task
-with every chunk's partial figures. Progress is recounted under a row lock from the set of
+(near duplicates, the summary folding the figures each chunk stored with its images). Progress is recounted under a row lock from the set of
 chunks done, so a chunk delivered twice is not counted twice; images already assessed with the
 same digest are not written again, so a run started again after a killed one finishes the job.
 
 A chunk whose worker died (kill -9, a lost machine) would wait for Redis's visibility timeout
 (an hour) before it is delivered again, and the chord's final task with it. So each chunk claims
 itself on the run when it starts (params["claimed"], and the run's heartbeat_at); the sweep
-(runs_stalled_redispatch) sends again every chunk claimed longer ago than a chunk can run
+(runs_stalled_claim, then the sweep task) sends again every chunk claimed longer ago than a chunk can run
 (AGREEMENT_CHUNK_STALLED_SECONDS, above the chunk's hard time limit) and not done, and the chunks
 of a run that has shown no sign of life for that long. Once a chunk was sent again the chord
 may never fire: the chunk that completes the run then enqueues the final task itself, once.
@@ -17,8 +17,8 @@ may never fire: the chunk that completes the run then enqueues the final task it
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -26,19 +26,22 @@ from django.utils import timezone
 from projects.models import Project
 from quality.engine import near_duplicate_conflicts
 from quality.models import AgreementRun
-from quality.selectors import (
+from quality.selectors.labels import (
     params_as_dict,
     project_image_ids_to_assess,
     project_near_duplicate_items,
     project_params,
 )
-from quality.services import images_assess, near_duplicates_store
-from quality.services_summary import labels_partial, project_summarize
+from quality.services.assessment import images_assess, near_duplicates_store
+from quality.services.summary import project_summarize
 
 
 @transaction.atomic
-def run_start(*, project: Project, requested_by=None, reason: str = "") -> AgreementRun:
-    """Create a run and enqueue its chord once the caller's transaction commits.
+def run_create(
+    *, project: Project, requested_by=None, reason: str = ""
+) -> tuple[AgreementRun, list[int]]:
+    """Create a pending run and return it with the ids of the images it will assess; the
+    caller dispatches it once its transaction commits (quality.enqueue.recompute_start).
 
     Runs of the project still pending or running are marked failed: the new run redoes
     whatever they left undone.
@@ -60,8 +63,7 @@ def run_start(*, project: Project, requested_by=None, reason: str = "") -> Agree
         total=len(image_ids),
         params=params_as_dict(project_params(project)),
     )
-    transaction.on_commit(lambda: _run_enqueue(run_id=run.pk, image_ids=image_ids))
-    return run
+    return run, image_ids
 
 
 def run_chunks(image_ids: list[int]) -> list[list[int]]:
@@ -69,28 +71,20 @@ def run_chunks(image_ids: list[int]) -> list[list[int]]:
     return [image_ids[i : i + size] for i in range(0, len(image_ids), size)]
 
 
-def _run_enqueue(*, run_id: int, image_ids: list[int]) -> None:
-    from celery import chord
-
-    from quality import tasks
-
+@transaction.atomic
+def run_chunks_plan(*, run_id: int, image_ids: list[int]) -> list[list[int]]:
+    """Record the run's chunks and mark it running; returns the chunks to dispatch."""
     chunks = run_chunks(image_ids)
     now = timezone.now()
-    with transaction.atomic():
-        run = AgreementRun.objects.select_for_update().get(pk=run_id)
-        run.params = {
-            **run.params,
-            # key -> [first id, last id, images]: enough to send a stalled chunk again.
-            "chunks": {_chunk_key(chunk): [chunk[0], chunk[-1], len(chunk)] for chunk in chunks},
-        }
-        run.state, run.started_at, run.heartbeat_at = AgreementRun.State.RUNNING, now, now
-        run.save(update_fields=["params", "state", "started_at", "heartbeat_at"])
-    header = [tasks.assess_chunk_task.si(run_id, chunk) for chunk in chunks]
-    if not header:
-        tasks.finish_run_task.delay([], run_id=run_id)
-        return
-    body = tasks.finish_run_task.s(run_id=run_id)
-    chord(header)(body.on_error(tasks.fail_run_task.s(run_id=run_id)))
+    run = AgreementRun.objects.select_for_update().get(pk=run_id)
+    run.params = {
+        **run.params,
+        # key -> [first id, last id, images]: enough to send a stalled chunk again.
+        "chunks": {_chunk_key(chunk): [chunk[0], chunk[-1], len(chunk)] for chunk in chunks},
+    }
+    run.state, run.started_at, run.heartbeat_at = AgreementRun.State.RUNNING, now, now
+    run.save(update_fields=["params", "state", "started_at", "heartbeat_at"])
+    return chunks
 
 
 def _chunk_key(image_ids: list[int]) -> str:
@@ -114,14 +108,11 @@ def run_chunk_claim(*, run_id: int, image_ids: list[int], chunk_key: str | None 
 @transaction.atomic
 def run_chunk_assess(*, run_id: int, image_ids: list[int], chunk_key: str | None = None) -> dict:
     """Assess one chunk of a run and record it as done, in one transaction (one commit);
-    returns its partial project figures, and "finish": True when this chunk completed a run
-    whose chord may never fire (a chunk was sent again): the caller enqueues the final task."""
-    partial: dict = {}
-    for labels, result in images_assess(image_ids=image_ids):
-        partial = labels_partial(labels, result, np.flatnonzero(labels.complete))
-    if _run_chunk_done(run_id=run_id, image_ids=image_ids, chunk_key=chunk_key):
-        partial = {**partial, "finish": True}
-    return partial
+    returns {"finish": True} when this chunk completed a run whose chord may never fire (a
+    chunk was sent again): the caller enqueues the final task. The chunk's figures are stored
+    with its images (quality.figures), for the summary to fold."""
+    images_assess(image_ids=image_ids)
+    return {"finish": _run_chunk_done(run_id=run_id, image_ids=image_ids, chunk_key=chunk_key)}
 
 
 def _run_chunk_done(*, run_id: int, image_ids: list[int], chunk_key: str | None) -> bool:
@@ -147,8 +138,16 @@ def _run_chunk_done(*, run_id: int, image_ids: list[int], chunk_key: str | None)
     return bool(finish)
 
 
-def runs_stalled_redispatch(*, now=None) -> int:
-    """Send again the chunks of running recomputes whose worker went silent; returns how many.
+class StalledWork(NamedTuple):
+    """What the sweep sends again: chunks (run id, image ids, chunk key) and runs to finish."""
+
+    chunks: list[tuple[int, list[int], str]]
+    finish: list[int]
+
+
+def runs_stalled_claim(*, now=None) -> StalledWork:
+    """Claim anew the chunks of running recomputes whose worker went silent, for the caller
+    (the sweep task) to send again once this returns (each run's claim is committed).
 
     A chunk claimed longer ago than AGREEMENT_CHUNK_STALLED_SECONDS and not done lost its
     worker (its hard time limit is shorter). Chunks not even claimed are sent again only when
@@ -157,24 +156,24 @@ def runs_stalled_redispatch(*, now=None) -> int:
     """
     now = now or timezone.now()
     stalled_before = now - timedelta(seconds=settings.AGREEMENT_CHUNK_STALLED_SECONDS)
-    sent = 0
+    work = StalledWork([], [])
     run_ids = AgreementRun.objects.filter(
         state=AgreementRun.State.RUNNING, kind=AgreementRun.Kind.RECOMPUTE
     ).values_list("pk", flat=True)
     for run_id in run_ids:
-        sent += _run_stalled_redispatch(run_id=run_id, now=now, stalled_before=stalled_before)
-    return sent
+        _run_stalled_claim(run_id=run_id, now=now, stalled_before=stalled_before, work=work)
+    return work
 
 
 @transaction.atomic
-def _run_stalled_redispatch(*, run_id: int, now, stalled_before) -> int:
+def _run_stalled_claim(*, run_id: int, now, stalled_before, work: StalledWork) -> None:
     run = (
         AgreementRun.objects.select_for_update(skip_locked=True)
         .filter(pk=run_id, state=AgreementRun.State.RUNNING)
         .first()
     )
     if run is None:
-        return 0
+        return
     chunks, done = run.params.get("chunks", {}), run.params.get("chunks_done", {})
     claimed = dict(run.params.get("claimed", {}))
     silent = run.heartbeat_at is None or run.heartbeat_at < stalled_before
@@ -191,8 +190,8 @@ def _run_stalled_redispatch(*, run_id: int, now, stalled_before) -> int:
             run.params = {**run.params, "redispatched": True, "finishing": True}
             run.heartbeat_at = now
             run.save(update_fields=["params", "heartbeat_at"])
-            transaction.on_commit(lambda: _run_finish_send(run_id))
-        return 0
+            work.finish.append(run_id)
+        return
     for key in stalled:
         claimed[key] = now.isoformat()
     run.params = {**run.params, "claimed": claimed, "redispatched": True}
@@ -201,24 +200,10 @@ def _run_stalled_redispatch(*, run_id: int, now, stalled_before) -> int:
     visited = project_image_ids_to_assess(project_id=run.project_id)
     for key in stalled:
         first, last, _count = chunks[key]
-        image_ids = [i for i in visited if first <= i <= last]
-        transaction.on_commit(lambda ids=image_ids, key=key: _chunk_send(run_id, ids, key))
-    return len(stalled)
+        work.chunks.append((run_id, [i for i in visited if first <= i <= last], key))
 
 
-def _run_finish_send(run_id: int) -> None:
-    from quality import tasks
-
-    tasks.finish_run_task.delay(None, run_id=run_id)
-
-
-def _chunk_send(run_id: int, image_ids: list[int], chunk_key: str) -> None:
-    from quality import tasks
-
-    tasks.assess_chunk_task.apply_async((run_id, image_ids), {"chunk_key": chunk_key})
-
-
-def run_finish(*, run_id: int, partials: list[dict] | None) -> None:
+def run_finish(*, run_id: int) -> None:
     """Near-duplicate conflicts across the project, project figures, and the run succeeded."""
     run = AgreementRun.objects.select_related("project").get(pk=run_id)
     if run.state == AgreementRun.State.SUCCEEDED:
@@ -228,7 +213,7 @@ def run_finish(*, run_id: int, partials: list[dict] | None) -> None:
     near_duplicates_store(
         project_id=project.pk, image_ids=None, found=near_duplicate_conflicts(items), items=items
     )
-    project_summarize(project=project, partials=[p for p in partials or [] if p] or None)
+    project_summarize(project=project)
     AgreementRun.objects.filter(pk=run_id).update(
         state=AgreementRun.State.SUCCEEDED, done=run.total, finished_at=timezone.now(), error=""
     )
