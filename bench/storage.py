@@ -2,6 +2,7 @@
 recompute, with 1, 2 and 4 worker processes.
 
     nice .venv/bin/python bench/storage.py --images 10000 --workers 1,2,4
+    nice .venv/bin/python bench/storage.py --images 10000 --workers 4 --recompute-workers 1,2,4
 
 1. Starts a real S3-protocol server (moto in server mode, `python -m moto.server`, a process of
    its own on 127.0.0.1) and puts N distinct JPEGs in its bucket (640x480, ~70 KB each, so a
@@ -13,7 +14,8 @@ recompute, with 1, 2 and 4 worker processes.
    REGISTER_CHUNK_SIZE objects examined in parallel: ranged reads, SHA-256, checks, perceptual
    hash) and times it from the request to the run's `succeeded`.
 3. Gives the last project's images 3 labelers x ~6 boxes (COPY) and times a full agreement
-   recompute with the same W workers (the chord of bench/recompute.py, which reads no image).
+   recompute from no stored results with each of --recompute-workers (default: the same counts)
+   workers (the chord of bench/recompute.py, which reads no image).
 4. Splits one image's cost in-process (single thread): the two GETs against the server, and the
    checks and hashes, to say what limits the throughput; and the CPU seconds each process kind
    (workers, the S3 server, PostgreSQL is not counted) used per registration.
@@ -46,9 +48,20 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--db", default="concord_bench_storage")
     parser.add_argument("--chunk", type=int, default=50, help="REGISTER_CHUNK_SIZE")
-    parser.add_argument("--no-recompute", action="store_true")
+    parser.add_argument(
+        "--recompute-workers",
+        default=None,
+        help="worker counts for the recompute (default: --workers; empty: none)",
+    )
     args = parser.parse_args()
     counts = [int(w) for w in args.workers.split(",")]
+    recompute_counts = [
+        int(w)
+        for w in (args.workers if args.recompute_workers is None else args.recompute_workers).split(
+            ","
+        )
+        if w
+    ]
 
     from tests.s3_server import BUCKET, moto_server, s3_client, s3_environment
 
@@ -82,8 +95,14 @@ def main() -> None:
             processes = _workers(workers)
             try:
                 project = _register(workers, processes, server_pid, args.images)
-                if not args.no_recompute:
-                    _recompute(project, workers, processes)
+            finally:
+                _stop(processes)
+        if recompute_counts:
+            _labels_fill(project)
+        for workers in recompute_counts:
+            processes = _workers(workers)
+            try:
+                _recompute(project, workers, processes)
             finally:
                 _stop(processes)
 
@@ -336,15 +355,17 @@ def _labels_fill(project) -> int:
 
 
 def _recompute(project, workers: int, processes) -> None:
+    """A full recompute from no stored results (each worker count starts from the same state)."""
+    from annotations.models import Box
+    from bench.recompute import _reset
     from quality.enqueue import recompute_start
     from quality.models import AgreementRun
 
-    if not project.memberships.filter(role="labeler").exists():
-        boxes = _labels_fill(project)
-    else:
-        from annotations.models import Box
+    from projects.models import RegistrationObject
 
-        boxes = Box.objects.filter(annotation__image__project=project).count()
+    RegistrationObject.objects.all().delete()  # they refer to runs, which _reset empties
+    _reset("empty")
+    boxes = Box.objects.filter(annotation__image__project=project).count()
     pids = [p.pid for p in processes]
     cpu = _cpu(pids)
     t = time.perf_counter()
