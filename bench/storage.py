@@ -49,6 +49,11 @@ def main() -> None:
     parser.add_argument("--db", default="concord_bench_storage")
     parser.add_argument("--chunk", type=int, default=50, help="REGISTER_CHUNK_SIZE")
     parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="reuse --db as a previous run left it: only the recomputes, on its last project",
+    )
+    parser.add_argument(
         "--recompute-workers",
         default=None,
         help="worker counts for the recompute (default: --workers; empty: none)",
@@ -68,13 +73,16 @@ def main() -> None:
     with moto_server() as endpoint:
         client = s3_client(endpoint)
         client.create_bucket(Bucket=BUCKET)
-        t = time.perf_counter()
-        size = _objects_put(client, BUCKET, args.images)
-        print(
-            f"put {args.images} JPEGs ({size / args.images / 1024:.0f} KB each on average) in "
-            f"{time.perf_counter() - t:.0f} s",
-            flush=True,
-        )
+        if args.keep:
+            counts = []
+        else:
+            t = time.perf_counter()
+            size = _objects_put(client, BUCKET, args.images)
+            print(
+                f"put {args.images} JPEGs ({size / args.images / 1024:.0f} KB each on average) "
+                f"in {time.perf_counter() - t:.0f} s",
+                flush=True,
+            )
         os.environ.update(
             DATABASE_URL=f"postgres://{args.pg}/{args.db}",
             REDIS_URL=args.redis,
@@ -83,21 +91,27 @@ def main() -> None:
             REGISTER_CHUNK_SIZE=str(args.chunk),
             **s3_environment(endpoint),
         )
-        _create_database(args.pg, args.db)
+        if not args.keep:
+            _create_database(args.pg, args.db)
         subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
         import django
 
         django.setup()
         server_pid = _server_pid(endpoint)
-        _split_one_image()
         project = None
+        if args.keep:
+            from projects.models import Project
+
+            project = Project.objects.order_by("pk").last()
+        else:
+            _split_one_image()
         for workers in counts:
             processes = _workers(workers)
             try:
                 project = _register(workers, processes, server_pid, args.images)
             finally:
                 _stop(processes)
-        if recompute_counts:
+        if recompute_counts and not project.memberships.filter(role="labeler").exists():
             _labels_fill(project)
         for workers in recompute_counts:
             processes = _workers(workers)
@@ -357,14 +371,10 @@ def _labels_fill(project) -> int:
 def _recompute(project, workers: int, processes) -> None:
     """A full recompute from no stored results (each worker count starts from the same state)."""
     from annotations.models import Box
-    from bench.recompute import _reset
     from quality.enqueue import recompute_start
     from quality.models import AgreementRun
 
-    from projects.models import RegistrationObject
-
-    RegistrationObject.objects.all().delete()  # they refer to runs, which _reset empties
-    _reset("empty")
+    _results_empty()
     boxes = Box.objects.filter(annotation__image__project=project).count()
     pids = [p.pid for p in processes]
     cpu = _cpu(pids)
@@ -382,6 +392,20 @@ def _recompute(project, workers: int, processes) -> None:
         f"worker; CPU of the workers {_cpu(pids) - cpu:.0f} s; error={run.error!r}",
         flush=True,
     )
+
+
+def _results_empty() -> None:
+    """No stored agreement results and no runs (registration objects go with their runs)."""
+    from django.db import connection
+
+    from projects.models import RegistrationObject
+    from quality.models import AgreementRun, ConsensusBox, Flag, ImageAgreement
+
+    models = (RegistrationObject, AgreementRun, Flag.labelers.through, Flag, ConsensusBox)
+    tables = [m._meta.db_table for m in (*models, ImageAgreement)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(tables)}")
+        cursor.execute(f"VACUUM ANALYZE {ImageAgreement._meta.db_table}")
 
 
 def _split_one_image() -> None:
