@@ -11,14 +11,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from annotations.boxes import CleanBox, boxes_clean
 from annotations.models import Annotation, Box
+from projects.instructions import instructions_current
 from projects.models import (
     Image,
-    InstructionAcknowledgement,
     InstructionVersion,
     Membership,
     Project,
@@ -185,17 +184,10 @@ def _queue_candidates(*, project: Project, labeler, cutoff) -> list[int]:
 def _instructions_acknowledged(*, project: Project, labeler) -> InstructionVersion | None:
     """The instructions in force (None if the project has none), acknowledged by the labeler.
 
-    Raises InstructionsNotAcknowledged otherwise. The rule of
-    projects.services.instructions_pending_for, in one query instead of three (the queue asks it
-    on every request, and the new draft records the version).
+    Raises InstructionsNotAcknowledged otherwise: the rule of instructions_pending_for, returning
+    the version too (the new draft records it), in the one query the queue asks on every request.
     """
-    acknowledged = InstructionAcknowledgement.objects.filter(user=labeler, version=OuterRef("pk"))
-    current = (
-        InstructionVersion.objects.filter(project=project)
-        .annotate(acknowledged=Exists(acknowledged))
-        .order_by("-number")
-        .first()
-    )
+    current = instructions_current(project=project, reader=labeler)
     if current is not None and not current.acknowledged:
         raise InstructionsNotAcknowledged(current)
     return current
@@ -257,7 +249,7 @@ def annotation_boxes_replace(
         class_ids=image.project.classes.values_list("pk", flat=True),
     )
     annotation.boxes.all().delete()
-    Box.objects.bulk_create(_box_rows(annotation, clean))
+    Box.objects.bulk_create(box_rows(annotation, clean))
     _active_seconds_set(annotation, active_seconds)
     annotation.save(update_fields=["updated_at", "active_seconds"])
     if annotation.status == Annotation.Status.SUBMITTED:
@@ -317,7 +309,8 @@ def _active_seconds_set(annotation: Annotation, active_seconds: float | None) ->
         annotation.active_seconds = min(seconds, ACTIVE_SECONDS_MAX)
 
 
-def _box_rows(annotation: Annotation, clean: list[CleanBox]) -> list[Box]:
+def box_rows(annotation: Annotation, clean: list[CleanBox]) -> list[Box]:
+    """Unsaved Box rows of the annotation for checked boxes (annotations.boxes.boxes_clean)."""
     return [
         Box(
             annotation=annotation,

@@ -16,6 +16,7 @@ from exports.formats import COORDINATES, FILE_NAMES
 from exports.params import ExportSpec
 from exports.selectors import ExportQuery
 from exports.splits import SUBSETS
+from projects.instructions import instructions_current
 from projects.models import Project
 from quality.models import Flag, ProjectAgreement
 from quality.selectors.labels import NEAR_DUPLICATE_BITS, SUBMITTED_LABELS
@@ -68,7 +69,7 @@ def datacard_build(*, project: Project, spec: ExportSpec) -> dict:
         .annotate(label_sets=Count("pk"))
         .order_by("instruction_version__number")
     )
-    current = project.current_instructions
+    current = instructions_current(project=project)
     stored = ProjectAgreement.objects.filter(project=project).first()
     total_images = project.images.count()
     with_labels = (

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import api, registration_api
+from projects import api, image_api, registration_api
 
 urlpatterns = [
     path("projects/", api.ProjectListApi.as_view(), name="api-projects"),
@@ -12,7 +12,7 @@ urlpatterns = [
         name="api-instructions",
     ),
     path("projects/<int:project_id>/members/", api.MemberListApi.as_view(), name="api-members"),
-    path("projects/<int:project_id>/images/", api.ImageListApi.as_view(), name="api-images"),
+    path("projects/<int:project_id>/images/", image_api.ImageListApi.as_view(), name="api-images"),
     path(
         "projects/<int:project_id>/images/register/",
         registration_api.RegisterApi.as_view(),
@@ -22,10 +22,5 @@ urlpatterns = [
         "runs/<int:run_id>/objects/",
         registration_api.RegistrationObjectListApi.as_view(),
         name="api-run-objects",
-    ),
-    path(
-        "projects/<int:project_id>/annotations/",
-        api.AnnotationListApi.as_view(),
-        name="api-annotations",
     ),
 ]

@@ -53,10 +53,6 @@ class Project(models.Model):
     def get_absolute_url(self):
         return reverse("projects:detail", args=[self.slug])
 
-    @property
-    def current_instructions(self):
-        return self.instruction_versions.order_by("-number").first()
-
 
 class LabelClass(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="classes")

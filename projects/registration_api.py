@@ -5,13 +5,11 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from concord.exceptions import ApiErrorOutput
-from projects.api import ERRORS, READ_ERRORS, ProjectScoped
+from concord.exceptions import PROJECT_ERRORS, PROJECT_READ_ERRORS, ApiErrorOutput
 from projects.enqueue import registration_enqueue
 from projects.models import Project, RegistrationObject
-from projects.permissions import Capability, HasProjectCapability
+from projects.permissions import Capability, ProjectScopedApi
 from projects.registration import BucketUnavailable, RegistrationRefused
 from quality.models import AgreementRun
 
@@ -43,7 +41,7 @@ class Unavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
 
 
-class RegisterApi(ProjectScoped, APIView):
+class RegisterApi(ProjectScopedApi):
     """Register images already in the bucket, without copying them (leads)."""
 
     required_capability = Capability.MANAGE
@@ -60,7 +58,7 @@ class RegisterApi(ProjectScoped, APIView):
         request=RegisterInput,
         responses={
             202: RegisterOutput,
-            **ERRORS,
+            **PROJECT_ERRORS,
             503: OpenApiResponse(ApiErrorOutput, description="The bucket cannot be read."),
         },
         examples=[
@@ -76,7 +74,7 @@ class RegisterApi(ProjectScoped, APIView):
         data.is_valid(raise_exception=True)
         try:
             run = registration_enqueue(
-                project=self.get_project(),
+                project=self.project,
                 requested_by=request.user,
                 prefix=data.validated_data["prefix"],
                 manifest=data.validated_data["manifest"],
@@ -108,26 +106,22 @@ class RegistrationObjectOutput(serializers.ModelSerializer):
             description="Only objects in this state (refused ones say why in reason).",
         )
     ],
-    responses={200: RegistrationObjectOutput(many=True), **READ_ERRORS},
+    responses={200: RegistrationObjectOutput(many=True), **PROJECT_READ_ERRORS},
 )
-class RegistrationObjectListApi(generics.ListAPIView):
+class RegistrationObjectListApi(ProjectScopedApi, generics.ListAPIView):
     serializer_class = RegistrationObjectOutput
-    permission_classes = [HasProjectCapability]
     required_capability = Capability.READ_RESULTS
-
-    def get_run(self) -> AgreementRun:
-        if not hasattr(self, "_run"):
-            self._run = generics.get_object_or_404(
-                AgreementRun.objects.select_related("project"),
-                pk=self.kwargs["run_id"],
-            )  # a recompute has no objects: an empty list
-        return self._run
+    run: AgreementRun
 
     def get_project(self) -> Project:
-        return self.get_run().project
+        # A recompute has no objects: its list is empty.
+        self.run = generics.get_object_or_404(
+            AgreementRun.objects.select_related("project"), pk=self.kwargs["run_id"]
+        )
+        return self.run.project
 
     def get_queryset(self):
-        objects = RegistrationObject.objects.filter(run=self.get_run()).order_by("pk")
+        objects = RegistrationObject.objects.filter(run=self.run).order_by("pk")
         wanted = self.request.query_params.get("status")
         if wanted:
             if wanted not in RegistrationObject.Status.values:

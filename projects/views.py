@@ -6,16 +6,20 @@ from django.views.decorators.http import require_GET, require_safe
 
 from accounts.authentication import login_or_token_required
 from projects.home import home_rows
+from projects.instructions import (
+    instructions_current,
+    instructions_pending_for,
+    last_acknowledged_version,
+)
 from projects.markdown import render_markdown
-from projects.models import Image, Project
+from projects.models import Image
 from projects.permissions import (
     Capability,
     can_create_projects,
     has_capability,
-    require,
+    project_for,
     role_of,
 )
-from projects.services import instructions_pending_for, last_acknowledged_version
 from projects.storage import media_response
 
 
@@ -33,9 +37,8 @@ def home(request):
 @require_safe
 def project_detail(request, slug):
     """Instructions (rendered, sanitised), class guidance, and for labelers: acknowledge, start."""
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.VIEW)
-    instructions = project.current_instructions
+    project = project_for(request, slug, Capability.VIEW)
+    instructions = instructions_current(project=project)
     is_labeler = has_capability(request.user, project, Capability.LABEL)
     pending = instructions_pending_for(user=request.user, project=project) if is_labeler else None
     changes = []
@@ -71,8 +74,7 @@ def project_detail(request, slug):
 def image_file(request, slug, image_id):
     """Serve an image's pixels to members of its project only (by session or API token): the
     bytes from the local disk, or a redirect to a short-lived presigned URL of the bucket."""
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.VIEW)
+    project = project_for(request, slug, Capability.VIEW)
     image = get_object_or_404(Image.objects.only("id", "file"), pk=image_id, project=project)
     return media_response(image.file.name)
 

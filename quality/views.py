@@ -14,9 +14,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from concord.params import id_value
 from concord.parsers import JSONTooStrange, json_loads
+from projects.instructions import instructions_current
 from projects.markdown import render_markdown
-from projects.models import Project
-from projects.permissions import Capability, has_capability, require, role_of
+from projects.permissions import Capability, has_capability, project_for, require, role_of
 from quality.models import Flag
 from quality.selectors import flag_queue
 from quality.selectors import report as report_selectors
@@ -55,8 +55,7 @@ class CappedPaginator(Paginator):
 @login_required
 @require_safe
 def report(request, slug):
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.READ_RESULTS)
+    project = project_for(request, slug, Capability.READ_RESULTS)
     data = report_selectors.project_report(project=project)
     return render(
         request,
@@ -85,8 +84,7 @@ def _empty_charts(data: dict) -> dict:
 @login_required
 @require_safe
 def flag_list(request, slug):
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.READ_RESULTS)
+    project = project_for(request, slug, Capability.READ_RESULTS)
     filters = _queue_filters(request.GET)
     flags = flag_queue.flags_filtered(project=project, filters=filters)
     page = CappedPaginator(flag_queue.flag_list_rows(flags), FLAGS_PER_PAGE).get_page(
@@ -109,8 +107,7 @@ def flag_list(request, slug):
 @login_required
 @require_http_methods(["GET", "POST"])
 def flag_review(request, slug, flag_id):
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.READ_RESULTS)
+    project = project_for(request, slug, Capability.READ_RESULTS)
     flag = get_object_or_404(
         Flag.objects.select_related("image", "project", "label_class", "resolved_by"),
         pk=flag_id,
@@ -149,8 +146,7 @@ def flag_review(request, slug, flag_id):
 @require_http_methods(["GET", "POST"])
 def flag_instructions(request, slug, flag_id):
     """ "Instructions unclear": edit the prefilled next instruction version, then publish it."""
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.RESOLVE)
+    project = project_for(request, slug, Capability.RESOLVE)
     flag = get_object_or_404(
         Flag.objects.select_related("image", "project"), pk=flag_id, project=project
     )
@@ -189,7 +185,7 @@ def flag_instructions(request, slug, flag_id):
             "preview_html": render_markdown(body),
             "summary": summary,
             "error": error,
-            "current": project.current_instructions,
+            "current": instructions_current(project=project),
             "back_url": _review_url(project, flag.pk, filters),
         },
     )

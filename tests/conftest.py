@@ -113,6 +113,7 @@ def _celery_mode(request):
         app.conf.task_always_eager = False
         app.conf.task_default_queue = queue
         yield
+        _worker_drain(app, f"{queue}@{_host()}")
         app.conf.task_default_queue = saved_queue
     else:
         app.conf.task_always_eager = True
@@ -192,6 +193,26 @@ def _worker_running(extra_env: dict[str, str]):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def _worker_drain(app, worker: str, timeout: float = 20.0) -> None:
+    """After a worker test: drop the tasks it scheduled for later (the debounced summary) and
+    wait for the running ones, so that none runs while the next test empties the tables (a
+    summary reading them during that TRUNCATE deadlocked it)."""
+    import time
+
+    inspect = app.control.inspect(destination=[worker], timeout=0.5)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for tasks in (inspect.scheduled() or {}).values():
+            for task in tasks:
+                app.control.revoke(task["request"]["id"], destination=[worker])
+        busy = [
+            t for found in (inspect.active(), inspect.reserved()) for t in (found or {}).values()
+        ]
+        if not any(busy):
+            return
+        time.sleep(0.2)
 
 
 def _host() -> str:

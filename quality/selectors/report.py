@@ -13,6 +13,7 @@ from django.db.models import Count, OuterRef, Q
 
 from annotations.models import Annotation
 from projects.models import Image, LabelClass, Membership, Project
+from quality.engine.figures import HISTOGRAM_BINS, histogram_edges
 from quality.models import (
     Flag,
     ImageAgreement,
@@ -22,7 +23,6 @@ from quality.models import (
 )
 from quality.selectors.figures import summary_pending
 
-HISTOGRAM_BINS = 10
 WORST_IMAGES = 12
 WORST_STORED = 2 * WORST_IMAGES  # a margin for images whose score rises after the summary
 
@@ -171,17 +171,18 @@ def class_key(label_class_id: int | None) -> str:
 
 
 def score_histogram(*, project: Project) -> list[dict]:
-    """Image scores in ten bins of width 0.1 (the last bin includes 1.0), in one query."""
-    edges = [i / HISTOGRAM_BINS for i in range(HISTOGRAM_BINS + 1)]
-    bins = {}
-    for i in range(HISTOGRAM_BINS):
-        upper = Q(score__lt=edges[i + 1]) if i < HISTOGRAM_BINS - 1 else Q(score__lte=1)
-        bins[f"b{i}"] = Count("id", filter=Q(score__gte=edges[i]) & upper)
-    counts = ImageAgreement.objects.filter(image__project=project).aggregate(**bins)
-    return [
-        {"from": edges[i], "to": edges[i + 1], "count": counts[f"b{i}"]}
-        for i in range(HISTOGRAM_BINS)
-    ]
+    """Image scores in ten bins of width 0.1 (the last bin includes 1.0): the bins stored with
+    each image's assessment (quality.engine.figures.score_bins), counted in one query."""
+    counts = [0] * HISTOGRAM_BINS
+    for score_bin, n in (
+        ImageAgreement.objects.filter(image__project=project)
+        .order_by()
+        .values_list("score_bin")
+        .annotate(n=Count("id"))
+    ):
+        counts[min(score_bin, HISTOGRAM_BINS - 1)] += n
+    edges = histogram_edges()
+    return [{"from": edges[i], "to": edges[i + 1], "count": n} for i, n in enumerate(counts)]
 
 
 def _histogram(stored, project: Project) -> list[dict]:

@@ -50,7 +50,7 @@ from quality.services.figures import (
     figures_store,
     image_instruction_versions,
 )
-from quality.services.flags import FlagSpec, flags_sync, image_flags_settle
+from quality.services.flags import FlagSpec, flags_sync, image_flags_retire
 
 
 def image_assess(*, image_id: int) -> None:
@@ -150,7 +150,7 @@ def _labels_assess(labels: LabelBatch, *, touch: bool = False) -> BatchAssessmen
 @transaction.atomic
 def images_unassess(*, image_ids: list[int]) -> None:
     """Forget the results of images that are no longer complete (a submission was withdrawn)."""
-    image_flags_settle(image_ids=image_ids, keep=())
+    image_flags_retire(image_ids=image_ids, keep=())
     figures_delete(image_ids=image_ids)
     ConsensusBox.objects.filter(image_id__in=image_ids).delete()
     ImageAgreement.objects.filter(image_id__in=image_ids).delete()

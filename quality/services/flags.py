@@ -255,7 +255,7 @@ def _flags_insert(project_id: int, specs: list[FlagSpec]) -> list[int]:
     return ids
 
 
-def image_flags_settle(*, image_ids: list[int], keep=()) -> None:
+def image_flags_retire(*, image_ids: list[int], keep=()) -> None:
     """Retire every live flag touching these images, except kinds in ``keep``."""
     live = (
         Flag.objects.filter(Q(image_id__in=image_ids) | Q(other_image_id__in=image_ids))

@@ -16,9 +16,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from annotations.boxes import BoxesInvalid, boxes_clean
+from annotations.boxes import BoxesInvalid, CleanBox, box_dict, boxes_clean
 from annotations.models import Annotation, Box
-from projects.models import Image, InstructionVersion
+from annotations.services import box_rows
+from projects.instructions import instructions_current
+from projects.models import Image
 from projects.services import instruction_version_publish
 from quality.aliases import labeler_aliases, names_replaced
 from quality.enqueue import project_figures_stale
@@ -73,7 +75,7 @@ def flag_resolve(
     if resolution not in R.values:
         raise ValidationError(f"Unknown resolution {resolution!r}; use one of {', '.join(R)}.")
     note = (note or "").strip()
-    version = flag.project.current_instructions
+    version = instructions_current(project=flag.project)
     old_status = flag.status
     flag.accepted_labeler = None
     if resolution == R.ACCEPT_CONSENSUS:
@@ -115,7 +117,7 @@ def flag_resolve(
     flag.save()
     moves = [(flag.kind, flag.label_class_id, old_status, flag.status)]
     if resolution in IMAGE_DECISIONS:
-        moves += _image_flags_settle(flag)
+        moves += _image_flags_follow(flag)
     flag_counts_move(project_id=flag.project_id, moves=moves)
     image_open_flag_counts_refresh(image_ids=[flag.image_id])
     # The counts above are current at once; agreement with the adjudications follows shortly.
@@ -123,7 +125,7 @@ def flag_resolve(
     return flag
 
 
-def _image_flags_settle(decision: Flag) -> list[tuple]:
+def _image_flags_follow(decision: Flag) -> list[tuple]:
     """Resolve the image's other flags on its labels with `decision`; returns the count moves."""
     others = list(
         Flag.objects.select_for_update()
@@ -189,10 +191,10 @@ def adjudication_save(*, image: Image, lead, boxes: Iterable[dict]) -> Annotatio
     annotation.labeler = lead
     annotation.status = Annotation.Status.SUBMITTED
     annotation.submitted_at = now
-    annotation.instruction_version = _current_version(image)
+    annotation.instruction_version = instructions_current(project=image.project)
     annotation.save()
     annotation.boxes.all().delete()
-    Box.objects.bulk_create(Box(annotation=annotation, **box) for box in cleaned)
+    Box.objects.bulk_create(box_rows(annotation, cleaned))
     return annotation
 
 
@@ -204,16 +206,7 @@ def consensus_boxes(*, image: Image) -> list[dict]:
             "The labelers tie on the class of an object, so the consensus has no class for it. "
             "Accept one labeler's version or adjudicate instead."
         )
-    return [
-        {
-            "x": r.x,
-            "y": r.y,
-            "width": r.width,
-            "height": r.height,
-            "label_class": r.label_class_id,
-        }
-        for r in rows
-    ]
+    return [box_dict(row) for row in rows]
 
 
 def labeler_boxes(*, image: Image, labeler) -> list[dict]:
@@ -229,10 +222,7 @@ def labeler_boxes(*, image: Image, labeler) -> list[dict]:
     )
     if annotation is None:
         raise ValidationError(f"{labeler.username} has no submitted labels on this image.")
-    return [
-        {"x": b.x, "y": b.y, "width": b.width, "height": b.height, "label_class": b.label_class_id}
-        for b in annotation.boxes.all()
-    ]
+    return [box_dict(box) for box in annotation.boxes.all()]
 
 
 def instructions_draft(*, flag: Flag) -> tuple[str, str]:
@@ -242,7 +232,7 @@ def instructions_draft(*, flag: Flag) -> tuple[str, str]:
     Instructions are read by every labeler: the sentence names labelers as "labeler A", "labeler
     B"... by who they are (flag_message_renamed), never by searching their names in text.
     """
-    current = flag.project.current_instructions
+    current = instructions_current(project=flag.project)
     body = current.body.rstrip() if current else ""
     aliases = labeler_aliases(image_ids=[flag.image_id])[flag.image_id]
     happened = flag_message_renamed(flag=flag, name=lambda username: aliases[username])
@@ -260,14 +250,10 @@ def instructions_draft(*, flag: Flag) -> tuple[str, str]:
     return (body + example).lstrip(), summary
 
 
-def _current_version(image: Image) -> InstructionVersion | None:
-    return image.project.instruction_versions.order_by("-number").first()
-
-
-def _clean_boxes(*, image: Image, boxes: Iterable[dict]) -> list[dict]:
+def _clean_boxes(*, image: Image, boxes: Iterable[dict]) -> list[CleanBox]:
     """The lead's boxes checked and clipped as a labeler's are (annotations.boxes)."""
     try:
-        cleaned = boxes_clean(
+        return boxes_clean(
             list(boxes),
             image_width=image.width,
             image_height=image.height,
@@ -275,16 +261,6 @@ def _clean_boxes(*, image: Image, boxes: Iterable[dict]) -> list[dict]:
         )
     except BoxesInvalid as error:
         raise ValidationError(error.message) from None
-    return [
-        {
-            "x": b.x,
-            "y": b.y,
-            "width": b.width,
-            "height": b.height,
-            "label_class_id": b.label_class_id,
-        }
-        for b in cleaned
-    ]
 
 
 LABELER_COLORS = [
@@ -319,7 +295,7 @@ def image_labels_data(*, image: Image, involved: set[int] = frozenset()) -> dict
     )
     labelers, adjudication = [], None
     for annotation in annotations:
-        boxes = [_box(b, b.label_class_id) | {"id": b.pk} for b in annotation.boxes.all()]
+        boxes = [box_dict(box) | {"id": box.pk} for box in annotation.boxes.all()]
         if annotation.kind == Annotation.Kind.ADJUDICATION:
             adjudication = {"by": annotation.labeler.username, "boxes": boxes}
             continue
@@ -334,8 +310,8 @@ def image_labels_data(*, image: Image, involved: set[int] = frozenset()) -> dict
             }
         )
     consensus = [
-        _box(c, c.label_class_id) | {"support": c.support}
-        for c in ConsensusBox.objects.filter(image=image).order_by("index")
+        box_dict(row) | {"support": row.support}
+        for row in ConsensusBox.objects.filter(image=image).order_by("index")
     ]
     return {
         "image": {
@@ -351,14 +327,4 @@ def image_labels_data(*, image: Image, involved: set[int] = frozenset()) -> dict
         "labelers": labelers,
         "consensus": consensus,
         "adjudication": adjudication,
-    }
-
-
-def _box(row, label_class_id) -> dict:
-    return {
-        "x": row.x,
-        "y": row.y,
-        "width": row.width,
-        "height": row.height,
-        "label_class": label_class_id,
     }

@@ -1,9 +1,7 @@
 """The queue under concurrency: many labelers asking at the same moment on PostgreSQL."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from annotations import services
 from annotations.models import Annotation
@@ -16,6 +14,7 @@ from tests.factories import (
     ProjectFactory,
     UserFactory,
 )
+from tests.threads import run_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,27 +39,6 @@ def crowd():
     for _ in range(IMAGES):
         ImageFactory(project=project)
     return project, labelers
-
-
-def run_at_once(labelers, work):
-    barrier = threading.Barrier(len(labelers))
-    errors = []
-
-    def target(user):
-        try:
-            barrier.wait()
-            work(user)
-        except Exception as exc:  # reported below, with the thread's labeler
-            errors.append((user.username, repr(exc)))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(user,)) for user in labelers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
 
 
 def test_labelers_asking_at_once_never_overfill_an_image_nor_get_one_twice(crowd):

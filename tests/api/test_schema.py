@@ -29,7 +29,13 @@ from tests.cache import cache_empty
 from tests.exports.conftest import label
 from tests.factories import AnnotationFactory, ImageFactory
 
-MY_FILES = ("projects/api.py", "exports/", "concord/exceptions.py")
+MY_FILES = (
+    "projects/api.py",
+    "projects/image_api.py",
+    "annotations/api.py",
+    "exports/",
+    "concord/exceptions.py",
+)
 POSITIVE_EXAMPLES = 30
 NEGATIVE_EXAMPLES = 10
 CHECKS = [

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from annotations.models import Annotation
-from projects.services import instructions_pending_for
+from projects.instructions import instructions_pending_for
 from quality.models import Flag, ImageAgreement
 from quality.services.review import (
     RULE_PLACEHOLDER,

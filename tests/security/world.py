@@ -97,6 +97,11 @@ def _submit(image, labeler, boxes):
 
 def url_routes() -> list[tuple[str, str | None]]:
     """Every (route, name) in the URL conf, routes joined from their includes."""
+    return [(route, name) for route, name, _view in url_views()]
+
+
+def url_views() -> list[tuple[str, str | None, object]]:
+    """Every (route, name, view callable) in the URL conf, routes joined from their includes."""
     return list(_walk(get_resolver().url_patterns, "", ""))
 
 
@@ -109,6 +114,7 @@ def _walk(patterns, prefix, namespace):
             yield (
                 prefix + str(pattern.pattern),
                 (namespace + pattern.name if pattern.name else None),
+                pattern.callback,
             )
 
 
