@@ -208,6 +208,9 @@ AGREEMENT_SUMMARY_TIME_LIMIT = env_int("AGREEMENT_SUMMARY_TIME_LIMIT", 720, mini
 AGREEMENT_CHUNK_STALLED_SECONDS = env_int(
     "AGREEMENT_CHUNK_STALLED_SECONDS", AGREEMENT_CHUNK_TIME_LIMIT + 60, minimum=1
 )
+# A bulk decision on the flag queue (POST /api/projects/{id}/flags/bulk/) works on the selected
+# flags of at most this many images per call, in one transaction; the caller calls again for more.
+FLAG_BULK_IMAGES = env_int("FLAG_BULK_IMAGES", 200, minimum=1)
 # After a submit completes or changes an image, the report's figures refresh this much later.
 AGREEMENT_SUMMARY_DELAY_SECONDS = env_int("AGREEMENT_SUMMARY_DELAY_SECONDS", 5, minimum=0)
 # K-alpha is batched (~30k images/s, the 9-threshold sweep ~2.6k/s): larger projects estimate it

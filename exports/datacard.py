@@ -18,8 +18,9 @@ from exports.selectors import ExportQuery
 from exports.splits import SUBSETS
 from projects.instructions import instructions_current
 from projects.models import Project
+from quality.engine.near_duplicates import NEAR_DUPLICATE_BITS
 from quality.models import Flag, ProjectAgreement
-from quality.selectors.labels import NEAR_DUPLICATE_BITS, SUBMITTED_LABELS
+from quality.selectors.labels import SUBMITTED_LABELS
 from quality.selectors.report import flag_summary
 
 QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)

@@ -158,7 +158,10 @@ def query_matrix(sql: str, params, n_columns: int) -> np.ndarray:
     fields = [("count", ">i2")]
     for k in range(n_columns):
         fields += [(f"size{k}", ">i4"), (f"value{k}", ">f8")]
-    rows = body.view(np.dtype(fields))
+    row = np.dtype(fields)
+    if len(body) % row.itemsize:  # a null (no value bytes) or a narrower type: rows of another size
+        raise ValueError("query_matrix needs non-null float8 columns")
+    rows = body.view(row)
     sizes = np.stack([rows[f"size{k}"] for k in range(n_columns)]) if len(rows) else []
     if len(rows) and not ((rows["count"] == n_columns).all() and (sizes == 8).all()):
         raise ValueError("query_matrix needs non-null float8 columns")

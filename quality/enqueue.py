@@ -14,7 +14,6 @@ from django.db.models import Exists, OuterRef
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
-from annotations.selectors import submitted_label_sets_count
 from projects.models import Image, Project
 from quality import tasks
 from quality.models import AgreementRun, ImageAgreement
@@ -24,14 +23,14 @@ log = logging.getLogger(__name__)
 
 
 def _image_state(*, image_id: int) -> tuple[int, int, int, bool]:
-    """(labelers_per_image, label sets with drafts, submitted label sets, assessed) in one query."""
+    """(labelers_per_image, label sets with drafts, submitted label sets, assessed) in one query
+    of the image's own rows (the counts are kept by triggers)."""
     return (
         Image.objects.filter(pk=image_id)
-        .annotate(
-            submitted=submitted_label_sets_count(),
-            assessed=Exists(ImageAgreement.objects.filter(image=OuterRef("pk"))),
+        .annotate(assessed=Exists(ImageAgreement.objects.filter(image=OuterRef("pk"))))
+        .values_list(
+            "project__labelers_per_image", "label_set_count", "submitted_count", "assessed"
         )
-        .values_list("project__labelers_per_image", "label_set_count", "submitted", "assessed")
         .get()
     )
 

@@ -45,6 +45,10 @@ class ImageAgreement(models.Model):
             models.Index(
                 models.F("open_flag_count").desc(), "image", name="agreement_by_open_flags"
             ),
+            # The sweep finds results of another engine version (few or none) through it.
+            models.Index(fields=["engine_version"], name="agreement_by_engine_version"),
+            # ... and results whose stored figures are of another FIGURES_VERSION.
+            models.Index(fields=["figures_version"], name="agreement_by_figures_version"),
         ]
 
     def __str__(self):

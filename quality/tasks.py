@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from projects.models import Image, Project
 from quality.selectors.figures import summary_key as _summary_key
-from quality.selectors.labels import images_to_sweep
+from quality.selectors.sweep import sweep_find
 from quality.services import assessment, runs
 from quality.services.summary import project_summarize
 
@@ -100,6 +100,19 @@ def assess_images_task(project_id: int, image_ids: list[int]) -> None:
     summary_schedule(project_id)
 
 
+# What the sweep remembers between runs, in the cache (Redis, beside the queue): until when it
+# has looked at label changes, and the projects whose thresholds it found current. When Redis
+# loses them it has likely lost queued messages too, and the sweep looks at everything once.
+SWEEP_SWEPT_UNTIL_KEY = "concord:sweep:swept-until"
+SWEEP_THRESHOLDS_KEY = "concord:sweep:thresholds-current"
+SWEEP_KEYS = (SWEEP_SWEPT_UNTIL_KEY, SWEEP_THRESHOLDS_KEY)
+# Label changes are looked at again for this long after a complete pass: a change committed
+# late, or an assessment the sweep enqueued that a broker lost, is still found.
+SWEEP_LOOKBACK = timedelta(minutes=15)
+# Projects found with current thresholds are looked at again after this long.
+SWEEP_THRESHOLDS_RECHECK_SECONDS = 3600
+
+
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_unassessed_task() -> int:
     """Enqueue the assessment of images whose assessment is missing or stale (bounded batch),
@@ -107,7 +120,9 @@ def sweep_unassessed_task() -> int:
 
     Only images whose labels last changed over a sweep interval ago: a fresh submit's own task
     comes first. A project whose run shows signs of life (a chunk started or finished within
-    AGREEMENT_CHUNK_STALLED_SECONDS) is left to that run. Returns the number of images enqueued.
+    AGREEMENT_CHUNK_STALLED_SECONDS) is left to that run. Incremental: it reads the images whose
+    labels changed since its last complete pass (less SWEEP_LOOKBACK), not the project.
+    Returns the number of images enqueued.
     """
     now = timezone.now()
     stalled = runs.runs_stalled_claim(now=now)
@@ -115,15 +130,28 @@ def sweep_unassessed_task() -> int:
         assess_chunk_task.apply_async((run_id, image_ids), {"chunk_key": chunk_key})
     for run_id in stalled.finish:
         finish_run_task.delay(None, run_id=run_id)
-    found = images_to_sweep(
+    swept_until = cache.get(SWEEP_SWEPT_UNTIL_KEY)
+    thresholds = cache.get(SWEEP_THRESHOLDS_KEY)
+    settled_before = now - timedelta(seconds=max(settings.AGREEMENT_SWEEP_SECONDS, 30))
+    found = sweep_find(
         limit=settings.AGREEMENT_SWEEP_BATCH,
-        settled_before=now - timedelta(seconds=max(settings.AGREEMENT_SWEEP_SECONDS, 30)),
+        settled_before=settled_before,
         runs_after=now - timedelta(seconds=settings.AGREEMENT_CHUNK_STALLED_SECONDS),
+        changed_after=swept_until - SWEEP_LOOKBACK if swept_until else None,
+        thresholds_current=thresholds,
     )
-    for project_id, image_ids in found.items():
+    for project_id, image_ids in found.images.items():
         for chunk in runs.run_chunks(image_ids):
             assess_images_task.delay(project_id, chunk)
-    return sum(len(ids) for ids in found.values())
+    if found.complete:
+        cache.set(SWEEP_SWEPT_UNTIL_KEY, settled_before, timeout=None)
+    if found.thresholds_current != thresholds:
+        cache.set(
+            SWEEP_THRESHOLDS_KEY,
+            found.thresholds_current,
+            timeout=SWEEP_THRESHOLDS_RECHECK_SECONDS,
+        )
+    return sum(len(ids) for ids in found.images.values())
 
 
 @shared_task(

@@ -11,17 +11,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.db.models import Count, Q
 
 from annotations.models import Annotation, Box
 from projects.models import Image, InstructionVersion, LabelClass, Project
 from quality.dbcopy import is_postgresql, query_matrix
 from quality.engine import ENGINE_VERSION, AgreementParams, BoxBatch, LabelSet
+from quality.engine.figures import FIGURES_VERSION
+from quality.engine.near_duplicates import PHASH_BANDS, near_matches, near_twins
 from quality.models import ConsensusBox, ImageAgreement
-
-# Hamming distance (bits of a 64-bit perceptual hash) under which two images look the same.
-NEAR_DUPLICATE_BITS = 4
 
 SUBMITTED_LABELS = Q(kind=Annotation.Kind.LABEL, status=Annotation.Status.SUBMITTED)
 
@@ -86,78 +84,6 @@ def project_image_ids_to_assess(*, project_id: int) -> list[int]:
         "image_id", flat=True
     )
     return sorted(set(complete_image_ids(project=project)) | set(assessed))
-
-
-IMAGES_TO_SWEEP_SQL = """
-SELECT image.project_id, image.id
-FROM projects_image AS image
-JOIN projects_project AS project ON project.id = image.project_id
-LEFT JOIN quality_imageagreement AS agreement ON agreement.image_id = image.id
-LEFT JOIN (
-    SELECT image_id, count(*) AS submitted, max(updated_at) AS changed
-    FROM annotations_annotation
-    WHERE kind = 'label' AND status = 'submitted'
-    GROUP BY image_id
-) AS labels ON labels.image_id = image.id
-WHERE image.project_id NOT IN (
-        SELECT project_id FROM quality_agreementrun
-        WHERE state IN ('pending', 'running')
-            AND COALESCE(heartbeat_at, created_at) >= %(runs_after)s
-    )
-    AND (
-        (agreement.id IS NULL
-            AND image.label_set_count >= project.labelers_per_image
-            AND labels.submitted >= project.labelers_per_image
-            AND labels.changed < %(settled_before)s)
-        OR (agreement.id IS NOT NULL AND (
-            COALESCE(labels.submitted, 0) < project.labelers_per_image
-            OR agreement.engine_version IS NULL OR agreement.engine_version <> %(engine)s
-            OR CAST({match_iou} AS double precision) <> project.match_iou
-            OR CAST({low_iou} AS double precision) <> project.low_iou
-            OR (labels.changed < %(settled_before)s AND agreement.computed_at < labels.changed)
-        ))
-    )
-ORDER BY image.id
-LIMIT %(limit)s
-"""
-
-
-def images_to_sweep(*, limit: int, settled_before, runs_after) -> dict[int, list[int]]:
-    """Images whose stored assessment is missing or stale, at most ``limit``: {project: ids}.
-
-    What a lost task message (a broker restart) leaves behind, found from the tables alone:
-    a complete image with no assessment, or whose submitted labels changed after it was
-    assessed (both only once the last change is older than ``settled_before``, so the task the
-    change enqueued has had its chance); an assessment made with another engine version or
-    other thresholds; an assessed image that is no longer complete. Projects with an unfinished
-    recompute run that showed signs of life (created, or a chunk started or finished) after
-    ``runs_after`` are left to that run.
-
-    One statement (PostgreSQL and SQLite): the submitted label sets are grouped by image alone,
-    then joined. Grouping the joined rows by every selected column, as the ORM wrote it, took
-    0.6-1.2 s on 100,000 assessed images, and the sweep runs every minute.
-    """
-    params = {
-        "runs_after": connection.ops.adapt_datetimefield_value(runs_after),
-        "settled_before": connection.ops.adapt_datetimefield_value(settled_before),
-        "engine": ENGINE_VERSION,
-        "limit": limit,
-    }
-    # A key of the params JSON: ->> on PostgreSQL; json_extract on SQLite (->> needs 3.38).
-    if connection.vendor == "postgresql":
-        key = "agreement.params ->> '{}'"
-    else:
-        key = "json_extract(agreement.params, '$.{}')"
-    sql = IMAGES_TO_SWEEP_SQL.format(
-        match_iou=key.format("match_iou"), low_iou=key.format("low_iou")
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    out: dict[int, list[int]] = {}
-    for project_id, pk in rows:
-        out.setdefault(project_id, []).append(pk)
-    return out
 
 
 def images_labels(*, image_ids) -> list[LabelBatch]:
@@ -302,8 +228,9 @@ def _image_labels(project, images, table, usernames, class_names) -> LabelBatch:
 
 
 def _digests(n_images, row_image, row_labeler, has_box, table, params) -> list[str]:
-    """Per image: blake2b of its label sets and boxes, the parameters and the engine version."""
-    salt = repr((ENGINE_VERSION, sorted(params_as_dict(params).items()))).encode()
+    """Per image: blake2b of its label sets and boxes, the parameters, the engine version and
+    the version of the figures stored with the result (another one: assessed again)."""
+    salt = repr((ENGINE_VERSION, FIGURES_VERSION, sorted(params_as_dict(params).items()))).encode()
     labelers = np.ascontiguousarray(row_labeler)
     boxes = np.ascontiguousarray(table[has_box][:, [1, 4, 5, 6, 7, 8, 9]])
     set_ptr = np.searchsorted(row_image, np.arange(n_images + 1))
@@ -343,54 +270,55 @@ def _consensus_counts(image_filter: Q) -> dict[int, dict[str, int]]:
     return counts
 
 
-def near_duplicate_candidates(*, image_ids, max_distance: int = NEAR_DUPLICATE_BITS):
+PHASH_BAND_FIELDS = [f"phash_band_{k}" for k in range(len(PHASH_BANDS))]
+
+
+def near_duplicate_candidates(*, image_ids):
     """Per project: (project id, the given images that are assessed and hashed, items), where
     items are (image id, phash, consensus class counts) of those images and of every assessed
-    image of the project whose hash is within ``max_distance`` bits of one of them.
+    image of the project whose hash is within NEAR_DUPLICATE_BITS bits of one of them.
 
-    One read of the project's hashes, compared in numpy blocks: a batch of images costs about
-    what one image does.
+    The candidates are read through the band index (Image.phash_band_k: one equality probe
+    per band), then checked exactly: what is read is the images that share a band with the
+    given ones, never the project's hashes.
     """
     rows = list(
         Image.objects.filter(pk__in=list(image_ids), agreement__isnull=False, phash__isnull=False)
         .order_by("pk")
-        .values_list("project_id", "pk")
+        .values_list("project_id", "pk", "phash", *PHASH_BAND_FIELDS)
     )
     out = []
-    for project_id in sorted({p for p, _ in rows}):
-        targets = [pk for p, pk in rows if p == project_id]
-        assessed = list(
-            ImageAgreement.objects.filter(image__project_id=project_id, image__phash__isnull=False)
+    for project_id in sorted({row[0] for row in rows}):
+        mine = [row for row in rows if row[0] == project_id]
+        # One probe per band, united: an OR of the five let the planner read the project's
+        # rows through its project index when its statistics were off.
+        probes = [
+            Image.objects.filter(
+                project_id=project_id,
+                agreement__isnull=False,
+                **{f"{field}__in": sorted({row[3 + k] for row in mine})},
+            )
             .order_by()
-            .values_list("image_id", "image__phash")
-        )
-        ids = np.array([pk for pk, _ in assessed], dtype=np.int64)
-        hashes = np.array([h for _, h in assessed], dtype=np.int64).view(np.uint64)
-        wanted = np.isin(ids, targets)
-        close = wanted.copy()
-        rows_per_block = max(1, 4_000_000 // max(len(ids), 1))  # at most ~32 MB of distances
-        for block in np.array_split(
-            hashes[wanted], max(1, -(-int(wanted.sum()) // rows_per_block))
-        ):
-            distance = np.bitwise_count(hashes[None, :] ^ block[:, None])
-            close |= (distance <= max_distance).any(axis=0)
-        keep = np.flatnonzero(close).tolist()
-        counts = _consensus_counts(Q(image_id__in=ids[keep].tolist()))
-        items = sorted(
-            (int(ids[k]), int(hashes[k].view(np.int64)), counts.get(int(ids[k]), {})) for k in keep
-        )
-        out.append((project_id, targets, items))
+            .values_list("pk", "phash")
+            for k, field in enumerate(PHASH_BAND_FIELDS)
+        ]
+        found = list(probes[0].union(*probes[1:]))
+        hashes = np.array([h for _, h in found], dtype=np.int64).view(np.uint64)
+        queries = np.array([row[2] for row in mine], dtype=np.int64).view(np.uint64)
+        near = np.flatnonzero(near_matches(hashes, queries)).tolist()
+        counts = _consensus_counts(Q(image_id__in=[found[k][0] for k in near]))
+        items = sorted((found[k][0], found[k][1], counts.get(found[k][0], {})) for k in near)
+        out.append((project_id, [row[1] for row in mine], items))
     return out
 
 
-def project_near_duplicate_items(
-    *, project_id: int, max_distance: int = NEAR_DUPLICATE_BITS
-) -> list[tuple[int, int, dict[str, int]]]:
-    """The assessed images of the project whose hash is within ``max_distance`` bits of
+def project_near_duplicate_items(*, project_id: int) -> list[tuple[int, int, dict[str, int]]]:
+    """The assessed images of the project whose hash is within NEAR_DUPLICATE_BITS bits of
     another's, with their consensus class counts: what near_duplicate_conflicts needs.
 
-    Images with no near twin cannot be in a conflict, so the engine gets the few that have one
-    (hundreds in 100,000), and consensus counts are read for those only.
+    One read of the project's hashes (a recompute visits every image anyway), grouped by band
+    in memory. Images with no near twin cannot be in a conflict, so the engine gets the few
+    that have one (hundreds in 100,000), and consensus counts are read for those only.
     """
     rows = list(
         ImageAgreement.objects.filter(image__project_id=project_id, image__phash__isnull=False)
@@ -398,44 +326,10 @@ def project_near_duplicate_items(
         .values_list("image_id", "image__phash")
     )
     hashes = np.array([h for _, h in rows], dtype=np.int64).view(np.uint64)
-    near = np.flatnonzero(near_twins(hashes, max_distance)).tolist()
+    near = np.flatnonzero(near_twins(hashes)).tolist()
     ids = [rows[k][0] for k in near]
     counts = _consensus_counts(Q(image_id__in=ids))
     return [(rows[k][0], rows[k][1], counts.get(rows[k][0], {})) for k in near]
-
-
-def near_twins(hashes: np.ndarray, max_distance: int, max_pairs: int = 1_000_000) -> np.ndarray:
-    """Per hash: is another hash within ``max_distance`` bits? (uint64 hashes)
-
-    Pigeonhole, as the engine does: cut into ``max_distance + 1`` bands, two hashes that close
-    agree on one band exactly. Candidates are the pairs inside each band's groups of equal
-    values, made and checked in numpy, at most ``max_pairs`` at a time.
-    """
-    n = len(hashes)
-    found = np.zeros(n, dtype=bool)
-    edges = np.linspace(0, 64, max_distance + 2).astype(int)
-    for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
-        band = (hashes >> np.uint64(lo)) & np.uint64((1 << (hi - lo)) - 1)
-        order = np.argsort(band, kind="stable")
-        sorted_band = band[order]
-        starts = np.flatnonzero(np.r_[True, sorted_band[1:] != sorted_band[:-1]])
-        sizes = np.diff(np.r_[starts, n])
-        # Element p of a group pairs with the group's later elements.
-        group_end = np.repeat(starts + sizes, sizes)
-        later = group_end - np.arange(n) - 1
-        cum = np.cumsum(later)
-        first = 0
-        while first < n:
-            done = cum[first - 1] if first else 0
-            last = max(int(np.searchsorted(cum, done + max_pairs, side="right")), first + 1)
-            count = later[first:last]
-            a = np.repeat(np.arange(first, last), count)
-            b = a + 1 + np.arange(len(a)) - np.repeat(np.cumsum(count) - count, count)
-            close = np.bitwise_count(hashes[order[a]] ^ hashes[order[b]]) <= max_distance
-            found[order[a[close]]] = True
-            found[order[b[close]]] = True
-            first = last
-    return found
 
 
 def adjudicated_label_sets(*, project: Project):

@@ -1,4 +1,4 @@
-"""Services of the lead's review: settle a flag, store the lead's adjudicated labels.
+"""Services of the lead's review: settle a flag (the adjudication it stores: services.adjudication).
 
 A lead settles a flag in one of five ways (Flag.Resolution). Accepting the consensus or one
 labeler's version, or drawing the final boxes, stores the image's adjudication: the lead's own
@@ -13,12 +13,11 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
-from annotations.boxes import BoxesInvalid, CleanBox, box_dict, boxes_clean
-from annotations.models import Annotation, Box
-from annotations.services import box_rows
+from annotations.boxes import box_dict
+from annotations.models import Annotation
 from projects.instructions import instructions_current
 from projects.models import Image
 from projects.services import instruction_version_publish
@@ -26,6 +25,7 @@ from quality.aliases import labeler_aliases, names_replaced
 from quality.enqueue import project_figures_stale
 from quality.models import ConsensusBox, Flag
 from quality.selectors.feedback import WORKED_EXAMPLE_MARK
+from quality.services.adjudication import adjudication_save, consensus_boxes, labeler_boxes
 from quality.services.assessment import flag_message_renamed, image_open_flag_counts_refresh
 from quality.services.summary import flag_counts_move
 
@@ -77,7 +77,6 @@ def flag_resolve(
     note = (note or "").strip()
     version = instructions_current(project=flag.project)
     old_status = flag.status
-    flag.accepted_labeler = None
     if resolution == R.ACCEPT_CONSENSUS:
         adjudication_save(image=flag.image, lead=user, boxes=consensus_boxes(image=flag.image))
     elif resolution == R.ACCEPT_LABELER:
@@ -88,7 +87,6 @@ def flag_resolve(
             lead=user,
             boxes=labeler_boxes(image=flag.image, labeler=accepted_labeler),
         )
-        flag.accepted_labeler = accepted_labeler
     elif resolution == R.ADJUDICATED:
         if boxes is None:
             raise ValidationError("Draw the final boxes before saving an adjudication.")
@@ -107,17 +105,16 @@ def flag_resolve(
             body=instructions_body,
             summary=instructions_summary or f"Clarified after flag #{flag.pk}: {flag.message}",
         )
-    flag.status = Flag.Status.DISMISSED if resolution == R.DISMISSED else Flag.Status.RESOLVED
-    flag.resolution = resolution
-    flag.resolution_note = note
-    flag.instruction_version = version
-    flag.resolved_by = user
-    flag.resolved_at = timezone.now()
-    flag.settled_by = None
+    fields = decision_fields(
+        user=user, resolution=resolution, note=note, version=version, at=timezone.now(),
+        accepted_labeler=accepted_labeler if resolution == R.ACCEPT_LABELER else None,
+    )  # fmt: skip
+    for name, value in fields.items():
+        setattr(flag, name, value)
     flag.save()
     moves = [(flag.kind, flag.label_class_id, old_status, flag.status)]
     if resolution in IMAGE_DECISIONS:
-        moves += _image_flags_follow(flag)
+        moves += image_flags_follow([flag])
     flag_counts_move(project_id=flag.project_id, moves=moves)
     image_open_flag_counts_refresh(image_ids=[flag.image_id])
     # The counts above are current at once; agreement with the adjudications follows shortly.
@@ -125,104 +122,67 @@ def flag_resolve(
     return flag
 
 
-def _image_flags_follow(decision: Flag) -> list[tuple]:
-    """Resolve the image's other flags on its labels with `decision`; returns the count moves."""
+def decision_fields(
+    *, user, resolution: str, note: str, version, at, accepted_labeler=None
+) -> dict:
+    """What the lead's decision writes on the flag it decides, as {field attname: value}: set
+    on one flag (flag_resolve) or in one UPDATE of many (a bulk decision)."""
+    dismissed = resolution == R.DISMISSED
+    return {
+        "status": Flag.Status.DISMISSED if dismissed else Flag.Status.RESOLVED,
+        "resolution": resolution,
+        "resolution_note": note,
+        "accepted_labeler_id": accepted_labeler.pk if accepted_labeler else None,
+        "instruction_version_id": version.pk if version else None,
+        "resolved_by_id": user.pk,
+        "resolved_at": at,
+        "settled_by_id": None,
+        "updated_at": at,
+    }
+
+
+def image_flags_follow(decisions: list[Flag]) -> list[tuple]:
+    """Resolve the other flags on each decision's image labels with that decision (one decision
+    per image, written already), in one UPDATE; returns the count moves. Call inside a
+    transaction."""
+    by_image = {d.image_id: d for d in decisions}
     others = list(
         Flag.objects.select_for_update()
-        .filter(image_id=decision.image_id)
-        .exclude(pk=decision.pk)
+        .filter(image_id__in=by_image)
+        .exclude(pk__in=[d.pk for d in decisions])
         .exclude(kind=Flag.Kind.NEAR_DUPLICATE_CONFLICT)
         .filter(
             Q(status=Flag.Status.OPEN)
             | Q(status=Flag.Status.RESOLVED, resolution__in=IMAGE_DECISIONS)
         )
         .order_by("pk")
+        .values_list("pk", "kind", "label_class_id", "status")
     )
-    moves = []
-    for other in others:
-        moves.append((other.kind, other.label_class_id, other.status, Flag.Status.RESOLVED))
-        other.status = Flag.Status.RESOLVED
-        other.resolution = decision.resolution
-        other.accepted_labeler = decision.accepted_labeler
-        other.resolution_note = (
-            f"Settled with flag #{decision.pk}, which decided the image's labels."
-        )
-        other.instruction_version = decision.instruction_version
-        other.resolved_by = decision.resolved_by
-        other.resolved_at = decision.resolved_at
-        other.settled_by = decision
-    Flag.objects.bulk_update(
-        others,
-        [
-            "status",
-            "resolution",
-            "accepted_labeler",
-            "resolution_note",
-            "instruction_version",
-            "resolved_by",
-            "resolved_at",
-            "settled_by",
-        ],
+    if not others:
+        return []
+
+    def per_image(value_of) -> Value | Case:
+        """One value for every image when the decisions agree on it, else a CASE on the image."""
+        values = {i: value_of(d) for i, d in by_image.items()}
+        if len(set(values.values())) == 1:
+            return Value(next(iter(values.values())))
+        whens = [When(image_id=i, then=Value(v)) for i, v in values.items()]
+        return Case(*whens, default=Value(None))
+
+    Flag.objects.filter(pk__in=[pk for pk, *_ in others]).update(
+        status=Flag.Status.RESOLVED,
+        resolution=per_image(lambda d: d.resolution),
+        accepted_labeler_id=per_image(lambda d: d.accepted_labeler_id),
+        instruction_version_id=per_image(lambda d: d.instruction_version_id),
+        resolved_by_id=per_image(lambda d: d.resolved_by_id),
+        resolved_at=per_image(lambda d: d.resolved_at),
+        updated_at=per_image(lambda d: d.resolved_at),
+        settled_by_id=per_image(lambda d: d.pk),
+        resolution_note=per_image(
+            lambda d: f"Settled with flag #{d.pk}, which decided the image's labels."
+        ),
     )
-    return moves
-
-
-@transaction.atomic
-def adjudication_save(*, image: Image, lead, boxes: Iterable[dict]) -> Annotation:
-    """Store `boxes` as the lead's label set for the image, replacing any earlier adjudication.
-
-    Boxes are dicts with x, y, width, height (pixels) and label_class (an id of the image's
-    project). They are clipped to the image; a box with no area left is refused.
-    """
-    cleaned = _clean_boxes(image=image, boxes=boxes)
-    now = timezone.now()
-    annotation = (
-        Annotation.objects.select_for_update()
-        .filter(image=image, kind=Annotation.Kind.ADJUDICATION)
-        .first()
-    )
-    if annotation is None:
-        if Annotation.objects.filter(image=image, labeler=lead).exists():
-            raise ValidationError(
-                f"{lead.username} labeled this image as a labeler, so cannot also adjudicate it; "
-                "ask another lead."
-            )
-        annotation = Annotation(image=image, kind=Annotation.Kind.ADJUDICATION)
-    annotation.labeler = lead
-    annotation.status = Annotation.Status.SUBMITTED
-    annotation.submitted_at = now
-    annotation.instruction_version = instructions_current(project=image.project)
-    annotation.save()
-    annotation.boxes.all().delete()
-    Box.objects.bulk_create(box_rows(annotation, cleaned))
-    return annotation
-
-
-def consensus_boxes(*, image: Image) -> list[dict]:
-    """The image's consensus boxes as adjudication input; a class tie must be settled first."""
-    rows = list(ConsensusBox.objects.filter(image=image).order_by("index"))
-    if any(row.label_class_id is None for row in rows):
-        raise ValidationError(
-            "The labelers tie on the class of an object, so the consensus has no class for it. "
-            "Accept one labeler's version or adjudicate instead."
-        )
-    return [box_dict(row) for row in rows]
-
-
-def labeler_boxes(*, image: Image, labeler) -> list[dict]:
-    annotation = (
-        Annotation.objects.filter(
-            image=image,
-            labeler=labeler,
-            kind=Annotation.Kind.LABEL,
-            status=Annotation.Status.SUBMITTED,
-        )
-        .prefetch_related("boxes")
-        .first()
-    )
-    if annotation is None:
-        raise ValidationError(f"{labeler.username} has no submitted labels on this image.")
-    return [box_dict(box) for box in annotation.boxes.all()]
+    return [(kind, cls, status, Flag.Status.RESOLVED) for _, kind, cls, status in others]
 
 
 def instructions_draft(*, flag: Flag) -> tuple[str, str]:
@@ -248,19 +208,6 @@ def instructions_draft(*, flag: Flag) -> tuple[str, str]:
     )
     summary = f"Worked example: {flag.get_kind_display().lower()}{subject}."
     return (body + example).lstrip(), summary
-
-
-def _clean_boxes(*, image: Image, boxes: Iterable[dict]) -> list[CleanBox]:
-    """The lead's boxes checked and clipped as a labeler's are (annotations.boxes)."""
-    try:
-        return boxes_clean(
-            list(boxes),
-            image_width=image.width,
-            image_height=image.height,
-            class_ids=image.project.classes.values_list("id", flat=True),
-        )
-    except BoxesInvalid as error:
-        raise ValidationError(error.message) from None
 
 
 LABELER_COLORS = [

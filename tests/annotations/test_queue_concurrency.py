@@ -1,12 +1,10 @@
 """The queue under concurrency: many labelers asking at the same moment on PostgreSQL."""
 
 import pytest
-from django.db import connection
 
 from annotations import services
 from annotations.models import Annotation
 from projects.services import instruction_acknowledge
-from tests.conftest import skip_or_fail
 from tests.factories import (
     ImageFactory,
     InstructionVersionFactory,
@@ -16,7 +14,13 @@ from tests.factories import (
 )
 from tests.threads import run_at_once
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgresql(
+        reason="concurrent transactions taking row locks (select_for_update skip_locked); "
+        "SQLite lets one writer in at a time"
+    ),
+]
 
 LABELERS = 8
 IMAGES = 6
@@ -25,8 +29,6 @@ PER_IMAGE = 3
 
 @pytest.fixture
 def crowd():
-    if connection.vendor != "postgresql":
-        skip_or_fail("The concurrency test needs PostgreSQL (set DATABASE_URL)")
     lead = UserFactory(username="crowd-lead")
     project = ProjectFactory(created_by=lead, labelers_per_image=PER_IMAGE)
     version = InstructionVersionFactory(project=project, author=lead, number=1)

@@ -38,5 +38,5 @@ def test_dashboard_renders_charts_with_data_on_the_demo_project(page, login):
     page.locator(".worst-item").first.click()
     page.wait_for_selector("#stage[data-ready]")
     assert page.locator("#layer .box").count() > 0
-    page.wait_for_function("document.getElementById('stage-image').complete")
+    page.wait_for_function("() => document.getElementById('stage-image').complete")
     screenshot(page, "review")

@@ -12,7 +12,6 @@ import random
 import zipfile
 
 import pytest
-from django.db import connection
 
 from exports.coco import coco_pieces
 from exports.names import project_export_names
@@ -23,7 +22,6 @@ from exports.yolo import yolo_chunks, yolo_lines
 from projects.models import Image
 from quality.models import ImageAgreement
 from quality.services.assessment import images_assess
-from tests.conftest import skip_or_fail
 from tests.exports.conftest import label
 from tests.factories import ImageFactory, MembershipFactory, UserFactory
 
@@ -52,10 +50,14 @@ STORED = [
 ]
 
 
+pytestmark = pytest.mark.postgresql(
+    reason="PostgreSQL writes the export text (COPY); every other database uses the Python writers"
+)
+
+
 @pytest.fixture(autouse=True)
-def _postgresql_only(db):
-    if connection.vendor != "postgresql":
-        skip_or_fail("the database-written export text exists on PostgreSQL only (DATABASE_URL)")
+def _database(db):
+    pass
 
 
 def _sql_values(sql: str, params: list, types: list[str]) -> list[tuple]:

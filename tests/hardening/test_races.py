@@ -8,10 +8,14 @@ from django.db import transaction
 from annotations.services import annotation_submit
 from quality.models import ImageAgreement
 from tests.factories import AnnotationFactory, BoxFactory, ImageFactory
-from tests.hardening.conftest import require_postgresql
 from tests.threads import run_at_once
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgresql(
+        reason="concurrent write transactions; SQLite lets one writer in at a time"
+    ),
+]
 
 
 def test_the_last_two_label_sets_submitted_at_once_still_get_the_image_assessed(
@@ -23,7 +27,6 @@ def test_the_last_two_label_sets_submitted_at_once_still_get_the_image_assessed(
     other's label set was still a draft to it), so neither enqueued the assessment; the load
     test found such images.
     """
-    require_postgresql()
     image = ImageFactory(project=project)
     drafts = [AnnotationFactory(image=image, labeler=u) for u in (labeler_a, labeler_b)]
     for draft in drafts:
@@ -48,7 +51,6 @@ def test_projects_created_at_once_with_one_name_all_get_their_own_slug(lead):
 
     from projects.models import Membership, Project
 
-    require_postgresql()
     lead.user_permissions.add(Permission.objects.get(codename="add_project"))
     callers = 8
     statuses, slugs = [], []

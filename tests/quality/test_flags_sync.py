@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
+from quality.engine.near_duplicates import near_twins
 from quality.models import Flag
-from quality.selectors.labels import near_twins
 from quality.services.flags import FlagSpec, flags_sync
 from tests.factories import ImageFactory
 

@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from quality.enqueue import recompute_start
 from quality.models import AgreementRun, ConsensusBox, Flag, ImageAgreement
-from quality.selectors.labels import images_to_sweep, project_image_ids_to_assess
+from quality.selectors.labels import project_image_ids_to_assess
+from quality.selectors.sweep import images_to_sweep
 from quality.services.runs import run_chunk_assess, run_chunk_claim, run_chunks
 from quality.tasks import sweep_unassessed_task
 

@@ -113,6 +113,7 @@ TABLE = [
     ("GET", "/api/runs/{run_id}/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/api/runs/{run_id}/objects/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/api/projects/{project_id}/flags/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("POST", "/api/projects/{project_id}/flags/bulk/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     ("GET", "/api/flags/{flag_id}/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("PATCH", "/api/flags/{flag_id}/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     # API: exports

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("quality", "0007_image_figures"),
+        ("quality", "0008_agreement_by_engine_version"),
     ]
 
     operations = [

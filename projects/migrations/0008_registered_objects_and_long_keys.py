@@ -5,17 +5,37 @@ import projects.models
 from django.db import migrations, models
 
 
+def file_column_widen(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE projects_image ALTER COLUMN file TYPE varchar(1024)")
+
+
+def file_column_narrow(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE projects_image ALTER COLUMN file TYPE varchar(100)")
+
+
 class Migration(migrations.Migration):
     dependencies = [
-        ("projects", "0006_image_by_name"),
-        ("quality", "0008_agreementrun_kind"),
+        ("projects", "0007_image_phash_bands_and_labels_changed"),
+        ("quality", "0009_agreementrun_kind"),
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="image",
-            name="file",
-            field=models.ImageField(max_length=1024, upload_to=projects.models.image_upload_to),
+        # A key of up to 1024 characters. SQLite does not enforce a varchar's length, and
+        # altering the column there would rebuild projects_image, which the triggers of other
+        # tables that name it forbid (see 0007): the column changes on PostgreSQL only.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="image",
+                    name="file",
+                    field=models.ImageField(
+                        max_length=1024, upload_to=projects.models.image_upload_to
+                    ),
+                ),
+            ],
+            database_operations=[migrations.RunPython(file_column_widen, file_column_narrow)],
         ),
         migrations.CreateModel(
             name="RegistrationObject",
