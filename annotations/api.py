@@ -273,7 +273,7 @@ def _instructions_conflict(exc: services.InstructionsNotAcknowledged, project: P
 class RawBoxOutput(serializers.ModelSerializer):
     class Meta:
         model = Box
-        fields = ["id", "label_class", "x", "y", "width", "height"]
+        fields = ["id", "label_class", "x", "y", "width", "height", "score"]
         read_only_fields = fields
 
 
@@ -300,7 +300,11 @@ class RawAnnotationOutput(serializers.ModelSerializer):
         OpenApiParameter("image", int, description="Only this image's label sets."),
         OpenApiParameter("labeler", str, description="Only this labeler's (username)."),
         OpenApiParameter(
-            "kind", str, enum=["label", "adjudication"], description="Labelers' sets or the lead's."
+            "kind",
+            str,
+            enum=["label", "adjudication", "model"],
+            description="Labelers' sets, the lead's, or a model's imported predictions (boxes "
+            "with a score).",
         ),
     ],
     responses={200: RawAnnotationOutput(many=True), **PROJECT_ERRORS},
@@ -322,7 +326,7 @@ class AnnotationListApi(ProjectScopedApi, generics.ListAPIView):
         kind = params.get("kind")
         if kind not in (None, ""):
             if kind not in Annotation.Kind.values:
-                raise ValidationError({"kind": ["kind must be label or adjudication."]})
+                raise ValidationError({"kind": ["kind must be label, adjudication or model."]})
             annotations = annotations.filter(kind=kind)
         return (
             annotations.select_related("labeler", "instruction_version")

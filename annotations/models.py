@@ -10,7 +10,9 @@ class Annotation(models.Model):
 
     A labeler's annotation is blind: no one else's boxes are ever shown next to it. The lead's
     adjudication of an image is stored the same way, with kind=adjudication; it overrides the
-    consensus in exports and is never counted as a labeler in agreement.
+    consensus in exports and is never counted as a labeler in agreement. A model's imported
+    predictions are kind=model, their boxes with a score: compared with the consensus
+    (quality.services.model_comparison), never a labeler, never in consensus, K-alpha or labeler figures.
     """
 
     class Status(models.TextChoices):
@@ -20,6 +22,7 @@ class Annotation(models.Model):
     class Kind(models.TextChoices):
         LABEL = "label", "Labeler's labels"
         ADJUDICATION = "adjudication", "Lead's adjudication"
+        MODEL = "model", "Model's predictions"
 
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="annotations")
     labeler = models.ForeignKey(
@@ -78,6 +81,9 @@ class Box(models.Model):
     y = models.FloatField()
     width = models.FloatField()
     height = models.FloatField()
+    score = models.FloatField(
+        null=True, blank=True, help_text="A model's confidence (0-1); empty for people's boxes."
+    )
 
     class Meta:
         ordering = ["annotation_id", "id"]

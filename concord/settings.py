@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "annotations",
     "quality",
     "exports",
+    "imports",
     "accounts",
 ]
 
@@ -156,6 +157,14 @@ UPLOAD_ZIP_MAX_BYTES = env_int("UPLOAD_ZIP_MAX_BYTES", 2 * 1024 * 1024 * 1024, m
 UPLOAD_ZIP_MAX_FILES = env_int("UPLOAD_ZIP_MAX_FILES", 10_000, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Imports of labels (imports app): the largest label file read, the most files in one upload,
+# the server folder under which an API import may read a folder ("" : none), time limits.
+IMPORT_FILE_MAX_BYTES = env_int("IMPORT_FILE_MAX_BYTES", 2 * 1024 * 1024 * 1024, minimum=1024)
+IMPORT_MAX_FILES = env_int("IMPORT_MAX_FILES", 1_000_000, minimum=1)
+IMPORT_FOLDER_ROOT = env_str("IMPORT_FOLDER_ROOT", "")
+IMPORT_SOFT_TIME_LIMIT = env_int("IMPORT_SOFT_TIME_LIMIT", 1800, minimum=1)
+IMPORT_TIME_LIMIT = env_int("IMPORT_TIME_LIMIT", 1900, minimum=1)
 
 # Labeling queue: a draft untouched for this long goes back to the pool.
 QUEUE_DRAFT_TIMEOUT_MINUTES = env_int("QUEUE_DRAFT_TIMEOUT_MINUTES", 60, minimum=1)

@@ -19,11 +19,15 @@ class RunOutput(serializers.ModelSerializer):
         allow_null=True,
         help_text="Who started the run; null when Concord started it itself.",
     )
+    report = serializers.SerializerMethodField(
+        help_text="An import's report (per label file: imported, skipped and why; the "
+        "assessment run's id), as far as it got; null for a recompute."
+    )
 
     results = serializers.SerializerMethodField(
         help_text="A registration's objects so far: added, duplicate, refused, skipped (not an "
         "image by its name, or Concord's own files) and already (in the project before); null "
-        "for a recompute."
+        "for other runs."
     )
 
     class Meta:
@@ -42,9 +46,15 @@ class RunOutput(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "error",
+            "report",
             "results",
         ]
         read_only_fields = fields
+
+    def get_report(self, run) -> dict | None:
+        if run.kind != AgreementRun.Kind.IMPORT:
+            return None
+        return {"phase": run.params.get("phase", "pending"), **run.params.get("report", {})}
 
     def get_results(self, run) -> dict[str, int] | None:
         return run.params.get("counts") if run.kind == AgreementRun.Kind.REGISTER else None
@@ -75,7 +85,8 @@ class RecomputeApi(ProjectScopedApi):
 
 
 class RunApi(ProjectScopedApi, generics.RetrieveAPIView):
-    """Progress of a recompute run: state pending/running/succeeded/failed, done of total."""
+    """Progress of a run (a recompute, or an import with its report): state
+    pending/running/succeeded/failed, done of total."""
 
     serializer_class = RunOutput
     required_capability = Capability.READ_RESULTS

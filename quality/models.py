@@ -185,6 +185,7 @@ class Flag(models.Model):
         GROUPING = "grouping", "Grouping"
         DUPLICATE = "duplicate", "Duplicate"
         NEAR_DUPLICATE_CONFLICT = "near_duplicate_conflict", "Near-duplicate conflict"
+        MODEL_DISAGREES = "model_disagrees", "Model disagrees"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -401,29 +402,32 @@ class ReportFigures(models.Model):
 
 
 class AgreementRun(models.Model):
+    """A background job of a project with progress (done of total): a recompute of its
+    agreement, or an import of labels (imports.services; its report in params["report"])."""
+
+    class Kind(models.TextChoices):
+        RECOMPUTE = "recompute", "Recompute"
+        IMPORT = "import", "Import"
+        REGISTER = "register", "Register images from the bucket"
+
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
-    class Kind(models.TextChoices):
-        RECOMPUTE = "recompute", "Recompute"
-        REGISTER = "register", "Register images from the bucket"
-
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="agreement_runs")
     kind = models.CharField(
-        max_length=16,
-        choices=Kind.choices,
-        default=Kind.RECOMPUTE,
-        help_text="What the run does: recompute agreement, or register images (projects.registration).",
+        max_length=16, choices=Kind.choices, default=Kind.RECOMPUTE, db_default=Kind.RECOMPUTE
     )
     reason = models.CharField(max_length=200, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     total = models.PositiveIntegerField(
-        default=0, help_text="Images to assess (objects to register, as far as listed)."
+        default=0,
+        help_text="Images to assess (an import: label files to read; a registration: objects "
+        "listed so far).",
     )
-    done = models.PositiveIntegerField(default=0, help_text="Of them, done so far.")
+    done = models.PositiveIntegerField(default=0, help_text="Of total, done so far.")
     params = models.JSONField(default=dict)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -445,3 +449,36 @@ class AgreementRun(models.Model):
     @property
     def progress(self) -> float:
         return 1.0 if not self.total else self.done / self.total
+
+
+class ModelComparison(models.Model):
+    """A model's predictions on one assessed image against its consensus, counted per class.
+
+    Written with the image's model_disagrees flags (quality.services.model_comparison); the report adds
+    the rows of a project up. ``label_class`` empty: consensus objects whose class is a tie.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="model_comparisons")
+    model = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    label_class = models.ForeignKey(
+        LabelClass, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    consensus = models.PositiveIntegerField(default=0, help_text="Consensus objects of the class.")
+    predicted = models.PositiveIntegerField(default=0, help_text="The model's boxes of the class.")
+    agreed = models.PositiveIntegerField(
+        default=0, help_text="Consensus objects the model boxed with the same class."
+    )
+    other_class = models.PositiveIntegerField(
+        default=0, help_text="Consensus objects the model boxed with another class."
+    )
+    unboxed = models.PositiveIntegerField(
+        default=0, help_text="The model's boxes of the class that no labeler boxed."
+    )
+
+    class Meta:
+        ordering = ["image_id", "model_id", "label_class_id"]
+        indexes = [models.Index(fields=["project", "model"], name="model_comparison_project")]
+
+    def __str__(self):
+        return f"model {self.model_id} on image {self.image_id}, class {self.label_class_id}"

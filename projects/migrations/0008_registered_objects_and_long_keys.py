@@ -18,7 +18,7 @@ def file_column_narrow(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("projects", "0007_image_phash_bands_and_labels_changed"),
-        ("quality", "0009_agreementrun_kind"),
+        ("quality", "0009_model_disagrees_flags_comparisons_and_import_runs"),
     ]
 
     operations = [

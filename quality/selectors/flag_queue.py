@@ -7,10 +7,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from concord.params import ParamError, id_param
 from projects.models import Membership, Project
-from quality.models import (
-    Flag,
-    FlagLabeler,
-)
+from quality.models import Flag, FlagLabeler, LabelerAgreement
 
 FLAG_FILTERS = ("kind", "status", "labeler", "label_class")
 
@@ -78,15 +75,22 @@ def flag_neighbours(*, flag: Flag, queryset: QuerySet[Flag]) -> tuple[int | None
 
 
 def flag_filter_choices(*, project: Project) -> dict:
-    labelers = (
-        Membership.objects.filter(project=project, role=Membership.Role.LABELER)
-        .select_related("user")
-        .order_by("user__username")
+    """The queue's filter options; labelers are the project's and whoever has figures in it
+    (labelers whose labels were imported are no members)."""
+    labelers = dict(
+        Membership.objects.filter(project=project, role=Membership.Role.LABELER).values_list(
+            "user_id", "user__username"
+        )
+    )
+    labelers.update(
+        LabelerAgreement.objects.filter(project=project).values_list(
+            "labeler_id", "labeler__username"
+        )
     )
     return {
         "kinds": Flag.Kind.choices,
         "statuses": Flag.Status.choices,
-        "labelers": [(m.user_id, m.user.username) for m in labelers],
+        "labelers": sorted(labelers.items(), key=lambda item: item[1]),
         "classes": list(project.classes.values_list("id", "name")),
     }
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from django.db.models import Count, OuterRef, Q
 
-from annotations.models import Annotation
 from projects.models import Image, LabelClass, Membership, Project
 from quality.engine.figures import HISTOGRAM_BINS, histogram_edges
 from quality.models import (
@@ -22,6 +21,7 @@ from quality.models import (
     ReportFigures,
 )
 from quality.selectors.figures import summary_pending
+from quality.selectors.model_comparison import model_agreement
 
 WORST_IMAGES = 12
 WORST_STORED = 2 * WORST_IMAGES  # a margin for images whose score rises after the summary
@@ -61,6 +61,7 @@ def project_report(*, project: Project) -> dict:
         "labelers": labeler_table(project=project),
         "by_instruction_version": instruction_version_agreement(stored=stored),
         "worst_images": worst_images(image_ids=figures.worst_images),
+        "models": model_agreement(project=project),
     }
     data["highlights"] = report_highlights(data)
     return data
@@ -117,21 +118,12 @@ def figures_compute(project: Project) -> dict:
 
 
 def image_progress(*, project: Project) -> dict:
-    """Images complete (N submitted label sets), in progress (some labels), untouched."""
-    counted = Image.objects.filter(project=project).annotate(
-        submitted=Count(
-            "annotations",
-            filter=Q(
-                annotations__kind=Annotation.Kind.LABEL,
-                annotations__status=Annotation.Status.SUBMITTED,
-            ),
-        ),
-        started=Count("annotations", filter=Q(annotations__kind=Annotation.Kind.LABEL)),
-    )
-    totals = counted.aggregate(
+    """Images complete (N submitted label sets), in progress (some labels), untouched: one
+    aggregate over the project's image rows, whose label-set counts triggers keep."""
+    totals = Image.objects.filter(project=project).aggregate(
         total=Count("id"),
-        complete=Count("id", filter=Q(submitted__gte=project.labelers_per_image)),
-        untouched=Count("id", filter=Q(started=0)),
+        complete=Count("id", filter=Q(submitted_count__gte=project.labelers_per_image)),
+        untouched=Count("id", filter=Q(label_set_count=0)),
     )
     totals["in_progress"] = totals["total"] - totals["complete"] - totals["untouched"]
     return totals

@@ -51,6 +51,10 @@ from quality.services.figures import (
     image_instruction_versions,
 )
 from quality.services.flags import FlagSpec, flags_sync, image_flags_retire
+from quality.services.model_comparison import (
+    model_comparisons_forget,
+    model_comparisons_refresh,
+)
 
 
 def image_assess(*, image_id: int) -> None:
@@ -114,6 +118,9 @@ def _labels_assess(labels: LabelBatch, *, touch: bool = False) -> BatchAssessmen
     ConsensusBox.objects.filter(image_id__in=changed_ids).delete()
     columns, nulls = _consensus_columns(labels, result, changed)
     arrays_insert(ConsensusBox, columns, nulls)
+    model_comparisons_refresh(
+        project_id=labels.project.pk, image_ids=changed_ids, all_assessed=True
+    )
     open_counts = _open_flag_counts(changed_ids)
     now = timezone.now()
     params = params_as_dict(labels.params)
@@ -153,6 +160,7 @@ def images_unassess(*, image_ids: list[int]) -> None:
     image_flags_retire(image_ids=image_ids, keep=())
     figures_delete(image_ids=image_ids)
     ConsensusBox.objects.filter(image_id__in=image_ids).delete()
+    model_comparisons_forget(image_ids=image_ids)
     ImageAgreement.objects.filter(image_id__in=image_ids).delete()
 
 

@@ -232,8 +232,9 @@ def review_data(*, flag: Flag) -> dict:
 
 
 def image_labels_data(*, image: Image, involved: set[int] = frozenset()) -> dict:
-    """Every labeler's submitted boxes on the image, the consensus and the lead's final boxes,
-    as static/js/box_layers.js draws them (for leads and engineers only: it names labelers)."""
+    """Every labeler's submitted boxes on the image (and a model's predictions, marked
+    "model"), the consensus and the lead's final boxes, as static/js/box_layers.js draws
+    them (for leads and engineers only: it names labelers)."""
     annotations = list(
         Annotation.objects.filter(image=image, status=Annotation.Status.SUBMITTED)
         .select_related("labeler")
@@ -246,10 +247,18 @@ def image_labels_data(*, image: Image, involved: set[int] = frozenset()) -> dict
         if annotation.kind == Annotation.Kind.ADJUDICATION:
             adjudication = {"by": annotation.labeler.username, "boxes": boxes}
             continue
+        model = annotation.kind == Annotation.Kind.MODEL
+        if model:  # a layer to look at, marked, with each box's score
+            boxes = [
+                b | {"score": s.score} for b, s in zip(boxes, annotation.boxes.all(), strict=True)
+            ]
         labelers.append(
             {
                 "id": annotation.labeler_id,
-                "username": annotation.labeler.username,
+                "username": f"{annotation.labeler.username} (model)"
+                if model
+                else annotation.labeler.username,
+                "model": model,
                 "color": LABELER_COLORS[len(labelers) % len(LABELER_COLORS)],
                 "involved": annotation.labeler_id in involved,
                 "boxes": boxes,

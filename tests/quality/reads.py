@@ -14,6 +14,10 @@ from contextlib import contextmanager
 import pytest
 from django.db import connection
 
+from tests.conftest import skip_or_fail
+
+READS_COUNTED = pytest.mark.postgresql(reason="counts rows read from PostgreSQL's statistics")
+
 ROWS_READ_SQL = """
 SELECT c.relname,
     pg_stat_get_xact_tuples_returned(c.oid) + pg_stat_get_xact_tuples_fetched(c.oid)
@@ -32,8 +36,8 @@ def _counts(tables) -> dict[str, int]:
 @contextmanager
 def rows_read(*tables: str):
     """``with rows_read("projects_image") as read:`` ... then ``read["projects_image"]``."""
-    if connection.vendor != "postgresql":
-        pytest.skip("reads are counted from PostgreSQL's statistics")
+    if connection.vendor != "postgresql":  # a test that reads counts is marked READS_COUNTED
+        skip_or_fail("reads are counted from PostgreSQL's statistics", service="postgresql")
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {', '.join(tables)}")
     before = _counts(tables)

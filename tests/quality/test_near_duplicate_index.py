@@ -17,7 +17,7 @@ from quality.selectors.labels import PHASH_BAND_FIELDS, near_duplicate_candidate
 from quality.services.assessment import image_assess
 from tests.factories import ImageFactory
 from tests.quality.labels import submit
-from tests.quality.reads import rows_read
+from tests.quality.reads import READS_COUNTED, rows_read
 
 pytestmark = pytest.mark.django_db
 
@@ -138,6 +138,7 @@ def test_a_submits_lookup_probes_the_band_index(project, labeler_a, labeler_b, c
         assert f'"{field}" IN' in hashes_read[1]
 
 
+@READS_COUNTED
 def test_a_submits_lookup_reads_the_band_matches_not_the_projects_hashes(
     project, labeler_a, labeler_b, classes
 ):
@@ -165,6 +166,7 @@ def test_a_submits_lookup_reads_the_band_matches_not_the_projects_hashes(
     assert read["quality_imageagreement"] <= 3 * (1 + 5 + 1 + sharing), read
 
 
+@READS_COUNTED
 def test_a_submits_assessment_reads_rows_of_the_image_not_of_the_project(
     project, labeler_a, labeler_b, classes
 ):

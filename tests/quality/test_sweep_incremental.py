@@ -22,7 +22,7 @@ from quality.tasks import (
     sweep_unassessed_task,
 )
 from tests.quality.labels import conflicting_image
-from tests.quality.reads import rows_read
+from tests.quality.reads import READS_COUNTED, rows_read
 from tests.quality.test_near_duplicate_index import _background
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +57,7 @@ def _old_background(project, n: int) -> None:
     )
 
 
+@READS_COUNTED
 def test_after_a_complete_pass_the_sweep_reads_only_the_images_changed_since(
     project, labeler_a, labeler_b, classes
 ):
@@ -162,6 +163,7 @@ def test_thresholds_changed_without_a_run_are_found_then_the_project_is_current(
     assert cache.get(SWEEP_THRESHOLDS_KEY) == {project.pk: (project.match_iou, 0.6)}
 
 
+@READS_COUNTED
 def test_a_project_whose_thresholds_are_current_is_not_read(project, labeler_a, labeler_b, classes):
     for _ in range(3):
         _assessed(project, labeler_a, labeler_b, classes, minutes=30)
@@ -192,6 +194,7 @@ def test_an_older_engines_results_are_found_after_a_complete_pass(
     assert ImageAgreement.objects.get(image=image).engine_version == ENGINE_VERSION
 
 
+@READS_COUNTED
 def test_an_older_engines_results_are_read_through_the_index(
     project, labeler_a, labeler_b, classes
 ):

@@ -72,6 +72,8 @@ TABLE = [
     ("POST", "/projects/{slug}/instructions/preview/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("POST", "/projects/{slug}/instructions/images/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     ("GET", "/projects/{slug}/export/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/import/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    ("POST", "/projects/{slug}/import/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     ("GET", "/projects/{slug}/report/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/projects/{slug}/flags/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/projects/{slug}/flags/{flag_id}/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
@@ -119,6 +121,9 @@ TABLE = [
     # API: exports
     ("GET", "/api/projects/{project_id}/export/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/api/projects/{project_id}/datacard/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    # API: imports (leads)
+    ("GET", "/api/projects/{project_id}/imports/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    ("POST", "/api/projects/{project_id}/imports/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     # Near the end: a lead's POST deletes image_id (and its labels) for the rows after it.
     ("POST", "/projects/{slug}/images/{image_id}/delete/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     # Last: it ends the session, and sends everyone to the login page.
