@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-sqlite check lint format worker clean screenshots
+.PHONY: install run test test-sqlite test-s3 check lint format worker clean screenshots
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-readers.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: install
 test-sqlite: install
 	env -u DATABASE_URL -u REDIS_URL REQUIRE_SERVICES=$${REQUIRE_SERVICES:+chromium} \
 		TEST_ARTIFACTS=$(CURDIR)/test-artifacts/sqlite $(PY) -m pytest -rs
+
+# Media in a bucket of a local S3 server (moto, started by the tests): the `s3` set.
+test-s3: install
+	$(PY) -m pytest -m s3
 
 lint: install
 	$(VENV)/bin/ruff check .

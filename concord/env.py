@@ -84,3 +84,83 @@ def env_redis_url(name: str) -> str:
             f"{name} must be a redis:// URL, e.g. redis://127.0.0.1:6379/0; got {raw!r}"
         )
     return raw
+
+
+MEDIA_STORAGES = ("local", "s3")
+ADDRESSING_STYLES = ("auto", "path", "virtual")
+
+
+def env_media_storage(*, url_seconds: int) -> dict | None:
+    """MEDIA_STORAGE=s3 -> the STORAGES["default"] entry of the S3 backend (django-storages,
+    boto3), from django-storages' own variable names; None for the local disk (the default).
+
+    Presigned URLs live ``url_seconds``. Credentials may come from boto3's usual chain (an
+    instance role) when both keys are unset; one key without the other is an error.
+    """
+    kind = os.environ.get("MEDIA_STORAGE", "local").strip().lower() or "local"
+    if kind not in MEDIA_STORAGES:
+        raise ImproperlyConfigured(f"MEDIA_STORAGE must be local or s3; got {kind!r}")
+    if kind == "local":
+        return None
+    bucket = os.environ.get("AWS_STORAGE_BUCKET_NAME", "").strip()
+    if not bucket:
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME (the bucket).")
+    access_key = os.environ.get("AWS_ACCESS_KEY_ID", "").strip()
+    secret_key = os.environ.get("AWS_SECRET_ACCESS_KEY", "").strip()
+    if bool(access_key) != bool(secret_key):
+        raise ImproperlyConfigured(
+            "Set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither (boto3 then finds "
+            "credentials itself, e.g. an instance role)."
+        )
+    style = os.environ.get("AWS_S3_ADDRESSING_STYLE", "auto").strip().lower() or "auto"
+    if style not in ADDRESSING_STYLES:
+        raise ImproperlyConfigured(
+            f"AWS_S3_ADDRESSING_STYLE must be auto, path or virtual; got {style!r}"
+        )
+    endpoint = _env_http_url("AWS_S3_ENDPOINT_URL")
+    public_endpoint = _env_http_url("MEDIA_PUBLIC_ENDPOINT_URL") or endpoint
+    from botocore.config import Config
+
+    attempts = env_int("AWS_MAX_ATTEMPTS", 5, minimum=1)
+    return {
+        "BACKEND": "projects.storage.MediaS3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint,
+            "public_endpoint_url": public_endpoint,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME", "").strip() or None,
+            "access_key": access_key or None,
+            "secret_key": secret_key or None,
+            "addressing_style": style,
+            # Never a public bucket: every URL the browser gets is signed and short-lived.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": url_seconds,
+            # Names are content hashes: the same name is the same bytes, no existence check.
+            "file_overwrite": True,
+            # Reads of larger files spill to a temporary file instead of memory.
+            "max_memory_size": 8 * 1024 * 1024,
+            "client_config": Config(
+                s3={"addressing_style": style},
+                signature_version="s3v4",
+                retries={"mode": "standard", "max_attempts": attempts},
+                connect_timeout=5,
+                read_timeout=30,
+                max_pool_connections=16,
+            ),
+        },
+    }
+
+
+def _env_http_url(name: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ImproperlyConfigured(
+            f"{name} must be an http:// or https:// URL, e.g. http://127.0.0.1:9000; got {raw!r}"
+        )
+    return raw.rstrip("/")

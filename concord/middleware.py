@@ -49,7 +49,8 @@ class DatabaseUnavailableMiddleware:
 
 
 class ContentSecurityPolicyMiddleware:
-    """Only the app's own scripts run: no inline script, no third-party origin."""
+    """Only the app's own scripts run: no inline script, no third-party origin (images may come
+    from the media bucket's presigned URLs)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -61,10 +62,21 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        response.setdefault(self.header, settings.CONTENT_SECURITY_POLICY)
+        response.setdefault(self.header, _content_security_policy())
         response.setdefault("Referrer-Policy", "same-origin")
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
+
+
+def _content_security_policy() -> str:
+    """The policy, with the bucket's origin among the image sources when media is in object
+    storage (the image routes redirect to presigned URLs there)."""
+    from projects.storage import media_origin
+
+    origin = media_origin()
+    if not origin:
+        return settings.CONTENT_SECURITY_POLICY
+    return settings.CONTENT_SECURITY_POLICY.replace("img-src 'self'", f"img-src 'self' {origin}", 1)
 
 
 class BadInputMiddleware:

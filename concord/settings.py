@@ -9,7 +9,15 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from concord.env import env_bool, env_database, env_int, env_list, env_redis_url, env_str
+from concord.env import (
+    env_bool,
+    env_database,
+    env_int,
+    env_list,
+    env_media_storage,
+    env_redis_url,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -117,6 +125,29 @@ STORAGES = {
 
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
+# Media on the local disk (MEDIA_ROOT) by default. MEDIA_STORAGE=s3 keeps images, thumbnails and
+# instruction images in an S3-compatible bucket (AWS_* variables, django-storages' names), so web
+# servers and workers need no shared disk; the browser gets presigned URLs that live
+# AWS_QUERYSTRING_EXPIRE seconds, only from the routes that check the caller's role.
+AWS_QUERYSTRING_EXPIRE = env_int("AWS_QUERYSTRING_EXPIRE", 300, minimum=10)
+if AWS_QUERYSTRING_EXPIRE > 604_800:
+    raise ImproperlyConfigured(
+        f"AWS_QUERYSTRING_EXPIRE must be at most 604800 (7 days, S3's limit); got "
+        f"{AWS_QUERYSTRING_EXPIRE}"
+    )
+MEDIA_S3 = env_media_storage(url_seconds=AWS_QUERYSTRING_EXPIRE)
+if MEDIA_S3:
+    STORAGES["default"] = MEDIA_S3
+# Registering images already in the bucket: objects per worker task, and its time limits.
+REGISTER_CHUNK_SIZE = env_int("REGISTER_CHUNK_SIZE", 50, minimum=1)
+REGISTER_MAX_OBJECTS = env_int("REGISTER_MAX_OBJECTS", 1_000_000, minimum=1)
+REGISTER_CHUNK_SOFT_TIME_LIMIT = env_int("REGISTER_CHUNK_SOFT_TIME_LIMIT", 240, minimum=1)
+REGISTER_CHUNK_TIME_LIMIT = env_int("REGISTER_CHUNK_TIME_LIMIT", 300, minimum=1)
+# A registration silent this long (no page listed, no chunk started or finished) lost its
+# worker: the resume task (Celery beat, every AGREEMENT_SWEEP_SECONDS) sends its work again.
+REGISTER_STALLED_SECONDS = env_int(
+    "REGISTER_STALLED_SECONDS", REGISTER_CHUNK_TIME_LIMIT + 60, minimum=1
+)
 
 # Uploads: limits a person can reason about. A file over UPLOAD_MAX_BYTES or an image over
 # UPLOAD_MAX_PIXELS is refused with its reason; zips are bounded in entries and unpacked size.
@@ -203,7 +234,11 @@ CELERY_BEAT_SCHEDULE = (
         "sweep-unassessed-images": {
             "task": "quality.tasks.sweep_unassessed_task",
             "schedule": float(AGREEMENT_SWEEP_SECONDS),
-        }
+        },
+        "resume-stalled-registrations": {
+            "task": "projects.tasks.registrations_resume_task",
+            "schedule": float(AGREEMENT_SWEEP_SECONDS),
+        },
     }
     if AGREEMENT_SWEEP_SECONDS
     else {}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import api, image_api
+from projects import api, image_api, registration_api
 
 urlpatterns = [
     path("projects/", api.ProjectListApi.as_view(), name="api-projects"),
@@ -13,4 +13,14 @@ urlpatterns = [
     ),
     path("projects/<int:project_id>/members/", api.MemberListApi.as_view(), name="api-members"),
     path("projects/<int:project_id>/images/", image_api.ImageListApi.as_view(), name="api-images"),
+    path(
+        "projects/<int:project_id>/images/register/",
+        registration_api.RegisterApi.as_view(),
+        name="api-images-register",
+    ),
+    path(
+        "runs/<int:run_id>/objects/",
+        registration_api.RegistrationObjectListApi.as_view(),
+        name="api-run-objects",
+    ),
 ]

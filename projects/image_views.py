@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -17,7 +17,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 from projects import images as image_selectors
 from projects.models import Image
 from projects.permissions import Capability, has_capability, project_for
-from projects.thumbnails import thumbnail_open
+from projects.storage import STORAGE_ERRORS, media_response
+from projects.thumbnails import thumbnail_ensure
 from quality.models import Flag
 from quality.services.review import image_labels_data
 from quality.views import CappedPaginator
@@ -148,10 +149,9 @@ def image_thumb(request, slug, image_id):
         Image.objects.only("id", "project_id", "sha256", "file"), pk=image_id, project=project
     )
     try:
-        response = FileResponse(thumbnail_open(image=image), content_type="image/jpeg")
+        name = thumbnail_ensure(image=image)
     except FileNotFoundError:
         raise Http404("The image file is missing from storage.") from None
-    except OSError:
+    except STORAGE_ERRORS:
         raise Http404("The image file could not be read to make a preview.") from None
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return media_response(name, content_type="image/jpeg", max_age=86400)

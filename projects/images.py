@@ -7,19 +7,16 @@ them; in progress otherwise. Drafts are few at any time, so "no draft" is a chea
 Agreement and open flags are the stored ImageAgreement row (one join, no per-image query).
 """
 
-import logging
-
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from annotations.models import Annotation, Box
 from projects.models import Image, Project
+from projects.storage import media_delete_quietly
 from projects.thumbnails import thumbnail_delete
 from quality.enqueue import project_figures_stale
 from quality.models import ConsensusBox, Flag, ImageAgreement
 from quality.services.summary import flag_counts_move
-
-log = logging.getLogger(__name__)
 
 STATES = {
     "untouched": "Untouched",
@@ -161,18 +158,14 @@ def image_delete(*, image: Image) -> dict:
     ]
     flag_counts_move(project_id=image.project_id, moves=moves)
     name, project_id, sha256 = image.file.name, image.project_id, image.sha256
-    storage = image.file.storage
     image.delete()
-    transaction.on_commit(lambda: _files_delete(storage, name, project_id, sha256), robust=True)
+    transaction.on_commit(lambda: _files_delete(name, project_id, sha256), robust=True)
     project_figures_stale(project_id=project_id)
     return effects
 
 
-def _files_delete(storage, name: str, project_id: int, sha256: str) -> None:
+def _files_delete(name: str, project_id: int, sha256: str) -> None:
     if Image.objects.filter(project_id=project_id, sha256=sha256).exists():
         return  # uploaded again meanwhile: the same bytes are stored under the same name
-    try:
-        storage.delete(name)
-    except OSError:
-        log.warning("could not remove %s from storage", name)
+    media_delete_quietly(name)  # an image registered in place leaves its object to its owners
     thumbnail_delete(project_id=project_id, sha256=sha256)

@@ -8,7 +8,6 @@ its row cannot be written.
 
 import hashlib
 import io
-import logging
 import posixpath
 import warnings
 import zipfile
@@ -24,9 +23,8 @@ from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 
 from projects.models import Image, Project
+from projects.storage import media_delete_quietly
 from quality.enqueue import project_figures_stale
-
-log = logging.getLogger(__name__)
 
 ACCEPTED_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 _EXIF_ORIENTATION = 0x0112
@@ -257,7 +255,4 @@ def is_junk_file(filename: str) -> bool:
 
 def _delete_stored(image: Image) -> None:
     if image.file and image.file.name:
-        try:
-            image.file.storage.delete(image.file.name)
-        except OSError:
-            log.warning("could not remove %s after a failed ingest", image.file.name)
+        media_delete_quietly(image.file.name)

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -19,6 +19,7 @@ from projects.markdown import render_markdown
 from projects.models import InstructionAsset, Membership
 from projects.permissions import Capability, has_capability, project_for, role_of
 from projects.services import AssetRefused, instruction_asset_add, instructions_edit_publish
+from projects.storage import media_response
 
 
 @login_required
@@ -111,12 +112,7 @@ def instruction_asset_file(request, slug, asset_id):
     """An instruction image, for members of its project only (others get a 404)."""
     project = project_for(request, slug, Capability.VIEW)
     asset = get_object_or_404(InstructionAsset, pk=asset_id, project=project)
-    try:
-        response = FileResponse(asset.file.open("rb"))
-    except FileNotFoundError:
-        raise Http404("The image file is missing from storage.") from None
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return media_response(asset.file.name)
 
 
 @login_required

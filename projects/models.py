@@ -213,7 +213,13 @@ def _phash_band(k: int) -> models.GeneratedField:
 
 class Image(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images")
-    file = models.ImageField(upload_to=image_upload_to, width_field=None, height_field=None)
+    file = models.ImageField(
+        upload_to=image_upload_to,
+        width_field=None,
+        height_field=None,
+        # An object registered in place keeps its own key, up to S3's 1024 bytes.
+        max_length=1024,
+    )
     original_name = models.CharField(max_length=500)
     width = models.PositiveIntegerField(
         help_text="Pixels, as displayed (EXIF orientation applied)."
@@ -322,3 +328,39 @@ class Invitation(models.Model):
 
     def __str__(self):
         return f"invitation to {self.project} as {self.role}"
+
+
+class RegistrationObject(models.Model):
+    """One object of the bucket that a registration run (quality.AgreementRun of kind
+    "register", projects.registration) takes as an image in place: listed as pending, then
+    added, a duplicate or refused (with the reason) by a worker."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ADDED = "added", "Added"
+        DUPLICATE = "duplicate", "Duplicate"
+        REFUSED = "refused", "Refused"
+
+    run = models.ForeignKey(
+        "quality.AgreementRun", on_delete=models.CASCADE, related_name="registration_objects"
+    )
+    key = models.CharField(max_length=1024)
+    name = models.CharField(max_length=500, help_text="The image's name: the key under the prefix.")
+    size = models.BigIntegerField(null=True, help_text="Bytes, from the listing (None: unknown).")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(max_length=500, blank=True)
+    image = models.ForeignKey(
+        Image, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["run_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "key"], name="registration_object_unique_key"),
+        ]
+        indexes = [
+            models.Index(fields=["run", "status", "id"], name="registration_object_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.key} ({self.status})"

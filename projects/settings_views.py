@@ -1,4 +1,5 @@
-"""Pages for leads: project settings (classes, overlap, thresholds, members, uploads) and creation.
+"""Pages for leads: project settings (classes, overlap, thresholds, members, uploads, registering
+images already in the bucket) and creation.
 
 Each form on the settings page posts an ``action``; the view parses it, calls one service and
 shows the result on the same page.
@@ -14,16 +15,19 @@ from django.views.decorators.http import require_http_methods
 
 from concord.params import id_param, id_value
 from projects import classes as class_services
+from projects.enqueue import registration_enqueue
 from projects.ingest import images_ingest
 from projects.instructions import instructions_current
 from projects.models import LabelClass, Membership
 from projects.permissions import Capability, can_create_projects, project_for
+from projects.registration import RegistrationRefused
 from projects.services import (
     label_class_save,
     membership_set,
     project_create,
     project_settings_update,
 )
+from projects.storage import media_is_remote
 
 THRESHOLD_FIELDS = ("match_iou", "low_iou")
 
@@ -32,7 +36,12 @@ THRESHOLD_FIELDS = ("match_iou", "low_iou")
 @require_http_methods(["GET", "POST"])
 def project_settings(request, slug):
     project = project_for(request, slug, Capability.MANAGE)
-    context = {"project": project, "run_id": id_param(request.GET, "run")}
+    context = {
+        "project": project,
+        "run_id": id_param(request.GET, "run"),
+        "registration_id": id_param(request.GET, "registration"),
+        "can_register": media_is_remote(),
+    }
     if request.method == "POST":
         action = request.POST.get("action", "")
         handler = _ACTIONS.get(action)
@@ -179,6 +188,20 @@ def _upload(request, project):
     return images_ingest(project=project, files=[(f.name, f) for f in files])
 
 
+def _register(request, project) -> str:
+    try:
+        run = registration_enqueue(
+            project=project,
+            requested_by=request.user,
+            prefix=request.POST.get("prefix", "").strip(),
+            manifest=request.POST.get("manifest", "").strip(),
+        )
+    except RegistrationRefused as refused:
+        raise ValidationError({"prefix": str(refused)}) from None
+    url = reverse("project-settings:settings", args=[project.slug])
+    return f"{url}?registration={run.pk}#register"
+
+
 _ACTIONS = {
     "project": _save_project,
     "class": _save_class,
@@ -187,6 +210,7 @@ _ACTIONS = {
     "class_move": _move_class,
     "member": _save_member,
     "upload": _upload,
+    "register": _register,
 }
 
 

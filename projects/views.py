@@ -1,6 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_safe
 
@@ -20,6 +20,7 @@ from projects.permissions import (
     project_for,
     role_of,
 )
+from projects.storage import media_response
 
 
 @login_required
@@ -71,13 +72,11 @@ def project_detail(request, slug):
 @login_or_token_required
 @require_safe
 def image_file(request, slug, image_id):
-    """Serve an image's pixels to members of its project only (by session or API token)."""
+    """Serve an image's pixels to members of its project only (by session or API token): the
+    bytes from the local disk, or a redirect to a short-lived presigned URL of the bucket."""
     project = project_for(request, slug, Capability.VIEW)
-    image = get_object_or_404(Image, pk=image_id, project=project)
-    try:
-        return FileResponse(image.file.open("rb"))
-    except FileNotFoundError:
-        raise Http404("The image file is missing from storage.") from None
+    image = get_object_or_404(Image.objects.only("id", "file"), pk=image_id, project=project)
+    return media_response(image.file.name)
 
 
 @require_GET

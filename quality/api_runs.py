@@ -24,6 +24,12 @@ class RunOutput(serializers.ModelSerializer):
         "assessment run's id), as far as it got; null for a recompute."
     )
 
+    results = serializers.SerializerMethodField(
+        help_text="A registration's objects so far: added, duplicate, refused, skipped (not an "
+        "image by its name, or Concord's own files) and already (in the project before); null "
+        "for other runs."
+    )
+
     class Meta:
         model = AgreementRun
         fields = [
@@ -41,6 +47,7 @@ class RunOutput(serializers.ModelSerializer):
             "finished_at",
             "error",
             "report",
+            "results",
         ]
         read_only_fields = fields
 
@@ -48,6 +55,9 @@ class RunOutput(serializers.ModelSerializer):
         if run.kind != AgreementRun.Kind.IMPORT:
             return None
         return {"phase": run.params.get("phase", "pending"), **run.params.get("report", {})}
+
+    def get_results(self, run) -> dict[str, int] | None:
+        return run.params.get("counts") if run.kind == AgreementRun.Kind.REGISTER else None
 
 
 class RecomputeInput(serializers.Serializer):

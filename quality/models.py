@@ -408,6 +408,7 @@ class AgreementRun(models.Model):
     class Kind(models.TextChoices):
         RECOMPUTE = "recompute", "Recompute"
         IMPORT = "import", "Import"
+        REGISTER = "register", "Register images from the bucket"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -422,7 +423,9 @@ class AgreementRun(models.Model):
     reason = models.CharField(max_length=200, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     total = models.PositiveIntegerField(
-        default=0, help_text="Images to assess (an import: label files to read)."
+        default=0,
+        help_text="Images to assess (an import: label files to read; a registration: objects "
+        "listed so far).",
     )
     done = models.PositiveIntegerField(default=0, help_text="Of total, done so far.")
     params = models.JSONField(default=dict)

@@ -165,7 +165,8 @@ def _celery_mode(request):
 
     saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
     if request.node.get_closest_marker("worker"):
-        queue = request.getfixturevalue("celery_worker")
+        s3 = request.node.get_closest_marker("s3")
+        queue = request.getfixturevalue("s3_celery_worker" if s3 else "celery_worker")
         saved_queue = app.conf.task_default_queue
         app.conf.task_always_eager = False
         app.conf.task_default_queue = queue
@@ -187,6 +188,19 @@ def celery_worker(django_db_setup, django_db_blocker):
     Tests that use it need django_db(transaction=True): the worker sees committed rows only.
     Returns the queue name.
     """
+    yield from _worker_running({})
+
+
+@pytest.fixture(scope="session")
+def s3_celery_worker(django_db_setup, django_db_blocker, s3_server):
+    """celery_worker with its media in the S3 server's bucket (MEDIA_STORAGE=s3): a worker on
+    another machine, sharing no disk with the tests' web app."""
+    from tests.s3_server import s3_environment
+
+    yield from _worker_running({**s3_environment(s3_server), "REGISTER_CHUNK_SIZE": "4"})
+
+
+def _worker_running(extra_env: dict[str, str]):
     import signal
     import subprocess
     import sys
@@ -213,6 +227,7 @@ def celery_worker(django_db_setup, django_db_blocker):
         **os.environ,
         "DATABASE_URL": database_url,
         "CELERY_TASK_DEFAULT_QUEUE": queue,
+        **extra_env,
     }
     hostname = f"{queue}@%h"
     process = subprocess.Popen(
@@ -263,3 +278,43 @@ def _host() -> str:
     import socket
 
     return socket.gethostname()
+
+
+# Object storage: tests marked `s3` (a separate set: `pytest -m s3`) keep media in a bucket of a
+# real S3-protocol server (tests/s3_server.py), configured as a deployment would be.
+@pytest.fixture(scope="session")
+def s3_server():
+    """A moto S3 server on 127.0.0.1 with the test bucket; yields its endpoint URL."""
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        message = "moto[server] is not installed (requirements-dev.txt)"
+        if REQUIRED_SERVICES:  # CI: the s3 set must run, not skip
+            pytest.fail(message)
+        pytest.skip(message)
+    from tests.s3_server import BUCKET, moto_server, s3_client
+
+    with moto_server() as endpoint:
+        s3_client(endpoint).create_bucket(Bucket=BUCKET)
+        yield endpoint
+
+
+@pytest.fixture(autouse=True)
+def _s3_mode(request):
+    if request.node.get_closest_marker("s3"):
+        request.getfixturevalue("s3_media")
+
+
+@pytest.fixture
+def s3_media(s3_server, settings, monkeypatch):
+    """Media in the test bucket, emptied first, for this test; yields a boto3 client on it."""
+    from concord.env import env_media_storage
+    from tests.s3_server import bucket_empty, s3_client, s3_environment
+
+    for name, value in s3_environment(s3_server).items():
+        monkeypatch.setenv(name, value)
+    storage = env_media_storage(url_seconds=settings.AWS_QUERYSTRING_EXPIRE)
+    settings.STORAGES = {**settings.STORAGES, "default": storage}
+    client = s3_client(s3_server)
+    bucket_empty(client)
+    return client

@@ -90,3 +90,79 @@ def test_bad_value_stops_start_up_naming_the_variable():
 def test_production_without_secret_key_refuses_to_start():
     done = _settings_in_fresh_process(DEBUG="0", SECRET_KEY="")
     assert done.returncode != 0 and "SECRET_KEY" in done.stderr
+
+
+S3_VARIABLES = (
+    "MEDIA_STORAGE",
+    "AWS_STORAGE_BUCKET_NAME",
+    "AWS_S3_ENDPOINT_URL",
+    "AWS_S3_REGION_NAME",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_S3_ADDRESSING_STYLE",
+    "MEDIA_PUBLIC_ENDPOINT_URL",
+)
+
+
+@pytest.fixture
+def s3_environ(environ):
+    for name in S3_VARIABLES:
+        environ.delenv(name, raising=False)
+    return environ
+
+
+def test_media_stays_on_the_local_disk_by_default(s3_environ):
+    assert env.env_media_storage(url_seconds=300) is None
+    s3_environ.setenv("MEDIA_STORAGE", "local")
+    assert env.env_media_storage(url_seconds=300) is None
+
+
+def test_s3_media_is_configured_with_django_storages_names(s3_environ):
+    s3_environ.setenv("MEDIA_STORAGE", "s3")
+    s3_environ.setenv("AWS_STORAGE_BUCKET_NAME", "team-images")
+    s3_environ.setenv("AWS_S3_ENDPOINT_URL", "http://127.0.0.1:9000/")
+    s3_environ.setenv("AWS_S3_REGION_NAME", "eu-west-1")
+    s3_environ.setenv("AWS_ACCESS_KEY_ID", "key")
+    s3_environ.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    s3_environ.setenv("AWS_S3_ADDRESSING_STYLE", "path")
+    storage = env.env_media_storage(url_seconds=120)
+    options = storage["OPTIONS"]
+    assert storage["BACKEND"] == "projects.storage.MediaS3Storage"
+    assert (options["bucket_name"], options["endpoint_url"], options["region_name"]) == (
+        "team-images",
+        "http://127.0.0.1:9000",
+        "eu-west-1",
+    )
+    assert (options["access_key"], options["secret_key"]) == ("key", "secret")
+    assert options["addressing_style"] == "path"
+    assert options["public_endpoint_url"] == "http://127.0.0.1:9000"
+    # Never public: signed URLs only, no ACL that would open an object to everyone.
+    assert options["querystring_auth"] is True and options["default_acl"] is None
+    assert options["querystring_expire"] == 120
+    assert options["client_config"].retries["mode"] == "standard"
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"MEDIA_STORAGE": "gcs"}, "MEDIA_STORAGE must be local or s3"),
+        ({"MEDIA_STORAGE": "s3"}, "needs AWS_STORAGE_BUCKET_NAME"),
+        (
+            {"MEDIA_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": "b", "AWS_ACCESS_KEY_ID": "k"},
+            "AWS_SECRET_ACCESS_KEY",
+        ),
+        (
+            {"MEDIA_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": "b", "AWS_S3_ADDRESSING_STYLE": "x"},
+            "AWS_S3_ADDRESSING_STYLE must be auto, path or virtual",
+        ),
+        (
+            {"MEDIA_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": "b", "AWS_S3_ENDPOINT_URL": "minio"},
+            "AWS_S3_ENDPOINT_URL must be an http:// or https:// URL",
+        ),
+    ],
+)
+def test_a_bad_media_setting_names_the_variable(s3_environ, variables, message):
+    for name, value in variables.items():
+        s3_environ.setenv(name, value)
+    with pytest.raises(ImproperlyConfigured, match=message):
+        env.env_media_storage(url_seconds=300)

@@ -127,6 +127,7 @@ def sweep_find(
             state__in=[AgreementRun.State.PENDING, AgreementRun.State.RUNNING],
             seen__gte=runs_after,
         )
+        .exclude(kind=AgreementRun.Kind.REGISTER)  # registering images assesses nothing
         .values_list("project_id", flat=True)
     )
     skipped = f"image.project_id NOT IN ({', '.join(map(str, sorted(live)))})" if live else "TRUE"

@@ -1,8 +1,6 @@
-// Poll the recompute started by a threshold change until it ends.
-const box = document.getElementById("run-progress");
-if (box) {
-  const bar = document.getElementById("run-bar");
-  const text = document.getElementById("run-text");
+// Poll a run started from this page until it ends: the recompute a threshold change started, or
+// a registration of images from the bucket.
+function follow(box, bar, text, describe) {
   const poll = async () => {
     try {
       const response = await fetch(`/api/runs/${box.dataset.run}/`, { headers: { Accept: "application/json" } });
@@ -10,8 +8,8 @@ if (box) {
       const run = await response.json();
       const done = run.done ?? 0, total = run.total ?? 0;
       bar.value = total ? done / total : (run.state === "succeeded" ? 1 : 0);
-      text.textContent = `${run.state}: ${done} of ${total} images`;
-      if (run.state === "succeeded") { text.textContent = `Done: ${total} images reassessed.`; box.dataset.state = "done"; return; }
+      text.textContent = describe(run, done, total);
+      if (run.state === "succeeded") { box.dataset.state = "done"; return; }
       if (run.state === "failed") { text.textContent = `Failed: ${run.error || "see the worker log"}`; box.dataset.state = "failed"; return; }
     } catch (error) {
       text.textContent = `Could not read progress (${error.message}); retrying…`;
@@ -19,4 +17,29 @@ if (box) {
     setTimeout(poll, 1000);
   };
   poll();
+}
+
+const recompute = document.getElementById("run-progress");
+if (recompute) {
+  follow(recompute, document.getElementById("run-bar"), document.getElementById("run-text"), (run, done, total) =>
+    run.state === "succeeded" ? `Done: ${total} images reassessed.` : `${run.state}: ${done} of ${total} images`);
+}
+
+const registration = document.getElementById("register-progress");
+if (registration) {
+  const text = document.getElementById("register-text");
+  follow(registration, document.getElementById("register-bar"), text, (run, done, total) => {
+    const r = run.results || {};
+    const counts = `${r.added ?? 0} added, ${r.duplicate ?? 0} duplicates, ${r.refused ?? 0} refused, ${r.skipped ?? 0} skipped, ${r.already ?? 0} already in the project`;
+    if (run.state !== "succeeded") return `${run.state}: ${done} of ${total} objects examined so far (${counts})`;
+    if (r.refused) {
+      queueMicrotask(() => {
+        const link = document.createElement("a");
+        link.href = registration.dataset.objects;
+        link.textContent = "why each was refused";
+        text.append(" ", link);
+      });
+    }
+    return `Done: ${counts}.`;
+  });
 }

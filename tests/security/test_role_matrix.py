@@ -101,6 +101,7 @@ TABLE = [
     ("POST", "/api/projects/{project_id}/members/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     ("GET", "/api/projects/{project_id}/images/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("POST", "/api/projects/{project_id}/images/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
+    ("POST", "/api/projects/{project_id}/images/register/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     ("GET", "/api/projects/{project_id}/annotations/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     # API: labeling (labelers only; annotation_id is labeler_a's own; others' are hidden)
     ("POST", "/api/projects/{project_id}/queue/next/", (UNAUTH, HIDDEN, OK, HIDDEN, DENIED, DENIED, HIDDEN)),
@@ -112,6 +113,7 @@ TABLE = [
     ("GET", "/api/projects/{project_id}/agreement/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("POST", "/api/projects/{project_id}/agreement/recompute/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     ("GET", "/api/runs/{run_id}/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/api/runs/{run_id}/objects/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/api/projects/{project_id}/flags/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("POST", "/api/projects/{project_id}/flags/bulk/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     ("GET", "/api/flags/{flag_id}/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
