@@ -10,7 +10,9 @@ class Annotation(models.Model):
 
     A labeler's annotation is blind: no one else's boxes are ever shown next to it. The lead's
     adjudication of an image is stored the same way, with kind=adjudication; it overrides the
-    consensus in exports and is never counted as a labeler in agreement.
+    consensus in exports and is never counted as a labeler in agreement. A labeler's answer on a
+    gold image (gold.models) has kind=gold: it counts nowhere but in their gold score, and the
+    labeler's own pages and endpoints treat it exactly as kind=label (LABELER_KINDS).
     """
 
     class Status(models.TextChoices):
@@ -20,6 +22,10 @@ class Annotation(models.Model):
     class Kind(models.TextChoices):
         LABEL = "label", "Labeler's labels"
         ADJUDICATION = "adjudication", "Lead's adjudication"
+        GOLD = "gold", "Labeler's answer on a gold image"
+
+    # What a labeler made, as they see it: the two kinds must look the same to them.
+    LABELER_KINDS = (Kind.LABEL, Kind.GOLD)
 
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="annotations")
     labeler = models.ForeignKey(

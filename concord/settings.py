@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "quality",
     "exports",
     "accounts",
+    "gold",
 ]
 
 MIDDLEWARE = [
