@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 
 from annotations.models import Annotation
 from gold.models import GoldImage, GoldPolicy, LabelerGold
@@ -134,7 +134,12 @@ def gold_open(
         return None
     project, labeler, policy = gate.project, gate.labeler, gate.policy
     if gate.standing.state == LabelerGold.State.QUALIFYING:
-        gold = unanswered_gold(project=project, labeler=labeler).order_by("id").first()
+        gold = (
+            unanswered_gold(project=project, labeler=labeler)
+            .select_related("image")
+            .order_by("id")
+            .first()
+        )
         return _open(gold, labeler, instructions) if gold else None
     if policy.rate <= 0:
         return None
@@ -146,14 +151,13 @@ def gold_open(
     ):
         return None
     # The least answered gold image first (spreads exposure), ties in a per-labeler order.
-    candidates = unanswered_gold(project=project, labeler=labeler).annotate(
-        answers=Count("image__annotations")
-    )
-    choices = list(candidates.values_list("pk", "answers"))
+    answered = Count("image__annotations", filter=Q(image__annotations__kind=Annotation.Kind.GOLD))
+    candidates = unanswered_gold(project=project, labeler=labeler).annotate(answered=answered)
+    choices = list(candidates.values_list("pk", "answered"))
     if not choices:
         return None
     pk = min(choices, key=lambda c: (c[1], _draw(f"{labeler.pk}:{c[0]}")))[0]
-    return _open(GoldImage.objects.get(pk=pk), labeler, instructions)
+    return _open(GoldImage.objects.select_related("image").get(pk=pk), labeler, instructions)
 
 
 def gold_due(*, project_id: int, labeler_id: int, position: int, rate: float) -> bool:
@@ -178,4 +182,5 @@ def _open(gold: GoldImage, labeler, instructions) -> Annotation | None:
             )
     except IntegrityError:
         return None
-    return Annotation.objects.select_related("image").get(pk=annotation.pk)
+    annotation.image = gold.image
+    return annotation
