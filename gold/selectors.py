@@ -203,16 +203,13 @@ def gold_images(*, project: Project) -> list[GoldImage]:
         for row in GoldAnswer.objects.filter(project=project)
         .values("gold_id")
         .order_by()
-        .annotate(
-            n=Count("pk"),
-            correct=Sum("correct"),
-            units=Sum(F("gold_boxes") + F("answer_boxes") - F("correct")),
-        )
+        .annotate(n=Count("pk"), tp=Sum("correct"), g=Sum("gold_boxes"), a=Sum("answer_boxes"))
     }
     for gold in golds:
         row = answers.get(gold.pk)
+        units = row["g"] + row["a"] - row["tp"] if row else 0
         gold.answer_count = row["n"] if row else 0
-        gold.mean_score = row["correct"] / row["units"] if row and row["units"] else None
+        gold.mean_score = row["tp"] / units if units else None
     return golds
 
 
