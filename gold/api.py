@@ -95,19 +95,20 @@ class GoldImageInput(serializers.Serializer):
         return data
 
 
-class GoldListApi(ProjectScoped, generics.GenericAPIView):
+class GoldListApi(ProjectScoped, generics.ListAPIView):
     required_capability = read_then_write(Capability.READ_RESULTS)
     serializer_class = GoldImageOutput
+
+    def get_queryset(self):
+        return selectors.gold_images(project=self.get_project())
 
     @extend_schema(
         tags=["gold"],
         summary="The project's gold images with their true boxes (lead, engineer)",
         responses={200: GoldImageOutput(many=True), **READ_ERRORS},
     )
-    def get(self, request, project_id):
-        golds = selectors.gold_images(project=self.get_project())
-        page = self.paginate_queryset(golds)
-        return self.get_paginated_response(GoldImageOutput(page, many=True).data)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         tags=["gold"],
@@ -191,25 +192,45 @@ class GoldPolicyApi(ProjectScoped, APIView):
         return Response(GoldPolicySerializer(policy).data)
 
 
-class LabelerListApi(ProjectScoped, generics.GenericAPIView):
+class LabelerOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    images_submitted = serializers.IntegerField()
+    agreement_with_peers = serializers.FloatField(allow_null=True)
+    agreement_with_adjudicated = serializers.FloatField(allow_null=True)
+    vitality = serializers.FloatField(allow_null=True)
+    flags = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Flags where they were in the minority, by kind (their three commonest).",
+    )
+    flags_deviating = serializers.IntegerField()
+    flags_without_majority = serializers.IntegerField()
+    gold = serializers.DictField(
+        allow_null=True,
+        help_text='Null before their first gold answer. "score" (TP / (TP + FP + FN) against '
+        'the gold boxes) with "ci" at "confidence"; precision, recall, class_accuracy, '
+        'mean_iou, kalpha as {"value", "ci", "n"}; "per_class" by gold class id.',
+    )
+    paused = serializers.BooleanField(help_text="The gold checks stopped them; a lead resumes.")
+    state = serializers.ChoiceField(choices=["qualifying", "active", "paused"])
+
+
+class LabelerListApi(ProjectScoped, generics.ListAPIView):
     required_capability = Capability.READ_RESULTS
+    serializer_class = LabelerOutput
+
+    def get_queryset(self):
+        project = self.get_project()
+        gold = selectors.labelers_gold(project=project)
+        return [_labeler_row(row, gold.get(row["id"])) for row in labeler_table(project=project)]
 
     @extend_schema(
         tags=["gold"],
         summary="Per labeler: peer agreement, gold score with its interval, paused, flags",
-        description='"gold" is null for a labeler with no gold answer; "gold.ci" is the '
-        'interval of "gold.score" at "gold.confidence"; "paused" says whether the gold checks '
-        'stopped them; "flags" counts the flags where they were in the minority, by what they '
-        "did.",
-        responses={200: OpenApiTypes.OBJECT, **READ_ERRORS},
+        responses={200: LabelerOutput(many=True), **READ_ERRORS},
     )
-    def get(self, request, project_id):
-        project = self.get_project()
-        rows = labeler_table(project=project)
-        gold = selectors.labelers_gold(project=project)
-        out = [_labeler_row(row, gold.get(row["id"])) for row in rows]
-        page = self.paginate_queryset(out)
-        return self.get_paginated_response(page)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 def _labeler_row(row: dict, gold: dict | None) -> dict:

@@ -116,6 +116,13 @@ TABLE = [
     # API: exports
     ("GET", "/api/projects/{project_id}/export/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/api/projects/{project_id}/datacard/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    # API: gold images and labelers' standings (labelers never; engineers read; leads write)
+    ("GET", "/api/projects/{project_id}/gold/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("POST", "/api/projects/{project_id}/gold/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
+    ("GET", "/api/projects/{project_id}/gold/policy/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("PATCH", "/api/projects/{project_id}/gold/policy/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
+    ("GET", "/api/projects/{project_id}/labelers/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("POST", "/api/projects/{project_id}/labelers/{user_id}/resume/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     # Near the end: a lead's POST deletes image_id (and its labels) for the rows after it.
     ("POST", "/projects/{slug}/images/{image_id}/delete/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     # Last: it ends the session, and sends everyone to the login page.
@@ -200,6 +207,7 @@ def _kwargs(world) -> dict:
         "number": world.instruction.number,
         "token": "not-a-valid-token",
         "asset_id": world.asset.pk,
+        "user_id": world.users["labeler_a"].pk,
     }
 
 
