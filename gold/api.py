@@ -220,9 +220,7 @@ class LabelerListApi(ProjectScoped, generics.ListAPIView):
     serializer_class = LabelerOutput
 
     def get_queryset(self):
-        project = self.get_project()
-        gold = selectors.labelers_gold(project=project)
-        return [_labeler_row(row, gold.get(row["id"])) for row in labeler_table(project=project)]
+        return [_labeler_row(row) for row in labeler_table(project=self.get_project())]
 
     @extend_schema(
         tags=["gold"],
@@ -233,7 +231,8 @@ class LabelerListApi(ProjectScoped, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-def _labeler_row(row: dict, gold: dict | None) -> dict:
+def _labeler_row(row: dict) -> dict:
+    gold = row["gold"]
     return {
         "id": row["id"],
         "username": row["username"],

@@ -145,24 +145,45 @@ def score_payload(totals: GoldTotals, params: GoldParams) -> dict:
 
 
 def labelers_gold(*, project: Project) -> dict[int, dict]:
-    """Per labeler with a gold answer or a standing: score with intervals, per class, state."""
-    policy = policy_of(project)
+    """Per labeler with a gold standing: score with intervals, per class, state.
+
+    One query for a project that never served gold (no standing: the report asks on every
+    view), two otherwise: the standings with the policy, and the answers' figures, summed here.
+    """
+    standings = {
+        s.labeler_id: s
+        for s in LabelerGold.objects.filter(project=project).select_related("project__gold_policy")
+    }
+    if not standings:
+        return {}
+    try:
+        policy = next(iter(standings.values())).project.gold_policy
+    except GoldPolicy.DoesNotExist:
+        policy = GoldPolicy(project=project)
     params = gold_params(policy)
-    totals = labeler_totals(project=project)
+    sums: dict[int, list] = {}
     per_class: dict[int, dict[int, list[int]]] = {}
-    for labeler_id, classes in GoldAnswer.objects.filter(project=project).values_list(
-        "labeler_id", "per_class"
-    ):
+    rows = GoldAnswer.objects.filter(project=project).values_list(
+        "labeler_id", "per_class", "kalpha", *FIGURES
+    )
+    for labeler_id, classes, kalpha, *figures in rows:
+        total = sums.setdefault(labeler_id, [0] * (len(FIGURES) + 4))
+        total[0] += 1
+        for k, value in enumerate(figures):
+            total[1 + k] += value
+        if kalpha is not None:
+            total[-3] += 1
+            total[-2] += kalpha
+            total[-1] += kalpha * kalpha
         mine = per_class.setdefault(labeler_id, {})
         for class_id, counts in classes.items():
             cell = mine.setdefault(int(class_id), [0, 0, 0])
             for k in range(3):
                 cell[k] += counts[k]
-    standings = {s.labeler_id: s for s in LabelerGold.objects.filter(project=project)}
     out = {}
-    for labeler_id in sorted(set(totals) | set(standings)):
-        standing = standings.get(labeler_id)
-        payload = score_payload(totals.get(labeler_id, GoldTotals()), params)
+    for labeler_id, standing in sorted(standings.items()):
+        totals = GoldTotals(*sums[labeler_id]) if labeler_id in sums else GoldTotals()
+        payload = score_payload(totals, params)
         payload["per_class"] = {
             class_id: {
                 "gold": row["gold"],
@@ -175,12 +196,13 @@ def labelers_gold(*, project: Project) -> dict[int, dict]:
                 {k: tuple(v) for k, v in per_class.get(labeler_id, {}).items()}, params
             ).items()
         }
-        payload["state"] = standing.state if standing else LabelerGold.State.ACTIVE
-        payload["paused"] = bool(standing and standing.state == LabelerGold.State.PAUSED)
-        payload["paused_reason"] = standing.reason if payload["paused"] else ""
-        payload["paused_at"] = standing.paused_at if payload["paused"] else None
-        payload["qualified_at"] = standing.qualified_at if standing else None
-        payload["resumed_at"] = standing.resumed_at if standing else None
+        paused = standing.state == LabelerGold.State.PAUSED
+        payload["state"] = standing.state
+        payload["paused"] = paused
+        payload["paused_reason"] = standing.reason if paused else ""
+        payload["paused_at"] = standing.paused_at if paused else None
+        payload["qualified_at"] = standing.qualified_at
+        payload["resumed_at"] = standing.resumed_at
         out[labeler_id] = payload
     return out
 

@@ -16,6 +16,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from annotations.models import Annotation, Box
 from concord.params import ParamError, id_param
+from gold.selectors import labelers_gold
 from projects.markdown import render_markdown
 from projects.models import Image, LabelClass, Membership, Project
 from quality.aliases import labeler_aliases, names_replaced
@@ -306,6 +307,7 @@ def labeler_table(*, project: Project) -> list[dict]:
     ).select_related("user")
     users = {m.user_id: m.user for m in members}
     users.update({row.labeler_id: row.labeler for row in stored.values()})
+    gold = labelers_gold(project=project)  # their scores against gold images, next to peers'
     out = []
     for user_id, user in sorted(users.items(), key=lambda item: item[1].username):
         row = stored.get(user_id)
@@ -329,6 +331,7 @@ def labeler_table(*, project: Project) -> list[dict]:
                 ],
                 "flags_deviating": sum(n for _, n in kinds),
                 "flags_without_majority": sum(n for _, n in tied),
+                "gold": gold.get(user_id),
             }
         )
     return out

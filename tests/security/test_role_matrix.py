@@ -78,6 +78,10 @@ TABLE = [
     ("POST", "/projects/{slug}/flags/{flag_id}/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     ("GET", "/projects/{slug}/flags/{flag_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("POST", "/projects/{slug}/flags/{flag_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
+    # the gold page: engineers read, leads change; labelers never learn which images are gold
+    ("GET", "/projects/{slug}/gold/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("POST", "/projects/{slug}/gold/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    ("POST", "/projects/{slug}/images/{image_id}/gold/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     # API: documentation and authentication
     ("GET", "/api/schema/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
     ("GET", "/api/docs/", (LOGIN, OK, OK, OK, OK, OK, OK)),
