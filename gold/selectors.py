@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import numpy as np
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, F, OuterRef, Sum
 
 from annotations.models import Annotation, Box
@@ -258,3 +259,29 @@ def gold_remaining(*, project: Project, labeler) -> int:
     if not qualifying and policy_of(project).rate <= 0:
         return 0
     return unanswered_gold(project=project, labeler=labeler).count()
+
+
+def gold_card(*, project: Project) -> dict:
+    """What the data card says of gold: how many gold images, each labeler's score against
+    them with its interval, and that gold answers are in no export but the gold source."""
+    golds = GoldImage.objects.filter(project=project)
+    policy = policy_of(project)
+    rows = labelers_gold(project=project)
+    names = dict(get_user_model().objects.filter(pk__in=list(rows)).values_list("pk", "username"))
+    return {
+        "images": golds.count(),
+        "served": golds.filter(active=True).count(),
+        "threshold": policy.threshold,
+        "confidence": policy.confidence,
+        "labelers": [
+            {
+                "labeler": names[pk],
+                "gold_images": row["images"],
+                "score": row["score"],
+                "ci": row["ci"],
+                "paused": row["paused"],
+            }
+            for pk, row in sorted(rows.items(), key=lambda item: names[item[0]])
+            if row["images"]
+        ],
+    }
