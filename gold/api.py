@@ -9,15 +9,24 @@ Thin views: the project is loaded once for the role check, then one selector or 
 """
 
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations.boxes import BoxesInvalid
+from annotations.selectors import annotation_of_owner
+from concord.exceptions import ApiErrorOutput
 from concord.params import ID_MAX
 from gold import selectors, services
+from gold.feedback import answer_feedback
 from gold.models import GoldImage, GoldPolicy
 from gold.services import GoldInvalid
 from projects.api import ERRORS, READ_ERRORS, ProjectScoped, read_then_write
@@ -283,3 +292,27 @@ def _valid(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+class FeedbackApi(APIView):
+    """The caller's own answer: the gold's feedback on it, or 404 like any image without one."""
+
+    @extend_schema(
+        tags=["labeling"],
+        summary="Feedback on an image you just submitted, when the project gives it",
+        responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(ApiErrorOutput)},
+    )
+    def get(self, request, annotation_id):
+        annotation = annotation_of_owner(annotation_id=annotation_id, user=request.user)
+        data = answer_feedback(annotation=annotation)
+        image = annotation.image
+        return Response(
+            {
+                "page": reverse("gold:feedback", args=[image.project.slug, annotation.pk]),
+                "correct": data["correct"],
+                "gold_boxes": data["gold_boxes"],
+                "issues": data["issues"],
+                "expected": data["expected"],
+                "yours": data["yours"],
+            }
+        )

@@ -15,4 +15,9 @@ urlpatterns = [
         api.LabelerResumeApi.as_view(),
         name="api-labeler-resume",
     ),
+    path(
+        "annotations/<int:annotation_id>/feedback/",
+        api.FeedbackApi.as_view(),
+        name="api-annotation-feedback",
+    ),
 ]

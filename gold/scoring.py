@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from annotations.models import Annotation
 from gold.models import GoldAnswer, GoldImage, LabelerGold
-from gold.selectors import agreement_params, answer_label_sets, gold_label_sets
+from gold.selectors import agreement_params, answer_label_sets, gold_label_sets, policy_of
 from gold.standing import standing_refresh
 from quality.engine.gold import score_answers
 
@@ -78,7 +78,23 @@ def gold_answer_score(*, annotation: Annotation) -> GoldAnswer:
     row = GoldAnswer.objects.filter(annotation=annotation).first()
     if row is not None and row.feedback_at is not None:
         raise GoldAnswerFrozen()
+    first = row is None
     gold = GoldImage.objects.select_related("project").get(image_id=annotation.image_id)
     (row,) = answers_score(gold=gold, annotations=[annotation])
+    if first and _feedback_due(project=gold.project, labeler_id=annotation.labeler_id):
+        row.feedback_at = timezone.now()
+        row.save(update_fields=["feedback_at"])
     standing_refresh(project=gold.project, labeler_id=annotation.labeler_id)
     return row
+
+
+def _feedback_due(*, project, labeler_id: int) -> bool:
+    """Immediate feedback on this first submission: the project gives it, and the labeler has
+    had fewer than feedback_limit (each one shows them a gold image's answer)."""
+    policy = policy_of(project)
+    if not policy.feedback:
+        return False
+    given = GoldAnswer.objects.filter(
+        project=project, labeler_id=labeler_id, feedback_at__isnull=False
+    ).count()
+    return given < policy.feedback_limit

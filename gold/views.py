@@ -4,12 +4,15 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from annotations.selectors import annotation_of_owner
 from concord.params import id_value
 from gold import selectors, services
+from gold.feedback import answer_feedback
 from gold.models import GoldImage
 from gold.services import GoldInvalid
 from projects.models import Image, Membership, Project
@@ -109,3 +112,19 @@ def image_make_gold(request, slug, image_id):
             "the queue mixes it in without telling anyone.",
         )
     return redirect(reverse("projects:image", args=[project.slug, image.pk]))
+
+
+@login_required
+@require_safe
+def feedback_page(request, slug, annotation_id):
+    """The labeler's own gold answer drawn against the gold, right after they submitted it."""
+    project = get_object_or_404(Project, slug=slug)
+    require(request.user, project, Capability.LABEL)
+    annotation = annotation_of_owner(annotation_id=annotation_id, user=request.user)
+    if annotation.image.project_id != project.pk:
+        raise Http404("No feedback for this image.")
+    return render(
+        request,
+        "gold/feedback.html",
+        {"project": project, "feedback": answer_feedback(annotation=annotation)},
+    )

@@ -351,6 +351,15 @@ function annotationUrl(id) {
   return config.annotationUrl.replace(/0\/$/, `${id}/`);
 }
 
+// After a submit, when the project gives feedback on gold images: the gold's feedback page if
+// this image was one with feedback due; nothing (a 404) for any other image.
+async function showFeedback(annotationId) {
+  const { ok, data } = await api(config.feedbackUrl.replace(/0\/feedback\/$/, `${annotationId}/feedback/`));
+  if (!ok || !data || !data.page) return false;
+  window.location.href = data.page;
+  return true;
+}
+
 function submitUrl(id) {
   return config.submitUrl.replace(/0\/submit\/$/, `${id}/submit/`);
 }
@@ -484,6 +493,7 @@ async function submit({ empty = false } = {}) {
       return;
     }
     hideNotice();
+    if (config.feedbackUrl && (await showFeedback(state.annotationId))) return;
     await next();
   } finally {
     state.busy = false;

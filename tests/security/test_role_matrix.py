@@ -82,6 +82,8 @@ TABLE = [
     ("GET", "/projects/{slug}/gold/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("POST", "/projects/{slug}/gold/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("POST", "/projects/{slug}/images/{image_id}/gold/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    # feedback on one's own gold answer; annotation_id is a regular image: none, as for anyone
+    ("GET", "/projects/{slug}/feedback/{annotation_id}/", (LOGIN, HIDDEN, HIDDEN, HIDDEN, DENIED, DENIED, HIDDEN)),
     # API: documentation and authentication
     ("GET", "/api/schema/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
     ("GET", "/api/docs/", (LOGIN, OK, OK, OK, OK, OK, OK)),
@@ -110,6 +112,7 @@ TABLE = [
     ("GET", "/api/annotations/{annotation_id}/", (UNAUTH, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
     ("PUT", "/api/annotations/{annotation_id}/", (UNAUTH, HIDDEN, WRITE, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
     ("POST", "/api/annotations/{annotation_id}/submit/", (UNAUTH, HIDDEN, WRITE, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
+    ("GET", "/api/annotations/{annotation_id}/feedback/", (UNAUTH, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
     # API: results (engineers and leads read, leads resolve)
     ("GET", "/api/projects/{project_id}/agreement/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("POST", "/api/projects/{project_id}/agreement/recompute/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
