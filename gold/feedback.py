@@ -47,18 +47,23 @@ def answer_feedback(*, annotation: Annotation) -> dict:
         if box.pk in wrong:
             gold = next(b for b in expected if b.pk == wrong[box.pk])
             issues.append(
-                f"Your box {your_number[box.pk]} is a {name}; the gold says "
+                f"Your box {your_number[box.pk]} is a {name}; the reference says "
                 f"{classes[gold.label_class_id].name}."
             )
         elif box.pk in loose:
             gold_pk, iou = loose[box.pk]
             issues.append(
-                f"Your box {your_number[box.pk]} overlaps gold box {gold_number[gold_pk]} only "
+                f"Your box {your_number[box.pk]} overlaps reference box {gold_number[gold_pk]} only "
                 f"{iou:.2f} (IoU): draw it tight around the object."
             )
         elif box.pk in extra:
-            issues.append(f"Your box {your_number[box.pk]} ({name}) is on nothing the gold boxed.")
-    involved = {b.label_class_id for b in expected} | {b.label_class_id for b in yours}
+            issues.append(
+                f"Your box {your_number[box.pk]} ({name}) is on nothing the reference boxed."
+            )
+    # The guidance of the classes something went wrong with.
+    involved = {b.label_class_id for b in expected if b.pk in missed}
+    involved |= {b.label_class_id for b in yours if b.pk in wrong or b.pk in extra or b.pk in loose}
+    involved |= {b.label_class_id for b in expected if b.pk in set(wrong.values())}
     instructions = answer.gold.instruction_version or project.current_instructions
     return {
         "annotation": annotation.pk,

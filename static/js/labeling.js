@@ -415,6 +415,7 @@ async function next() {
       return showNotice(annotation.data ? annotation.data.detail : "The image could not be opened.");
     }
     if (status === 204) return finished();
+    if (status === 403 && data && data.code === "labeler_paused") return paused(data.detail);
     if (status === 409) {
       window.location.href = (data && data.project_url) || config.projectUrl;
       return;
@@ -425,6 +426,25 @@ async function next() {
     await new Promise((resolve) => setTimeout(resolve, 1000 * (attempt + 1)));
   }
   showNotice("The queue is busy; reload the page in a moment.");
+}
+
+// The gold checks paused this labeler: say so in place of the image, with the way back to the
+// instructions; nothing to retry until the lead resumes them.
+function paused(detail) {
+  teardown();
+  ui.inner.replaceChildren();
+  ui.empty.hidden = false;
+  ui.empty.replaceChildren();
+  const title = document.createElement("h2");
+  title.textContent = "Your labeling is paused";
+  const text = document.createElement("p");
+  text.textContent = detail;
+  const link = document.createElement("a");
+  link.href = config.projectUrl;
+  link.className = "button";
+  link.textContent = "Read the instructions";
+  ui.empty.append(title, text, link);
+  showStatus("idle", "Paused");
 }
 
 function finished() {

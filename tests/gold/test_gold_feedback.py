@@ -40,14 +40,14 @@ def test_feedback_names_each_difference_and_draws_both_sets_of_boxes(
     assert data["page"] == f"/projects/{project.slug}/feedback/{body['annotation']}/"
     assert (data["correct"], data["gold_boxes"]) == (1, 2)
     assert data["issues"] == [
-        "Your box 1 overlaps gold box 1 only 0.64 (IoU): draw it tight around the object.",
-        "Your box 2 is a car; the gold says truck.",
+        "Your box 1 overlaps reference box 1 only 0.64 (IoU): draw it tight around the object.",
+        "Your box 2 is a car; the reference says truck.",
     ]
     assert [b["fate"] for b in data["expected"]] == ["found", "found"]
     assert [b["fate"] for b in data["yours"]] == ["loose", "wrong_class"]
     client.force_login(labeler_a)
     page = client.get(data["page"]).content.decode()
-    assert "the gold says truck" in page
+    assert "the reference says truck" in page
     assert len(re.findall(r'<rect class="expected', page)) == 2
     assert len(re.findall(r'<rect class="yours', page)) == 2
     # Seen: the answer keeps its first attempt.
