@@ -18,7 +18,8 @@ from annotations.boxes import CleanBox, boxes_clean
 from annotations.models import Annotation, Box
 from gold import queue as gold_queue
 from gold.models import GoldImage
-from gold.scoring import GoldAnswerFrozen, gold_answer_score
+from gold.scoring import GoldAnswerFrozen
+from gold.triggers import gold_answer_changed
 from projects.models import (
     Image,
     InstructionAcknowledgement,
@@ -125,7 +126,7 @@ def queue_next_attempt(
     candidate_ids = _queue_candidates(project=project, labeler=labeler, cutoff=cutoff)
     if gold is not None:
         annotation = gold_queue.gold_open(
-            gate=gold, regular_left=bool(candidate_ids), instructions=instructions
+            gate=gold, regular_left=candidate_ids, instructions=instructions
         )
         if annotation is not None or gold.qualifying:
             return annotation  # a gold image; or none left for a labeler still qualifying
@@ -322,12 +323,13 @@ def annotation_submit(*, annotation: Annotation, active_seconds: float | None = 
 
 def _labels_changed(annotation: Annotation) -> None:
     """A submitted label set changed: the agreement pipeline looks at the image again; an
-    answer on a gold image is scored against the gold instead (and counts nowhere else)."""
+    answer on a gold image is scored against the gold instead (gold.triggers; it counts
+    nowhere else)."""
     if annotation.kind != Annotation.Kind.GOLD:
         triggers.image_labels_changed(image_id=annotation.image_id)
         return
     try:
-        gold_answer_score(annotation=annotation)
+        gold_answer_changed(annotation=annotation)
     except GoldAnswerFrozen:
         raise AnnotationLocked(
             annotation,

@@ -7,8 +7,9 @@ candidates in hand. A gold image is served as an Annotation of kind "gold" whose
 and page are those of any other image; never twice to one labeler (one label set per image and
 labeler), and only while regular images are left, so the end of the queue looks the same too.
 
-Which queue draw is gold is decided by a keyed hash of (project, labeler, how many images the
-labeler has had): reproducible, but not predictable without the server's secret.
+Which queue draw is gold is decided by a keyed hash of (project, labeler, the regular image it
+would otherwise be, the gold images the labeler has left): reproducible, but not predictable
+without the server's secret.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 
 from annotations.models import Annotation
 from gold.models import GoldImage, GoldPolicy, LabelerGold
-from gold.selectors import gold_answer_count, policy_of, unanswered_gold
+from gold.scoring import gold_answer_score
+from gold.selectors import unanswered_gold
+from gold.standing import standing_refresh
 from projects.models import InstructionVersion, Project
 
 
@@ -54,6 +57,7 @@ class Gate:
     labeler: object
     policy: GoldPolicy
     standing: LabelerGold
+    gold_left: int  # active gold images the labeler has no label set on
 
     @property
     def qualifying(self) -> bool:
@@ -63,34 +67,68 @@ class Gate:
 def gold_gate(*, project: Project, labeler) -> Gate | None:
     """None when the project serves no gold; raises LabelerPaused for a paused labeler.
 
-    One query when the project has no gold image and the labeler no standing (the common
-    case); a labeler's first draw in a project with gold makes their standing (qualifying if
-    the project asks for qualification and they never labeled an image of it).
+    One query, for every project: whether it has gold, the labeler's standing, the policy and
+    how many gold images the labeler has not had. A labeler's first draw in a project with
+    gold makes their standing (qualifying if the project asks for qualification and they never
+    labeled an image of it); a qualification is decided here once no more of it can be served.
     """
+    standing = LabelerGold.objects.filter(project=OuterRef("pk"), labeler=labeler)
+    policy = GoldPolicy.objects.filter(project=OuterRef("pk"))
+    theirs = Annotation.objects.filter(image_id=OuterRef("image_id"), labeler=labeler)
+    left = (
+        GoldImage.objects.filter(project=OuterRef("pk"), active=True)
+        .exclude(Exists(theirs))
+        .order_by()
+        .values("project")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     row = (
         Project.objects.filter(pk=project.pk)
         .annotate(
             has_gold=Exists(GoldImage.objects.filter(project=OuterRef("pk"), active=True)),
-            standing=Subquery(
-                LabelerGold.objects.filter(project=OuterRef("pk"), labeler=labeler).values("pk")[:1]
-            ),
+            standing_id=Subquery(standing.values("pk")[:1]),
+            standing_state=Subquery(standing.values("state")[:1]),
+            standing_reason=Subquery(standing.values("reason")[:1]),
+            policy_id=Subquery(policy.values("pk")[:1]),
+            rate=Subquery(policy.values("rate")[:1]),
+            qualification_size=Subquery(policy.values("qualification_size")[:1]),
+            gold_left=Subquery(left),
         )
-        .values("has_gold", "standing")
+        .values()
         .get()
     )
-    if row["standing"] is None and not row["has_gold"]:
+    if row["standing_id"] is None and not row["has_gold"]:
         return None
-    policy = policy_of(project)
-    standing = LabelerGold.objects.filter(pk=row["standing"]).first() or _standing_create(
-        project=project, labeler=labeler, policy=policy
+    defaults = GoldPolicy()
+    policy = GoldPolicy(
+        pk=row["policy_id"],
+        project=project,
+        rate=defaults.rate if row["policy_id"] is None else row["rate"],
+        qualification_size=defaults.qualification_size
+        if row["policy_id"] is None
+        else row["qualification_size"],
     )
+    if row["standing_id"] is None:
+        standing = _standing_create(project=project, labeler=labeler, policy=policy)
+    else:
+        standing = LabelerGold(
+            pk=row["standing_id"],
+            project=project,
+            labeler=labeler,
+            state=row["standing_state"],
+            reason=row["standing_reason"],
+        )
+    gold_left = row["gold_left"] or 0
     if standing.state == LabelerGold.State.QUALIFYING:
-        standing = _qualification_settle(standing=standing, policy=policy)
+        standing = _qualification_settle(standing=standing, policy=policy, gold_left=gold_left)
     if standing.state == LabelerGold.State.PAUSED:
         raise LabelerPaused(standing)
     if not row["has_gold"]:
         return None
-    return Gate(project=project, labeler=labeler, policy=policy, standing=standing)
+    return Gate(
+        project=project, labeler=labeler, policy=policy, standing=standing, gold_left=gold_left
+    )
 
 
 def _standing_create(*, project: Project, labeler, policy: GoldPolicy) -> LabelerGold:
@@ -108,32 +146,43 @@ def _standing_create(*, project: Project, labeler, policy: GoldPolicy) -> Labele
     return standing
 
 
-def _qualification_settle(*, standing: LabelerGold, policy: GoldPolicy) -> LabelerGold:
+def _qualification_settle(
+    *, standing: LabelerGold, policy: GoldPolicy, gold_left: int
+) -> LabelerGold:
     """Decide the qualification once the labeler can answer no more of it (all answered, or no
-    gold image left for them); otherwise leave them qualifying."""
-    from gold.standing import standing_refresh
-
-    answered = gold_answer_count(project=standing.project, labeler_id=standing.labeler_id)
-    left = unanswered_gold(project=standing.project, labeler=standing.labeler_id).exists()
-    if answered < policy.qualification_size and left:
+    gold image left for them) and has no qualification image open; else leave them qualifying.
+    (Submitting the last one of the set decides it too: gold.standing.)"""
+    answers = Annotation.objects.filter(
+        image__project=standing.project, labeler=standing.labeler, kind=Annotation.Kind.GOLD
+    )
+    if answers.filter(status=Annotation.Status.DRAFT).exists():
+        return standing
+    if answers.count() < policy.qualification_size and gold_left > 0:
         return standing
     with transaction.atomic():
+        # Answers whose scoring task has not run yet (the labeler was quick) are scored now.
+        for annotation in answers.filter(gold_answer__isnull=True).select_related("image"):
+            gold_answer_score(annotation=annotation)
         return standing_refresh(
             project=standing.project, labeler_id=standing.labeler_id, qualification_over=True
         )
 
 
 def gold_open(
-    *, gate: Gate, regular_left: bool, instructions: InstructionVersion | None
+    *, gate: Gate, regular_left: list[int], instructions: InstructionVersion | None
 ) -> Annotation | None:
     """A gold image for the labeler now, opened as their draft, or None for a regular image.
 
-    Call inside queue_next's transaction, with the labeler's Membership row locked.
+    ``regular_left``: the regular candidates the queue would serve (gold comes only between
+    regular images). Call inside queue_next's transaction, with the labeler's Membership row
+    locked. Whether this draw is gold is a keyed hash of the regular image it would otherwise
+    be and of how many gold images the labeler has left: a new draw after every image taken,
+    with no query; only a draw that comes out gold reads the gold images.
     """
-    if not regular_left:
+    if not regular_left or gate.gold_left == 0:
         return None
     project, labeler, policy = gate.project, gate.labeler, gate.policy
-    if gate.standing.state == LabelerGold.State.QUALIFYING:
+    if gate.qualifying:
         gold = (
             unanswered_gold(project=project, labeler=labeler)
             .select_related("image")
@@ -143,12 +192,8 @@ def gold_open(
         return _open(gold, labeler, instructions) if gold else None
     if policy.rate <= 0:
         return None
-    position = Annotation.objects.filter(
-        image__project=project, labeler=labeler, kind__in=Annotation.LABELER_KINDS
-    ).count()
-    if not gold_due(
-        project_id=project.pk, labeler_id=labeler.pk, position=position, rate=policy.rate
-    ):
+    draw = f"{regular_left[0]}:{gate.gold_left}"
+    if not gold_due(project_id=project.pk, labeler_id=labeler.pk, draw=draw, rate=policy.rate):
         return None
     # The least answered gold image first (spreads exposure), ties in a per-labeler order.
     answered = Count("image__annotations", filter=Q(image__annotations__kind=Annotation.Kind.GOLD))
@@ -160,9 +205,9 @@ def gold_open(
     return _open(GoldImage.objects.select_related("image").get(pk=pk), labeler, instructions)
 
 
-def gold_due(*, project_id: int, labeler_id: int, position: int, rate: float) -> bool:
-    """Is the labeler's ``position``-th image (from 0) a gold one, at this rate?"""
-    return _draw(f"{project_id}:{labeler_id}:{position}") < rate
+def gold_due(*, project_id: int, labeler_id: int, draw: str, rate: float) -> bool:
+    """Is the labeler's next image a gold one, at this rate? ``draw`` names the moment."""
+    return _draw(f"{project_id}:{labeler_id}:{draw}") < rate
 
 
 def _draw(text: str) -> float:

@@ -69,28 +69,41 @@ def answers_score(*, gold: GoldImage, annotations: list[Annotation]) -> list[Gol
 
 
 @transaction.atomic
-def gold_answer_score(*, annotation: Annotation) -> GoldAnswer:
+def gold_answer_score(*, annotation: Annotation, feedback: bool = False) -> GoldAnswer:
     """Score the labeler's submitted answer on a gold image and apply the rules to them.
 
-    Called by annotations.services when a gold answer is submitted and when its boxes change
-    afterwards. Raises GoldAnswerFrozen for an answer whose feedback the labeler has seen.
+    ``feedback``: the labeler is shown this answer's feedback next, so its score keeps this
+    first attempt. Raises GoldAnswerFrozen for an answer whose feedback they have seen.
     """
     row = GoldAnswer.objects.filter(annotation=annotation).first()
     if row is not None and row.feedback_at is not None:
         raise GoldAnswerFrozen()
-    first = row is None
     gold = GoldImage.objects.select_related("project").get(image_id=annotation.image_id)
     (row,) = answers_score(gold=gold, annotations=[annotation])
-    if first and _feedback_due(project=gold.project, labeler_id=annotation.labeler_id):
+    if feedback:
         row.feedback_at = timezone.now()
         row.save(update_fields=["feedback_at"])
     standing_refresh(project=gold.project, labeler_id=annotation.labeler_id)
     return row
 
 
-def _feedback_due(*, project, labeler_id: int) -> bool:
-    """Immediate feedback on this first submission: the project gives it, and the labeler has
-    had fewer than feedback_limit (each one shows them a gold image's answer)."""
+def gold_answer_score_by_id(*, annotation_id: int) -> None:
+    """The task's entry: score the answer if it is still a submitted gold answer (an answer
+    frozen by its feedback was scored when it was given)."""
+    annotation = Annotation.objects.filter(
+        pk=annotation_id, kind=Annotation.Kind.GOLD, status=Annotation.Status.SUBMITTED
+    ).first()
+    if annotation is None:
+        return
+    try:
+        gold_answer_score(annotation=annotation)
+    except GoldAnswerFrozen:
+        return
+
+
+def feedback_due(*, project, labeler_id: int) -> bool:
+    """Immediate feedback on a first submission: the project gives it, and the labeler has had
+    fewer than feedback_limit (each one shows them a gold image's answer)."""
     policy = policy_of(project)
     if not policy.feedback:
         return False

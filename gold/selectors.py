@@ -118,13 +118,6 @@ def qualification_totals(*, project: Project, labeler_id: int) -> tuple[int, Gol
     return n, GoldTotals(images=n, **{k: v or 0 for k, v in sums.items()})
 
 
-def gold_answer_count(*, project: Project, labeler_id: int) -> int:
-    """The labeler's answers on gold images, drafts included."""
-    return Annotation.objects.filter(
-        image__project=project, labeler_id=labeler_id, kind=Annotation.Kind.GOLD
-    ).count()
-
-
 def _estimate(e) -> dict:
     return {"value": e.value, "ci": [e.low, e.high], "n": e.n}
 

@@ -2,6 +2,7 @@
 labelers' API clients, and helpers to make gold images and answer what the queue hands out."""
 
 import pytest
+from django.test import TestCase
 
 from gold.models import GoldPolicy
 from gold.services import gold_image_save
@@ -73,7 +74,9 @@ def take(api, project):
 
 
 def answer(api, annotation_id: int, boxes: list[dict]):
-    """Save the boxes and submit; the submit response."""
+    """Save the boxes and submit, as a committed request (its on-commit work done: a gold
+    answer's scoring task runs, eagerly); the submit response."""
     saved = api.put(annotation_url(annotation_id), {"boxes": boxes}, format="json")
     assert saved.status_code == 200, saved.json()
-    return api.post(submit_url(annotation_id), {}, format="json")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return api.post(submit_url(annotation_id), {}, format="json")

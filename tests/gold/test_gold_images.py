@@ -1,6 +1,7 @@
 """Making gold: from an adjudication, the consensus or given boxes; versions and re-scoring."""
 
 import pytest
+from django.test import TestCase
 from django.utils import timezone
 
 from annotations.models import Annotation, Box
@@ -89,3 +90,20 @@ def test_new_gold_boxes_raise_the_version_and_rescore_past_answers(
 def test_the_gold_records_the_instructions_it_follows(project, classes, lead, instructions):
     gold = make_gold(project, ImageFactory(project=project), lead, classes)
     assert gold.instruction_version == instructions
+
+
+def test_a_gold_answer_is_scored_after_the_submit_commits_not_inside_it(
+    project, classes, acknowledged, images, lead, api_a, labeler_a
+):
+    # Scoring inside the request made a gold image's submit slower than any other: a timing
+    # a labeler could notice. It runs once the submit has committed (a task).
+    make_gold(project, images[0], lead, classes)
+    policy(project, qualification_size=1, rate=0.0)
+    body = take(api_a, project).json()
+    url = f"/api/annotations/{body['annotation']}/"
+    api_a.put(url, {"boxes": boxes_payload(classes)}, format="json")
+    with TestCase.captureOnCommitCallbacks(execute=False) as callbacks:
+        assert api_a.post(f"{url}submit/", {}, format="json").status_code == 200
+    assert not GoldAnswer.objects.exists() and len(callbacks) == 1
+    callbacks[0]()
+    assert GoldAnswer.objects.get().correct == 2

@@ -81,25 +81,26 @@ def test_gold_comes_at_the_rate_and_never_twice(
         answer(api_a, response.json()["annotation"], boxes_payload(classes))
     assert len(seen) == len(set(seen))  # never the same image twice
     assert {pk for pk, kind in zip(seen, kinds, strict=True) if kind == "gold"} <= golds
-    # Which draw is gold: the keyed hash of the draw's position, while gold and regular
-    # images are both left.
-    expected, gold_left, regular_left = [], 2, 4
-    for position in range(len(kinds)):
-        due = gold_due(project_id=project.pk, labeler_id=labeler_a.pk, position=position, rate=0.5)
-        is_gold = due and gold_left > 0 and regular_left > 0
-        expected.append("gold" if is_gold else "label")
-        gold_left -= is_gold
-        regular_left -= not is_gold
+    # Which draw is gold: the keyed hash of the regular image it would otherwise be (the next
+    # in queue order) and of the gold images left, while gold and regular images are both left.
+    expected, gold_left, regular = [], 2, sorted(i.pk for i in images[2:])
+    for _ in kinds:
+        draw = f"{regular[0]}:{gold_left}"
+        due = gold_due(project_id=project.pk, labeler_id=labeler_a.pk, draw=draw, rate=0.5)
+        expected.append("gold" if due and gold_left else "label")
+        if due and gold_left:
+            gold_left -= 1
+        else:
+            regular.pop(0)
     assert kinds == expected
     assert kinds.count("label") == 4
 
 
 def test_the_gold_draw_follows_the_rate():
-    draws = [gold_due(project_id=1, labeler_id=7, position=k, rate=0.1) for k in range(20000)]
+    draws = [gold_due(project_id=1, labeler_id=7, draw=f"{k}:5", rate=0.1) for k in range(20000)]
     assert 0.09 < sum(draws) / len(draws) < 0.11
-    assert draws != [
-        gold_due(project_id=1, labeler_id=8, position=k, rate=0.1) for k in range(20000)
-    ]
+    others = [gold_due(project_id=1, labeler_id=8, draw=f"{k}:5", rate=0.1) for k in range(20000)]
+    assert draws != others
 
 
 def test_gold_images_are_never_served_as_regular_images(
