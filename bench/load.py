@@ -487,6 +487,7 @@ def seed_gold(project, count: int, rate: float) -> None:
     """The project's last ``count`` images made gold (two true boxes each), mixed in at ``rate``
     with no qualification set."""
     from django.contrib.auth import get_user_model
+    from django.db import connection
 
     from gold.models import GoldPolicy
     from gold.services import gold_image_save
@@ -500,6 +501,8 @@ def seed_gold(project, count: int, rate: float) -> None:
     for image in project.images.order_by("-pk")[:count]:
         gold_image_save(project=project, image=image, user=lead, source="boxes", boxes=boxes)
     GoldPolicy.objects.create(project=project, rate=rate, qualification_size=0)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # statistics with the gold tables filled, as in use
 
 
 def gold_problems(project_id: int, submitted: list[Submitted]) -> list[str]:
