@@ -2,11 +2,14 @@
 labeler is paused, how often each passes the qualification set.
 
     PYTHONPATH=. .venv/bin/python bench/gold.py --sessions 1000 --gold 200 --seed 1
+    PYTHONPATH=. .venv/bin/python bench/gold.py --seeds 20-29 --confidence 0.85 --min-images 10
 
 Labelers come from tests/engine/gold_sim.py (honest: small realistic noise; swap10: a 10%
 class-swap habit; miss20: 20% of objects missed). Each session is one labeler answering
 ``--gold`` gold images in turn; after each answer the rule of quality.engine.gold (GoldParams
-defaults unless overridden) looks at the cumulative score. Prints a markdown table.
+defaults unless overridden) looks at the cumulative score. Prints a markdown table; with
+``--seeds A-B``, one line over those seeds (each its own 1,000 sessions): honest sessions paused
+in all, and the least and mean share of bad-habit sessions paused within --within.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ def main() -> None:
     parser.add_argument("--min-images", type=int, default=DEFAULTS.min_images)
     parser.add_argument("--confidence", type=float, default=DEFAULTS.confidence)
     parser.add_argument("--qualify-threshold", type=float, default=DEFAULTS.qualify_threshold)
+    parser.add_argument("--seeds", help="A-B: the summary over these seeds")
     args = parser.parse_args()
     params = GoldParams(
         threshold=args.threshold,
@@ -58,6 +62,8 @@ def main() -> None:
         confidence=args.confidence,
         qualify_threshold=args.qualify_threshold,
     )
+    if args.seeds:
+        return seed_summary(args, params)
     print(
         f"threshold {params.threshold}, confidence {params.confidence} (z {params.z:.2f}), "
         f"min {params.min_images} images; {args.sessions} sessions x {args.gold} gold images, "
@@ -88,6 +94,23 @@ def main() -> None:
             f"| {name} | {final.mean():.3f} | {(first > 0).sum()} / {args.sessions} | "
             f"{within:.1%} | {spread} | {qualified.mean():.1%} | {seconds:.1f} |"
         )
+
+
+def seed_summary(args, params: GoldParams) -> None:
+    low, _, high = args.seeds.partition("-")
+    honest, caught = 0, {"swap10": [], "miss20": []}
+    for seed in range(int(low), int(high or low) + 1):
+        for name, model in gold_sim.MODELS.items():
+            first, *_ = pause_points(model, args.sessions, args.gold, seed, params)
+            if name == "honest":
+                honest += int((first > 0).sum())
+            else:
+                caught[name].append(((first > 0) & (first <= args.within)).mean())
+    print(
+        f"| {params.confidence} / {params.min_images} | {honest} | "
+        + " | ".join(f"{min(v):.1%} / {np.mean(v):.1%}" for v in caught.values())
+        + " |"
+    )
 
 
 if __name__ == "__main__":

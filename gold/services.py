@@ -3,6 +3,8 @@ or given boxes), retires it, resumes a paused labeler, sets the project's gold p
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -133,6 +135,8 @@ def gold_policy_save(*, project: Project, **changes) -> GoldPolicy:
     for field, value in changes.items():
         if field not in POLICY_FIELDS:
             raise GoldInvalid(f"Unknown gold setting {field!r}.")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise GoldInvalid(f"{field}: give a number.")
         setattr(policy, field, value)
     try:
         policy.full_clean(exclude=["project"])
