@@ -1,33 +1,36 @@
-"""Labeling API: the queue, the caller's own annotation (autosave), submit, acknowledgement.
+"""Annotations API: the queue, the caller's own annotation (autosave), submit, acknowledgement;
+and for leads and engineers, every labeler's submitted label sets.
 
-Thin views: parse, check the caller's role through projects.permissions, call one service or
-selector, answer JSON. Errors carry a "detail" a person can act on.
+Thin views: parse, check the caller's role (ProjectScopedApi, or the annotation's owner), call
+one service or selector, answer JSON. Errors carry a "detail" a person can act on.
 """
 
 import math
 
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import (
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
     inline_serializer,
 )
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations import selectors, services
 from annotations.boxes import MAX_BOXES, BoxesInvalid
+from annotations.models import Annotation, Box
+from concord.exceptions import PROJECT_ERRORS
+from concord.params import id_param
+from concord.parsers import valid_input
 from gold.queue import LabelerPaused
 from projects.models import InstructionVersion, Project
-from projects.permissions import (
-    Capability,
-    HasProjectCapability,
-    membership_role,
-    role_remember,
-)
+from projects.permissions import Capability, ProjectScopedApi
 from projects.services import instruction_acknowledge
 
 
@@ -135,28 +138,12 @@ def annotation_payload(annotation) -> dict:
     }
 
 
-class ProjectScopedApi(APIView):
-    permission_classes = [HasProjectCapability]
-
-    def get_project(self) -> Project:
-        if not hasattr(self, "_project"):
-            # The caller's role comes with the project: the permission check needs no query.
-            user = self.request.user
-            projects = Project.objects.all()
-            if user.is_authenticated:
-                projects = projects.annotate(requester_role=membership_role(user))
-            self._project = get_object_or_404(projects, pk=self.kwargs["project_id"])
-            if user.is_authenticated:
-                role_remember(user, self._project.pk, self._project.requester_role)
-        return self._project
-
-
 class QueueStatusApi(ProjectScopedApi):
     required_capability = Capability.LABEL
 
     @extend_schema(responses=QueueStatusOutput)
     def get(self, request, project_id):
-        remaining = selectors.queue_remaining(project=self.get_project(), labeler=request.user)
+        remaining = selectors.queue_remaining(project=self.project, labeler=request.user)
         return Response(
             {"remaining": remaining, "capped": remaining >= selectors.QUEUE_REMAINING_CAP}
         )
@@ -178,7 +165,7 @@ class QueueNextApi(ProjectScopedApi):
         },
     )
     def post(self, request, project_id):
-        project = self.get_project()
+        project = self.project
         try:
             annotation = services.queue_next(project=project, labeler=request.user)
         except services.InstructionsNotAcknowledged as exc:
@@ -222,7 +209,7 @@ class AnnotationDetailApi(APIView):
     )
     def put(self, request, annotation_id):
         annotation = selectors.annotation_of_owner(annotation_id=annotation_id, user=request.user)
-        data = _valid(AnnotationInput, request.data)
+        data = valid_input(AnnotationInput, request.data)
         try:
             annotation = services.annotation_boxes_replace(
                 annotation=annotation,
@@ -248,7 +235,7 @@ class AnnotationSubmitApi(APIView):
     )
     def post(self, request, annotation_id):
         annotation = selectors.annotation_of_owner(annotation_id=annotation_id, user=request.user)
-        data = _valid(SubmitInput, request.data)
+        data = valid_input(SubmitInput, request.data)
         try:
             annotation = services.annotation_submit(
                 annotation=annotation, active_seconds=data.get("active_seconds")
@@ -272,7 +259,7 @@ class InstructionAcknowledgeApi(ProjectScopedApi):
         ),
     )
     def post(self, request, project_id, number):
-        version = get_object_or_404(InstructionVersion, project=self.get_project(), number=number)
+        version = get_object_or_404(InstructionVersion, project=self.project, number=number)
         acknowledgement = instruction_acknowledge(user=request.user, version=version)
         return Response(
             {"instructions": version.number, "acknowledged_at": acknowledgement.acknowledged_at}
@@ -291,7 +278,66 @@ def _instructions_conflict(exc: services.InstructionsNotAcknowledged, project: P
     )
 
 
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+class RawBoxOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Box
+        fields = ["id", "label_class", "x", "y", "width", "height", "score"]
+        read_only_fields = fields
+
+
+class RawAnnotationOutput(serializers.ModelSerializer):
+    labeler = serializers.CharField(source="labeler.username", read_only=True)
+    instruction_version = serializers.IntegerField(
+        source="instruction_version.number", read_only=True, allow_null=True
+    )
+    boxes = RawBoxOutput(many=True, read_only=True)
+
+    class Meta:
+        model = Annotation
+        fields = [
+            "id", "image", "labeler", "kind", "status", "instruction_version",
+            "submitted_at", "active_seconds", "boxes",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+@extend_schema(
+    tags=["images"],
+    summary="Every labeler's submitted boxes (lead, engineer; never labelers)",
+    parameters=[
+        OpenApiParameter("image", int, description="Only this image's label sets."),
+        OpenApiParameter("labeler", str, description="Only this labeler's (username)."),
+        OpenApiParameter(
+            "kind",
+            str,
+            enum=["label", "adjudication", "model"],
+            description="Labelers' sets, the lead's, or a model's imported predictions (boxes "
+            "with a score).",
+        ),
+    ],
+    responses={200: RawAnnotationOutput(many=True), **PROJECT_ERRORS},
+)
+class AnnotationListApi(ProjectScopedApi, generics.ListAPIView):
+    serializer_class = RawAnnotationOutput
+    required_capability = Capability.READ_RESULTS
+
+    def get_queryset(self):
+        params = self.request.query_params
+        annotations = Annotation.objects.filter(
+            image__project=self.project, status=Annotation.Status.SUBMITTED
+        )
+        image = id_param(params, "image")
+        if image is not None:
+            annotations = annotations.filter(image_id=image)
+        if params.get("labeler"):
+            annotations = annotations.filter(labeler__username=params["labeler"])
+        kind = params.get("kind")
+        if kind not in (None, ""):
+            if kind not in Annotation.Kind.values:
+                raise ValidationError({"kind": ["kind must be label, adjudication or model."]})
+            annotations = annotations.filter(kind=kind)
+        return (
+            annotations.select_related("labeler", "instruction_version")
+            .prefetch_related(Prefetch("boxes", queryset=Box.objects.order_by("id")))
+            .order_by("image_id", "labeler__username")
+        )

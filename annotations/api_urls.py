@@ -13,6 +13,11 @@ urlpatterns = [
         name="api-instructions-acknowledge",
     ),
     path(
+        "projects/<int:project_id>/annotations/",
+        api.AnnotationListApi.as_view(),
+        name="api-annotations",
+    ),
+    path(
         "annotations/<int:annotation_id>/", api.AnnotationDetailApi.as_view(), name="api-annotation"
     ),
     path(

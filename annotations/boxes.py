@@ -1,4 +1,6 @@
-"""Checking boxes a labeler sends: numbers, size, inside the image, a class of the project.
+"""Boxes as the API and the pages exchange them, {x, y, width, height, label_class}: checking the
+ones a labeler sends (numbers, size, inside the image, a class of the project), and box_dict,
+the one place a stored box is written out in that shape.
 
 A box that overshoots the image border by a little (a drag that ended just past the edge) is
 clipped to the image; one that lies farther outside is refused, because it is a mistake the
@@ -29,6 +31,18 @@ class CleanBox:
     width: float
     height: float
     label_class_id: int
+
+
+def box_dict(box) -> dict:
+    """A box in the shape the API and the pages use; `box` is anything with x, y, width, height
+    and label_class_id (a labeler's Box, a ConsensusBox, a CleanBox)."""
+    return {
+        "x": box.x,
+        "y": box.y,
+        "width": box.width,
+        "height": box.height,
+        "label_class": box.label_class_id,
+    }
 
 
 def overshoot_tolerance(side: int) -> float:

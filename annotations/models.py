@@ -10,9 +10,12 @@ class Annotation(models.Model):
 
     A labeler's annotation is blind: no one else's boxes are ever shown next to it. The lead's
     adjudication of an image is stored the same way, with kind=adjudication; it overrides the
-    consensus in exports and is never counted as a labeler in agreement. A labeler's answer on a
-    gold image (gold.models) has kind=gold: it counts nowhere but in their gold score, and the
-    labeler's own pages and endpoints treat it exactly as kind=label (LABELER_KINDS).
+    consensus in exports and is never counted as a labeler in agreement. A model's imported
+    predictions are kind=model, their boxes with a score: compared with the consensus
+    (quality.services.model_comparison), never a labeler, never in consensus, K-alpha or labeler figures.
+    A labeler's answer on a gold image (gold.models) has kind=gold: it counts nowhere but in
+    their gold score, and the labeler's own pages and endpoints treat it exactly as kind=label
+    (LABELER_KINDS).
     """
 
     class Status(models.TextChoices):
@@ -22,6 +25,7 @@ class Annotation(models.Model):
     class Kind(models.TextChoices):
         LABEL = "label", "Labeler's labels"
         ADJUDICATION = "adjudication", "Lead's adjudication"
+        MODEL = "model", "Model's predictions"
         GOLD = "gold", "Labeler's answer on a gold image"
 
     # What a labeler made, as they see it: the two kinds must look the same to them.
@@ -84,6 +88,9 @@ class Box(models.Model):
     y = models.FloatField()
     width = models.FloatField()
     height = models.FloatField()
+    score = models.FloatField(
+        null=True, blank=True, help_text="A model's confidence (0-1); empty for people's boxes."
+    )
 
     class Meta:
         ordering = ["annotation_id", "id"]

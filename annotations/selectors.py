@@ -4,6 +4,7 @@ from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet,
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from annotations.boxes import box_dict
 from annotations.models import Annotation
 from gold.selectors import gold_remaining
 from projects.models import Image, Project
@@ -45,16 +46,7 @@ def annotation_of_owner(*, annotation_id: int, user) -> Annotation:
 
 
 def annotation_boxes(*, annotation: Annotation) -> list[dict]:
-    return [
-        {
-            "x": box.x,
-            "y": box.y,
-            "width": box.width,
-            "height": box.height,
-            "label_class": box.label_class_id,
-        }
-        for box in annotation.boxes.order_by("id")
-    ]
+    return [box_dict(box) for box in annotation.boxes.order_by("id")]
 
 
 def my_work(*, project: Project, labeler) -> QuerySet[Annotation]:

@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from annotations.boxes import CleanBox, boxes_clean
@@ -20,14 +19,14 @@ from gold import queue as gold_queue
 from gold.models import GoldImage
 from gold.scoring import GoldAnswerFrozen
 from gold.triggers import gold_answer_changed
+from projects.instructions import instructions_current
 from projects.models import (
     Image,
-    InstructionAcknowledgement,
     InstructionVersion,
     Membership,
     Project,
 )
-from quality import triggers
+from quality import enqueue
 
 QUEUE_CANDIDATES = 50  # images considered per attempt; the rest wait for the next call
 QUEUE_BUSY_RETRIES = 12  # attempts while every candidate is locked by other labelers' requests
@@ -204,17 +203,10 @@ def _queue_candidates(*, project: Project, labeler, cutoff) -> list[int]:
 def _instructions_acknowledged(*, project: Project, labeler) -> InstructionVersion | None:
     """The instructions in force (None if the project has none), acknowledged by the labeler.
 
-    Raises InstructionsNotAcknowledged otherwise. The rule of
-    projects.services.instructions_pending_for, in one query instead of three (the queue asks it
-    on every request, and the new draft records the version).
+    Raises InstructionsNotAcknowledged otherwise: the rule of instructions_pending_for, returning
+    the version too (the new draft records it), in the one query the queue asks on every request.
     """
-    acknowledged = InstructionAcknowledgement.objects.filter(user=labeler, version=OuterRef("pk"))
-    current = (
-        InstructionVersion.objects.filter(project=project)
-        .annotate(acknowledged=Exists(acknowledged))
-        .order_by("-number")
-        .first()
-    )
+    current = instructions_current(project=project, reader=labeler)
     if current is not None and not current.acknowledged:
         raise InstructionsNotAcknowledged(current)
     return current
@@ -276,7 +268,7 @@ def annotation_boxes_replace(
         class_ids=image.project.classes.values_list("pk", flat=True),
     )
     annotation.boxes.all().delete()
-    Box.objects.bulk_create(_box_rows(annotation, clean))
+    Box.objects.bulk_create(box_rows(annotation, clean))
     _active_seconds_set(annotation, active_seconds)
     annotation.save(update_fields=["updated_at", "active_seconds"])
     if annotation.status == Annotation.Status.SUBMITTED:
@@ -326,7 +318,7 @@ def _labels_changed(annotation: Annotation) -> None:
     answer on a gold image is scored against the gold instead (gold.triggers; it counts
     nowhere else)."""
     if annotation.kind != Annotation.Kind.GOLD:
-        triggers.image_labels_changed(image_id=annotation.image_id)
+        enqueue.image_labels_changed(image_id=annotation.image_id)
         return
     try:
         gold_answer_changed(annotation=annotation)
@@ -353,7 +345,8 @@ def _active_seconds_set(annotation: Annotation, active_seconds: float | None) ->
         annotation.active_seconds = min(seconds, ACTIVE_SECONDS_MAX)
 
 
-def _box_rows(annotation: Annotation, clean: list[CleanBox]) -> list[Box]:
+def box_rows(annotation: Annotation, clean: list[CleanBox]) -> list[Box]:
+    """Unsaved Box rows of the annotation for checked boxes (annotations.boxes.boxes_clean)."""
     return [
         Box(
             annotation=annotation,

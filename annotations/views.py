@@ -12,18 +12,19 @@ from annotations import selectors
 from annotations.services import annotation_is_editable
 from concord.params import id_value
 from gold.selectors import policy_of
+from projects.instructions import instructions_pending_for
 from projects.markdown import render_markdown
 from projects.models import InstructionVersion, Project
 from projects.palette import RESERVED_KEYS, hotkey_free
-from projects.permissions import Capability, has_capability, require
-from projects.services import instruction_acknowledge, instructions_pending_for
+from projects.permissions import Capability, has_capability, project_for
+from projects.services import instruction_acknowledge
+from quality.selectors.feedback import labeler_feedback
 
 
 @login_required
 @require_safe
 def label(request, slug):
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.LABEL)
+    project = project_for(request, slug, Capability.LABEL)
     pending = instructions_pending_for(user=request.user, project=project)
     if pending is not None:
         messages.info(
@@ -89,8 +90,7 @@ def palette(project: Project) -> list[dict]:
 @login_required
 @require_safe
 def my_work(request, slug):
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.LABEL)
+    project = project_for(request, slug, Capability.LABEL)
     rows = list(selectors.my_work(project=project, labeler=request.user))
     for row in rows:
         row.editable = annotation_is_editable(row)
@@ -101,6 +101,7 @@ def my_work(request, slug):
             "project": project,
             "rows": rows,
             "totals": selectors.my_work_totals(project=project, labeler=request.user),
+            "feedback": labeler_feedback(user=request.user, project=project),
         },
     )
 
@@ -108,8 +109,7 @@ def my_work(request, slug):
 @login_required
 @require_POST
 def instructions_acknowledge(request, slug, number):
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.VIEW)
+    project = project_for(request, slug, Capability.VIEW)
     version = get_object_or_404(InstructionVersion, project=project, number=number)
     instruction_acknowledge(user=request.user, version=version)
     if has_capability(request.user, project, Capability.LABEL) and not instructions_pending_for(

@@ -6,11 +6,18 @@
    127.0.0.1:5432, user postgres), migrates it, and fills one project with N images x 3 labelers x ~8 boxes by COPY.
 2. Starts one `celery -A concord worker -c <workers>` (prefork: that many worker processes) on
    Redis, on a queue of its own (named after --db), and times a full project recompute from
-   project_recompute_start to the run's `succeeded` (chunks, near duplicates, summary).
-3. Latency: for --latency-images new images whose first two labelers have submitted, the third
+   recompute_start to the run's `succeeded` (chunks, near duplicates, summary).
+3. Sweep: the time of the minute sweep's query (quality.selectors.labels.sweep_find) on the
+   filled project, as a first pass (every image, every project's thresholds) and as the
+   incremental pass that follows it (labels changed in the last SWEEP_LOOKBACK, thresholds
+   known).
+4. Latency: for --latency-images new images whose first two labelers have submitted, the third
    labeler submits through the real API (POST /api/annotations/{id}/submit/, token auth, Django
    test client in this process); the time until the image's flags are committed (readable) is
    measured, p50/p95 reported.
+
+With --keep --latency-only the stored results are kept as they are (a filled project whose
+recompute ran once) and only steps 3 and 4 run: the 1M-image recompute takes minutes.
 """
 
 from __future__ import annotations
@@ -47,6 +54,11 @@ def main() -> None:
         help="with --keep: start from no stored results (as after the fill; default) or from "
         "the previous run's results made stale (as after a threshold change: every flag synced)",
     )
+    parser.add_argument(
+        "--latency-only",
+        action="store_true",
+        help="with --keep: no reset and no recompute, the sweep and latency on the results kept",
+    )
     parser.add_argument("--db", default="concord_bench", help="database to (re)create and fill")
     args = parser.parse_args()
 
@@ -67,11 +79,15 @@ def main() -> None:
         t = time.perf_counter()
         boxes = _fill(args.images)
         print(f"filled {args.images} images, {boxes} boxes in {time.perf_counter() - t:.1f} s")
+    elif args.latency_only:
+        _latency_images_remove()
     else:
         _reset(args.start)
     worker = _worker(args.workers)
     try:
-        _recompute(worker.pid)
+        if not args.latency_only:
+            _recompute(worker.pid)
+        _sweep()
         _latency(args.latency_images)
     finally:
         worker.terminate()  # warm shutdown of the pool
@@ -190,14 +206,19 @@ def _fill(n_images: int) -> int:
     return len(table)
 
 
+def _latency_images_remove() -> None:
+    from projects.models import Image
+
+    Image.objects.filter(original_name__startswith="new").delete()  # the last latency images
+
+
 def _reset(start: str) -> None:
     """Back to the state after the fill (or to stale results): same work for every run."""
     from django.db import connection
 
-    from projects.models import Image
     from quality.models import AgreementRun, ConsensusBox, Flag, ImageAgreement
 
-    Image.objects.filter(original_name__startswith="new").delete()  # the last latency images
+    _latency_images_remove()
     tables = [AgreementRun._meta.db_table]
     if start == "empty":
         tables += [m._meta.db_table for m in (Flag.labelers.through, Flag, ConsensusBox)]
@@ -255,14 +276,14 @@ def _recompute(worker_pid: int) -> None:
 
     from annotations.models import Box
     from projects.models import Project
+    from quality.enqueue import recompute_start
     from quality.models import Flag
-    from quality.services import project_recompute_start
 
     project = Project.objects.get(slug="bench")
     boxes = Box.objects.filter(annotation__image__project=project).count()
     cpu = _cpu_seconds(worker_pid)
     t = time.perf_counter()
-    run = project_recompute_start(project=project, reason="benchmark")
+    run = recompute_start(project=project, reason="benchmark")
     chunks_done = None
     while True:
         run.refresh_from_db()
@@ -283,6 +304,63 @@ def _recompute(worker_pid: int) -> None:
         f"duplicates and summary {wall - (chunks_done or wall):.1f} s; Python CPU of the "
         f"workers {cpu:.0f} s); flags {flags}; "
         f"error={run.error!r}"
+    )
+
+
+def _sweep(repeats: int = 5) -> None:
+    """The sweep's query as its first pass and as the incremental passes after it (median).
+
+    On a tree from before the incremental sweep (no quality.selectors.sweep), its
+    images_to_sweep, which read every image on every pass, is timed instead: the before of
+    BENCHMARKS.md.
+    """
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    now = timezone.now()
+    bounds = {
+        "limit": settings.AGREEMENT_SWEEP_BATCH,
+        "settled_before": now - timedelta(seconds=60),
+        "runs_after": now - timedelta(seconds=settings.AGREEMENT_CHUNK_STALLED_SECONDS),
+    }
+    try:
+        from quality.selectors.sweep import sweep_find
+        from quality.tasks import SWEEP_LOOKBACK
+    except ImportError:
+        try:
+            from quality.selectors.labels import images_to_sweep
+        except ImportError:
+            from quality.selectors import images_to_sweep
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            found = images_to_sweep(**bounds)
+            times.append(time.perf_counter() - t)
+        print(
+            f"sweep query (every pass reads every image): {np.median(times) * 1000:.0f} ms "
+            f"(median of {repeats}), found {sum(len(ids) for ids in found.values())}"
+        )
+        return
+
+    t = time.perf_counter()
+    first = sweep_find(**bounds)
+    first_seconds = time.perf_counter() - t
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        later = sweep_find(
+            **bounds,
+            changed_after=bounds["settled_before"] - SWEEP_LOOKBACK,
+            thresholds_current=first.thresholds_current,
+        )
+        times.append(time.perf_counter() - t)
+    found = sum(len(ids) for ids in first.images.values())
+    print(
+        f"sweep query: first pass (every image and project) {first_seconds * 1000:.0f} ms, "
+        f"found {found}; incremental pass {np.median(times) * 1000:.1f} ms (median of "
+        f"{repeats}), found {sum(len(ids) for ids in later.images.values())}"
     )
 
 

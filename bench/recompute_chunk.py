@@ -43,7 +43,7 @@ def main() -> None:
     django.setup()
     from projects.models import Project
     from quality.models import AgreementRun, ConsensusBox, Flag, ImageAgreement
-    from quality.services_runs import run_chunk_assess
+    from quality.services.runs import run_chunk_assess
 
     backend, per_statement, counting = _statement_cpu()
     project = Project.objects.get(slug="bench")

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -123,3 +124,15 @@ class ApiErrorOutput(serializers.Serializer):
     errors = serializers.DictField(
         required=False, help_text="Per-field messages of a validation error."
     )
+
+
+# The errors an endpoint in one project answers, for its OpenAPI responses (ProjectScopedApi).
+PROJECT_ERRORS = {
+    400: OpenApiResponse(ApiErrorOutput, description="The input is not valid; `errors` per field."),
+    401: OpenApiResponse(ApiErrorOutput, description="Not logged in and no token sent."),
+    403: OpenApiResponse(
+        ApiErrorOutput, description="Your role in the project does not allow this."
+    ),
+    404: OpenApiResponse(ApiErrorOutput, description="No such project, or you have no role in it."),
+}
+PROJECT_READ_ERRORS = {k: v for k, v in PROJECT_ERRORS.items() if k != 400}

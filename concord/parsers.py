@@ -1,4 +1,5 @@
-"""JSON as Concord reads it: the API's request bodies and the review page's adjudicated boxes.
+"""JSON as Concord reads it: the API's request bodies and the review page's adjudicated boxes;
+and valid_input, the check of a parsed body against the view's input serializer.
 
 Python's json module accepts things no client of Concord sends and that fail later, far from the
 parser, as 500s: nesting thousands deep (RecursionError), integers of hundreds of digits (an
@@ -10,6 +11,7 @@ import json
 import math
 
 from django.conf import settings
+from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -44,6 +46,14 @@ class StrictJSONParser(JSONParser):
             return json_loads(stream.read().decode(encoding))
         except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
             raise ParseError(f"JSON parse error - {exc}") from None
+
+
+def valid_input(serializer_class: type[serializers.Serializer], data) -> dict:
+    """The request body checked by an input serializer: its validated data, or a
+    ValidationError that the API answers as a 400 naming each bad field (concord.exceptions)."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 def _int(text: str) -> int:

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "annotations",
     "quality",
     "exports",
+    "imports",
     "accounts",
     "gold",
 ]
@@ -127,6 +128,14 @@ UPLOAD_ZIP_MAX_FILES = env_int("UPLOAD_ZIP_MAX_FILES", 10_000, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Imports of labels (imports app): the largest label file read, the most files in one upload,
+# the server folder under which an API import may read a folder ("" : none), time limits.
+IMPORT_FILE_MAX_BYTES = env_int("IMPORT_FILE_MAX_BYTES", 2 * 1024 * 1024 * 1024, minimum=1024)
+IMPORT_MAX_FILES = env_int("IMPORT_MAX_FILES", 1_000_000, minimum=1)
+IMPORT_FOLDER_ROOT = env_str("IMPORT_FOLDER_ROOT", "")
+IMPORT_SOFT_TIME_LIMIT = env_int("IMPORT_SOFT_TIME_LIMIT", 1800, minimum=1)
+IMPORT_TIME_LIMIT = env_int("IMPORT_TIME_LIMIT", 1900, minimum=1)
+
 # Labeling queue: a draft untouched for this long goes back to the pool.
 QUEUE_DRAFT_TIMEOUT_MINUTES = env_int("QUEUE_DRAFT_TIMEOUT_MINUTES", 60, minimum=1)
 # A labeler may reopen and change a submitted image for this long after submitting it (the
@@ -178,11 +187,13 @@ AGREEMENT_SUMMARY_TIME_LIMIT = env_int("AGREEMENT_SUMMARY_TIME_LIMIT", 720, mini
 AGREEMENT_CHUNK_STALLED_SECONDS = env_int(
     "AGREEMENT_CHUNK_STALLED_SECONDS", AGREEMENT_CHUNK_TIME_LIMIT + 60, minimum=1
 )
+# A bulk decision on the flag queue (POST /api/projects/{id}/flags/bulk/) works on the selected
+# flags of at most this many images per call, in one transaction; the caller calls again for more.
+FLAG_BULK_IMAGES = env_int("FLAG_BULK_IMAGES", 200, minimum=1)
 # After a submit completes or changes an image, the report's figures refresh this much later.
 AGREEMENT_SUMMARY_DELAY_SECONDS = env_int("AGREEMENT_SUMMARY_DELAY_SECONDS", 5, minimum=0)
 # K-alpha is batched (~30k images/s, the 9-threshold sweep ~2.6k/s): larger projects estimate it
 # on an evenly spread sample of this many images.
-AGREEMENT_KALPHA_SAMPLE = env_int("AGREEMENT_KALPHA_SAMPLE", 20000, minimum=10)
 AGREEMENT_SWEEP_SAMPLE = env_int("AGREEMENT_SWEEP_SAMPLE", 2000, minimum=10)
 # Every this many seconds (0: never), Celery beat (`worker -B`) enqueues up to AGREEMENT_SWEEP_BATCH
 # complete images whose assessment is missing or stale: a lost task message is caught up.

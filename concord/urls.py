@@ -20,6 +20,7 @@ urlpatterns = [
     path("projects/", include("projects.settings_urls")),  # before <slug>/: has new/
     path("projects/", include("quality.urls")),
     path("projects/", include("exports.urls")),
+    path("projects/", include("imports.urls")),
     path("projects/", include("gold.urls")),
     path("projects/", include("projects.urls")),
     path("health/", project_views.health, name="health"),

@@ -3,18 +3,15 @@
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from concord.exceptions import ApiErrorOutput
 from exports.datacard import datacard_build, datacard_markdown
 from exports.formats import export_file
 from exports.params import FORMATS, LAYOUTS, SOURCES, ExportParamError, export_spec_parse
-from projects.models import Project
-from projects.permissions import Capability, HasProjectCapability
+from projects.permissions import Capability, ProjectScopedApi
 
 
 class IgnoreFormatParameter(BaseContentNegotiation):
@@ -91,19 +88,15 @@ ERRORS = {
 }
 
 
-class ProjectExportMixin:
-    permission_classes = [HasProjectCapability]
+class ProjectExportApi(ProjectScopedApi):
+    """Exports answer files, and JSON only for errors (whatever `format` asks)."""
+
     required_capability = Capability.EXPORT
     renderer_classes = [JSONRenderer]
     content_negotiation_class = IgnoreFormatParameter
 
-    def get_project(self):
-        if not hasattr(self, "_project"):
-            self._project = generics.get_object_or_404(Project, pk=self.kwargs["project_id"])
-        return self._project
 
-
-class ExportApi(ProjectExportMixin, APIView):
+class ExportApi(ProjectExportApi):
     @extend_schema(
         tags=["exports"],
         summary="Export labels as COCO, YOLO, Pascal VOC or CSV (streamed)",
@@ -171,7 +164,7 @@ class ExportApi(ProjectExportMixin, APIView):
         },
     )
     def get(self, request, project_id: int):
-        project = self.get_project()
+        project = self.project
         spec = export_spec_parse(request.query_params)
         exported = export_file(project=project, spec=spec)
         response = StreamingHttpResponse(exported.chunks, content_type=exported.content_type)
@@ -180,7 +173,7 @@ class ExportApi(ProjectExportMixin, APIView):
         return response
 
 
-class DataCardApi(ProjectExportMixin, APIView):
+class DataCardApi(ProjectExportApi):
     @extend_schema(
         tags=["exports"],
         summary="Data card: what the exported dataset is, how it was labeled, how consistent it is",
@@ -212,7 +205,7 @@ class DataCardApi(ProjectExportMixin, APIView):
         },
     )
     def get(self, request, project_id: int):
-        project = self.get_project()
+        project = self.project
         fmt = (request.query_params.get("format") or "json").lower()
         if fmt not in ("json", "md"):
             raise ExportParamError("format", f"format must be json or md; got {fmt!r}.")

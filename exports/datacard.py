@@ -17,10 +17,12 @@ from exports.params import ExportSpec
 from exports.selectors import ExportQuery
 from exports.splits import SUBSETS
 from gold.selectors import gold_card
+from projects.instructions import instructions_current
 from projects.models import Project
+from quality.engine.near_duplicates import NEAR_DUPLICATE_BITS
 from quality.models import Flag, ProjectAgreement
-from quality.report import flag_summary
-from quality.selectors import NEAR_DUPLICATE_BITS, SUBMITTED_LABELS
+from quality.selectors.labels import SUBMITTED_LABELS
+from quality.selectors.report import flag_summary
 
 QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
 # COCO's area ranges (pixels squared): small < 32^2 <= medium < 96^2 <= large.
@@ -69,7 +71,7 @@ def datacard_build(*, project: Project, spec: ExportSpec) -> dict:
         .annotate(label_sets=Count("pk"))
         .order_by("instruction_version__number")
     )
-    current = project.current_instructions
+    current = instructions_current(project=project)
     stored = ProjectAgreement.objects.filter(project=project).first()
     total_images = project.images.count()
     with_labels = (

@@ -51,7 +51,7 @@ def export_readme(query: ExportQuery, info: dict) -> str:
     ]
     split = query.split
     if split is not None:
-        from quality.selectors import NEAR_DUPLICATE_BITS
+        from quality.engine.near_duplicates import NEAR_DUPLICATE_BITS
 
         counts = ", ".join(f"{k} {v}" for k, v in sorted(split.counts().items()))
         lines.append(

@@ -45,6 +45,7 @@ from exports.names import ExportNames, project_export_names
 from exports.params import ExportParamError, ExportSpec
 from exports.splits import Split, split_assign
 from gold.models import GoldBox
+from projects.instructions import instructions_current
 from projects.models import Image, LabelClass, Project
 from quality.models import ConsensusBox, Flag
 
@@ -411,8 +412,8 @@ def stream_rows(queryset) -> Iterator[tuple]:
 def _check_instruction_version(project: Project, number: int | None) -> None:
     if number is None:
         return
-    newest = project.instruction_versions.order_by("-number").values_list("number", flat=True)
-    newest = newest.first() or 0
+    current = instructions_current(project=project)
+    newest = current.number if current else 0
     if number > newest:
         raise ExportParamError(
             "min_instruction_version",

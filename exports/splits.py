@@ -1,11 +1,11 @@
 """Train/val/test splits that never separate near-duplicate images.
 
-Images whose perceptual hashes are within `quality.selectors.NEAR_DUPLICATE_BITS` bits of each
-other (the distance the near-duplicate flags use) are joined into one group, transitively; a
-group goes to one subset whole, so a model is never validated on a near copy of a training
-image. Groups are shuffled with the seed and dealt one by one to the subset furthest below its
-share, so the subsets' sizes are the fractions to within the largest group. Images without a
-hash are groups of their own. Same images, fractions and seed: the same split.
+Images whose perceptual hashes are within NEAR_DUPLICATE_BITS bits of each other (the distance
+the near-duplicate flags use, quality.engine.near_duplicates) are joined into one group,
+transitively; a group goes to one subset whole, so a model is never validated on a near copy of
+a training image. Groups are shuffled with the seed and dealt one by one to the subset furthest
+below its share, so the subsets' sizes are the fractions to within the largest group. Images
+without a hash are groups of their own. Same images, fractions and seed: the same split.
 """
 
 from dataclasses import dataclass
@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from projects.models import Image
+from quality.engine.near_duplicates import NEAR_DUPLICATE_BITS, near_twins
 
-# quality.selectors (near_twins) and scipy are imported where a split is made: every export
-# imports this module, and they would add ~45 MB to each export process for nothing.
+# scipy is imported where a split is made: every export imports this module, and scipy would
+# add ~40 MB to each export process for nothing.
 
 SUBSETS = ("train", "val", "test")
 
@@ -50,12 +51,10 @@ class Split:
 def near_duplicate_groups(phashes: np.ndarray, max_distance: int | None = None) -> np.ndarray:
     """A group label per hash (uint64): hashes within max_distance bits share one, transitively.
 
-    max_distance defaults to the near-duplicate flags' own (quality.selectors.NEAR_DUPLICATE_BITS).
+    max_distance defaults to the near-duplicate flags' own (NEAR_DUPLICATE_BITS).
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
-
-    from quality.selectors import NEAR_DUPLICATE_BITS, near_twins
 
     if max_distance is None:
         max_distance = NEAR_DUPLICATE_BITS

@@ -6,7 +6,7 @@ import shlex
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
@@ -14,7 +14,7 @@ from exports.datacard import datacard_build, datacard_markdown
 from exports.params import FORMATS, SOURCES, ExportParamError, ExportSpec, export_spec_parse
 from projects.markdown import render_markdown
 from projects.models import Project
-from projects.permissions import Capability, require, role_of
+from projects.permissions import Capability, project_for, role_of
 
 FORMAT_NOTES = {
     "coco": "One JSON file (annotations.json layout).",
@@ -37,8 +37,7 @@ FILTERS = (
 @login_required
 @require_safe
 def export_page(request, slug):
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.EXPORT)
+    project = project_for(request, slug, Capability.EXPORT)
     params = _form_params(request.GET)
     error, card = None, None
     try:

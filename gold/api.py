@@ -23,16 +23,17 @@ from rest_framework.views import APIView
 
 from annotations.boxes import BoxesInvalid
 from annotations.selectors import annotation_of_owner
+from concord.exceptions import PROJECT_ERRORS as ERRORS
+from concord.exceptions import PROJECT_READ_ERRORS as READ_ERRORS
 from concord.exceptions import ApiErrorOutput
 from concord.params import ID_MAX
 from gold import selectors, services
 from gold.feedback import answer_feedback
 from gold.models import GoldImage, GoldPolicy
 from gold.services import GoldInvalid
-from projects.api import ERRORS, READ_ERRORS, ProjectScoped, read_then_write
 from projects.models import Image, Membership
-from projects.permissions import Capability
-from quality.report import labeler_table
+from projects.permissions import Capability, ProjectScopedApi, read_then_write
+from quality.selectors.report import labeler_table
 
 
 class GoldBoxOutput(serializers.Serializer):
@@ -104,12 +105,12 @@ class GoldImageInput(serializers.Serializer):
         return data
 
 
-class GoldListApi(ProjectScoped, generics.ListAPIView):
+class GoldListApi(ProjectScopedApi, generics.ListAPIView):
     required_capability = read_then_write(Capability.READ_RESULTS)
     serializer_class = GoldImageOutput
 
     def get_queryset(self):
-        return selectors.gold_images(project=self.get_project())
+        return selectors.gold_images(project=self.project)
 
     @extend_schema(
         tags=["gold"],
@@ -138,7 +139,7 @@ class GoldListApi(ProjectScoped, generics.ListAPIView):
         ],
     )
     def post(self, request, project_id):
-        project = self.get_project()
+        project = self.project
         data = _valid(GoldImageInput, request.data)
         image = Image.objects.filter(pk=data["image"], project=project).first()
         if image is None:
@@ -171,7 +172,7 @@ class GoldPolicySerializer(serializers.ModelSerializer):
         fields = list(services.POLICY_FIELDS)
 
 
-class GoldPolicyApi(ProjectScoped, APIView):
+class GoldPolicyApi(ProjectScopedApi):
     required_capability = read_then_write(Capability.READ_RESULTS)
 
     @extend_schema(
@@ -180,7 +181,7 @@ class GoldPolicyApi(ProjectScoped, APIView):
         responses={200: GoldPolicySerializer, **READ_ERRORS},
     )
     def get(self, request, project_id):
-        return Response(GoldPolicySerializer(selectors.policy_of(self.get_project())).data)
+        return Response(GoldPolicySerializer(selectors.policy_of(self.project)).data)
 
     @extend_schema(
         tags=["gold"],
@@ -193,9 +194,7 @@ class GoldPolicyApi(ProjectScoped, APIView):
         serializer = GoldPolicySerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         try:
-            policy = services.gold_policy_save(
-                project=self.get_project(), **serializer.validated_data
-            )
+            policy = services.gold_policy_save(project=self.project, **serializer.validated_data)
         except GoldInvalid as exc:
             return _error(exc.message)
         return Response(GoldPolicySerializer(policy).data)
@@ -224,12 +223,12 @@ class LabelerOutput(serializers.Serializer):
     state = serializers.ChoiceField(choices=["qualifying", "active", "paused"])
 
 
-class LabelerListApi(ProjectScoped, generics.ListAPIView):
+class LabelerListApi(ProjectScopedApi, generics.ListAPIView):
     required_capability = Capability.READ_RESULTS
     serializer_class = LabelerOutput
 
     def get_queryset(self):
-        return [_labeler_row(row) for row in labeler_table(project=self.get_project())]
+        return [_labeler_row(row) for row in labeler_table(project=self.project)]
 
     @extend_schema(
         tags=["gold"],
@@ -258,7 +257,7 @@ def _labeler_row(row: dict) -> dict:
     }
 
 
-class LabelerResumeApi(ProjectScoped, APIView):
+class LabelerResumeApi(ProjectScopedApi):
     required_capability = Capability.MANAGE
 
     @extend_schema(
@@ -268,7 +267,7 @@ class LabelerResumeApi(ProjectScoped, APIView):
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
     )
     def post(self, request, project_id, user_id):
-        project = self.get_project()
+        project = self.project
         member = Membership.objects.filter(
             project=project, user_id=user_id, role=Membership.Role.LABELER
         ).first()

@@ -10,6 +10,7 @@ from django.http import Http404
 
 from annotations.models import Annotation
 from gold.models import GoldAnswer
+from projects.instructions import instructions_current
 from projects.markdown import render_markdown
 
 
@@ -64,7 +65,7 @@ def answer_feedback(*, annotation: Annotation) -> dict:
     involved = {b.label_class_id for b in expected if b.pk in missed}
     involved |= {b.label_class_id for b in yours if b.pk in wrong or b.pk in extra or b.pk in loose}
     involved |= {b.label_class_id for b in expected if b.pk in set(wrong.values())}
-    instructions = answer.gold.instruction_version or project.current_instructions
+    instructions = answer.gold.instruction_version or instructions_current(project=project)
     return {
         "annotation": annotation.pk,
         "image": annotation.image,

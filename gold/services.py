@@ -16,6 +16,7 @@ from gold.models import GoldBox, GoldImage, GoldPolicy, LabelerGold
 from gold.scoring import answers_score
 from gold.selectors import submitted_gold_answers
 from gold.standing import standing_refresh
+from projects.instructions import instructions_current
 from projects.models import Image, Project
 from quality.engine.geometry import iou_matrix_xywh
 from quality.models import ConsensusBox, ImageAgreement
@@ -53,7 +54,7 @@ def gold_image_save(
     clean = _gold_boxes(project=project, image=image, source=source, boxes=boxes)
     _check_no_duplicates(clean, project.match_iou)
     gold = GoldImage.objects.select_for_update().filter(image=image).first()
-    instructions = project.current_instructions
+    instructions = instructions_current(project=project)
     if gold is None:
         gold = GoldImage.objects.create(
             project=project,

@@ -16,8 +16,8 @@ from gold.feedback import answer_feedback
 from gold.models import GoldImage
 from gold.services import GoldInvalid
 from projects.models import Image, Membership, Project
-from projects.permissions import Capability, has_capability, require
-from quality.report import labeler_table
+from projects.permissions import Capability, has_capability, project_for, require
+from quality.selectors.report import labeler_table
 
 PERCENT_FIELDS = ("rate", "qualify_threshold", "threshold", "confidence")
 COUNT_FIELDS = ("qualification_size", "min_images", "feedback_limit")
@@ -26,8 +26,7 @@ COUNT_FIELDS = ("qualification_size", "min_images", "feedback_limit")
 @login_required
 @require_http_methods(["GET", "POST"])
 def gold_page(request, slug):
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.READ_RESULTS)
+    project = project_for(request, slug, Capability.READ_RESULTS)
     if request.method == "POST":
         require(request.user, project, Capability.MANAGE)
         try:
@@ -96,8 +95,7 @@ def _policy_fields(post) -> dict:
 @require_POST
 def image_make_gold(request, slug, image_id):
     """From an image's page: make it gold from its adjudication or its consensus."""
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.MANAGE)
+    project = project_for(request, slug, Capability.MANAGE)
     image = get_object_or_404(Image, pk=image_id, project=project)
     try:
         gold = services.gold_image_save(
@@ -118,8 +116,7 @@ def image_make_gold(request, slug, image_id):
 @require_safe
 def feedback_page(request, slug, annotation_id):
     """The labeler's own gold answer drawn against the gold, right after they submitted it."""
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.LABEL)
+    project = project_for(request, slug, Capability.LABEL)
     annotation = annotation_of_owner(annotation_id=annotation_id, user=request.user)
     if annotation.image.project_id != project.pk:
         raise Http404("No feedback for this image.")

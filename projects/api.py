@@ -1,38 +1,29 @@
-"""Projects API: projects, classes, instructions, members, images and the raw per-labeler boxes.
+"""Projects API: projects, classes, instructions and members (images: projects.image_api).
 
-Thin views: each checks the caller's role through projects.permissions (outsiders 404, members
-without the capability 403), then calls one service or selector. Errors are JSON with a
+Thin views: each checks the caller's role as a ProjectScopedApi (outsiders 404, members without
+the capability 403), then calls one service or selector. Errors are JSON with a
 `detail` (concord.exceptions).
 """
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Subquery
-from django.db.models.functions import Coalesce
-from django.urls import reverse
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from annotations.models import Annotation, Box
-from annotations.selectors import submitted_label_sets_count
-from concord.exceptions import ApiErrorOutput
-from concord.params import id_param
-from projects.ingest import images_ingest
-from projects.models import Image, InstructionVersion, LabelClass, Membership, Project
+from concord.exceptions import PROJECT_ERRORS, PROJECT_READ_ERRORS
+from concord.parsers import valid_input
+from projects.models import InstructionVersion, LabelClass, Membership, Project
 from projects.permissions import (
     Capability,
-    HasProjectCapability,
+    ProjectScopedApi,
     can_create_projects,
     projects_visible_to,
+    read_then_write,
     role_of,
 )
 from projects.services import (
@@ -40,25 +31,10 @@ from projects.services import (
     label_class_save,
     membership_set,
     project_create,
+    project_update,
 )
-from quality.models import Flag
 
 User = get_user_model()
-
-ERRORS = {
-    400: OpenApiResponse(ApiErrorOutput, description="The input is not valid; `errors` per field."),
-    401: OpenApiResponse(ApiErrorOutput, description="Not logged in and no token sent."),
-    403: OpenApiResponse(
-        ApiErrorOutput, description="Your role in the project does not allow this."
-    ),
-    404: OpenApiResponse(ApiErrorOutput, description="No such project, or you have no role in it."),
-}
-READ_ERRORS = {k: v for k, v in ERRORS.items() if k != 400}
-
-
-def read_then_write(read: Capability, write: Capability = Capability.MANAGE) -> dict:
-    """required_capability for views whose reads need `read` and whose writes need `write`."""
-    return {"GET": read, "HEAD": read, "OPTIONS": read, "*": write}
 
 
 # -- projects ----------------------------------------------------------------------------------
@@ -105,47 +81,13 @@ class ProjectPatchInput(serializers.Serializer):
     low_iou = serializers.FloatField(min_value=0.05, max_value=0.99, required=False)
 
 
-@transaction.atomic
-def project_update(*, project: Project, user, **changes) -> Project:
-    """Save name, description, archived; thresholds and overlap go through the settings service
-    (which starts a recompute when a threshold changes)."""
-    from projects.settings_views import project_settings_update
-
-    for field in ("name", "description", "archived"):
-        if field in changes:
-            setattr(project, field, changes[field].strip() if field == "name" else changes[field])
-    if not project.name:
-        raise ValidationError({"name": ["Give the project a name."]})
-    project.save(update_fields=["name", "description", "archived"])
-    if {"labelers_per_image", "match_iou", "low_iou"} & changes.keys():
-        project_settings_update(
-            project=project,
-            user=user,
-            labelers_per_image=changes.get("labelers_per_image", project.labelers_per_image),
-            match_iou=changes.get("match_iou", project.match_iou),
-            low_iou=changes.get("low_iou", project.low_iou),
-        )
-    return project
-
-
-class ProjectScoped:
-    """For views under /projects/{project_id}/: loads the project once for the permission check."""
-
-    permission_classes = [HasProjectCapability]
-
-    def get_project(self) -> Project:
-        if not hasattr(self, "_project"):
-            self._project = generics.get_object_or_404(Project, pk=self.kwargs["project_id"])
-        return self._project
-
-
 @extend_schema_view(
     get=extend_schema(tags=["projects"], summary="The projects where you have a role"),
     post=extend_schema(
         tags=["projects"],
         summary="Create a project (you become its lead)",
         request=ProjectCreateInput,
-        responses={201: ProjectOutput, **ERRORS},
+        responses={201: ProjectOutput, **PROJECT_ERRORS},
         examples=[
             OpenApiExample(
                 "new project",
@@ -171,9 +113,8 @@ class ProjectListApi(generics.ListCreateAPIView):
                 "Your account cannot create projects; ask an administrator for the "
                 "'Can add project' permission."
             )
-        data = ProjectCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        project = project_create(creator=request.user, **data.validated_data)
+        data = valid_input(ProjectCreateInput, request.data)
+        project = project_create(creator=request.user, **data)
         return Response(
             ProjectOutput(project, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
@@ -182,14 +123,16 @@ class ProjectListApi(generics.ListCreateAPIView):
 
 @extend_schema_view(
     get=extend_schema(
-        tags=["projects"], summary="One project", responses={200: ProjectOutput, **READ_ERRORS}
+        tags=["projects"],
+        summary="One project",
+        responses={200: ProjectOutput, **PROJECT_READ_ERRORS},
     ),
     patch=extend_schema(
         tags=["projects"],
         summary="Change a project's name, description, overlap or thresholds (lead)",
         description="Changing match_iou or low_iou starts an agreement recompute.",
         request=ProjectPatchInput,
-        responses={200: ProjectOutput, **ERRORS},
+        responses={200: ProjectOutput, **PROJECT_ERRORS},
         examples=[
             OpenApiExample(
                 "thresholds", value={"match_iou": 0.5, "low_iou": 0.8}, request_only=True
@@ -197,20 +140,17 @@ class ProjectListApi(generics.ListCreateAPIView):
         ],
     ),
 )
-class ProjectDetailApi(ProjectScoped, generics.RetrieveUpdateAPIView):
+class ProjectDetailApi(ProjectScopedApi, generics.RetrieveUpdateAPIView):
     serializer_class = ProjectOutput
     required_capability = read_then_write(Capability.VIEW)
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_object(self):
-        return self.get_project()
+        return self.project
 
     def partial_update(self, request, *args, **kwargs):
-        data = ProjectPatchInput(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        project = project_update(
-            project=self.get_project(), user=request.user, **data.validated_data
-        )
+        data = valid_input(ProjectPatchInput, request.data)
+        project = project_update(project=self.project, user=request.user, **data)
         return Response(ProjectOutput(project, context={"request": request}).data)
 
 
@@ -241,7 +181,7 @@ class LabelClassInput(serializers.Serializer):
         tags=["projects"],
         summary="Add a label class (lead)",
         request=LabelClassInput,
-        responses={201: LabelClassOutput, **ERRORS},
+        responses={201: LabelClassOutput, **PROJECT_ERRORS},
         examples=[
             OpenApiExample(
                 "car", value={"name": "car", "color": "#0072b2", "hotkey": "1"}, request_only=True
@@ -249,18 +189,17 @@ class LabelClassInput(serializers.Serializer):
         ],
     ),
 )
-class LabelClassListApi(ProjectScoped, generics.ListCreateAPIView):
+class LabelClassListApi(ProjectScopedApi, generics.ListCreateAPIView):
     serializer_class = LabelClassOutput
     required_capability = read_then_write(Capability.VIEW)
     pagination_class = None
 
     def get_queryset(self):
-        return LabelClass.objects.filter(project=self.get_project()).order_by("order", "id")
+        return LabelClass.objects.filter(project=self.project).order_by("order", "id")
 
     def create(self, request, *args, **kwargs):
-        data = LabelClassInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        saved = label_class_save(project=self.get_project(), **data.validated_data)
+        data = valid_input(LabelClassInput, request.data)
+        saved = label_class_save(project=self.project, **data)
         return Response(LabelClassOutput(saved).data, status=status.HTTP_201_CREATED)
 
 
@@ -294,7 +233,7 @@ class InstructionInput(serializers.Serializer):
         summary="Publish the next instruction version (lead)",
         description="Labelers must acknowledge it before they take their next image.",
         request=InstructionInput,
-        responses={201: InstructionOutput, **ERRORS},
+        responses={201: InstructionOutput, **PROJECT_ERRORS},
         examples=[
             OpenApiExample(
                 "clarify",
@@ -307,23 +246,20 @@ class InstructionInput(serializers.Serializer):
         ],
     ),
 )
-class InstructionListApi(ProjectScoped, generics.ListCreateAPIView):
+class InstructionListApi(ProjectScopedApi, generics.ListCreateAPIView):
     serializer_class = InstructionOutput
     required_capability = read_then_write(Capability.VIEW)
 
     def get_queryset(self):
         return (
-            InstructionVersion.objects.filter(project=self.get_project())
+            InstructionVersion.objects.filter(project=self.project)
             .select_related("author")
             .order_by("-number")
         )
 
     def create(self, request, *args, **kwargs):
-        data = InstructionInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        version = instruction_version_publish(
-            project=self.get_project(), author=request.user, **data.validated_data
-        )
+        data = valid_input(InstructionInput, request.data)
+        version = instruction_version_publish(project=self.project, author=request.user, **data)
         return Response(InstructionOutput(version).data, status=status.HTTP_201_CREATED)
 
 
@@ -351,7 +287,7 @@ class MemberInput(serializers.Serializer):
         tags=["projects"],
         summary="Add a member or change their role (lead)",
         request=MemberInput,
-        responses={201: MemberOutput, **ERRORS},
+        responses={201: MemberOutput, **PROJECT_ERRORS},
         examples=[
             OpenApiExample(
                 "labeler", value={"username": "ann", "role": "labeler"}, request_only=True
@@ -359,220 +295,21 @@ class MemberInput(serializers.Serializer):
         ],
     ),
 )
-class MemberListApi(ProjectScoped, generics.ListCreateAPIView):
+class MemberListApi(ProjectScopedApi, generics.ListCreateAPIView):
     serializer_class = MemberOutput
     required_capability = Capability.MANAGE
 
     def get_queryset(self):
         return (
-            Membership.objects.filter(project=self.get_project())
+            Membership.objects.filter(project=self.project)
             .select_related("user")
             .order_by("role", "user__username")
         )
 
     def create(self, request, *args, **kwargs):
-        data = MemberInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = User.objects.filter(username=data.validated_data["username"]).first()
+        data = valid_input(MemberInput, request.data)
+        user = User.objects.filter(username=data["username"]).first()
         if user is None:
-            raise ValidationError(
-                {"username": [f"No user named {data.validated_data['username']}."]}
-            )
-        membership = membership_set(
-            project=self.get_project(), user=user, role=data.validated_data["role"]
-        )
+            raise ValidationError({"username": [f"No user named {data['username']}."]})
+        membership = membership_set(project=self.project, user=user, role=data["role"])
         return Response(MemberOutput(membership).data, status=status.HTTP_201_CREATED)
-
-
-# -- images ------------------------------------------------------------------------------------
-
-
-class ProjectImageOutput(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
-    label_sets = serializers.IntegerField(read_only=True, help_text="Submitted label sets.")
-    complete = serializers.SerializerMethodField()
-    agreement = serializers.FloatField(source="agreement_score", read_only=True, allow_null=True)
-    open_flags = serializers.IntegerField(read_only=True)
-
-    class Meta:
-        model = Image
-        fields = [
-            "id", "original_name", "width", "height", "uploaded_at", "url",
-            "label_sets", "complete", "agreement", "open_flags",
-        ]  # fmt: skip
-        read_only_fields = fields
-
-    def get_url(self, image) -> str:
-        return reverse("projects:image-file", args=[self.context["project"].slug, image.pk])
-
-    def get_complete(self, image) -> bool:
-        return image.label_sets >= self.context["project"].labelers_per_image
-
-
-class ImageUploadInput(serializers.Serializer):
-    files = serializers.ListField(
-        child=serializers.FileField(), help_text="Image files (JPEG, PNG, WebP) or zips of them."
-    )
-
-
-class IngestResultOutput(serializers.Serializer):
-    name = serializers.CharField()
-    status = serializers.ChoiceField(choices=["added", "duplicate", "refused"])
-    reason = serializers.CharField()
-    image_id = serializers.IntegerField(allow_null=True)
-
-
-class ImageUploadOutput(serializers.Serializer):
-    added = serializers.IntegerField()
-    duplicate = serializers.IntegerField()
-    refused = serializers.IntegerField()
-    results = IngestResultOutput(many=True)
-    detail = serializers.CharField(required=False, help_text="Why nothing was added (400 only).")
-    errors = serializers.DictField(required=False, help_text="Per-field messages (400 only).")
-
-
-@extend_schema_view(
-    get=extend_schema(
-        tags=["images"],
-        summary="The project's images with their labeling state (lead, engineer)",
-        parameters=[
-            OpenApiParameter(
-                "complete", bool, description="Only complete (1) or incomplete (0) images."
-            ),
-        ],
-        responses={200: ProjectImageOutput(many=True), **READ_ERRORS},
-    ),
-    post=extend_schema(
-        tags=["images"],
-        summary="Upload images: files or zips, multipart field `files` (lead)",
-        description=(
-            "Each file is checked on its own. 201 when every file was added; 200 when some were "
-            "added and others were duplicates or refused, or all were duplicates (each result "
-            "says why); 400 when no file was sent or none could be added because files were "
-            "refused (the results and `detail` say why)."
-        ),
-        request={"multipart/form-data": ImageUploadInput},
-        responses={201: ImageUploadOutput, 200: ImageUploadOutput, 400: ImageUploadOutput},
-    ),
-)
-class ImageListApi(ProjectScoped, generics.ListCreateAPIView):
-    serializer_class = ProjectImageOutput
-    required_capability = read_then_write(Capability.READ_RESULTS)
-    parser_classes = [MultiPartParser, FormParser]
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "project": self.get_project()}
-
-    def get_queryset(self):
-        project = self.get_project()
-        open_flags = (
-            Flag.objects.filter(image=OuterRef("pk"), status=Flag.Status.OPEN)
-            .order_by()
-            .values("image")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        images = Image.objects.filter(project=project).annotate(
-            label_sets=submitted_label_sets_count(),
-            open_flags=Coalesce(Subquery(open_flags, output_field=IntegerField()), 0),
-            agreement_score=F("agreement__score"),
-        )
-        complete = self.request.query_params.get("complete")
-        if complete in ("1", "true"):
-            images = images.filter(label_sets__gte=project.labelers_per_image)
-        elif complete in ("0", "false"):
-            images = images.filter(label_sets__lt=project.labelers_per_image)
-        elif complete not in (None, ""):
-            raise ValidationError({"complete": ["Use complete=1 or complete=0."]})
-        return images.order_by("pk")
-
-    def create(self, request, *args, **kwargs):
-        files = request.FILES.getlist("files")
-        if not files:
-            # The documented 400 shape (ImageUploadOutput), as when every file is refused.
-            message = "Send one or more image files or zips in the multipart field 'files'."
-            body = {"added": 0, "duplicate": 0, "refused": 0, "results": []}
-            body.update(detail=f"files: {message}", errors={"files": [message]})
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
-        results = images_ingest(project=self.get_project(), files=[(f.name, f) for f in files])
-        counts = {s: sum(r.status == s for r in results) for s in ("added", "duplicate", "refused")}
-        body = {
-            **counts,
-            "results": [
-                {"name": r.name, "status": r.status, "reason": r.reason, "image_id": r.image_id}
-                for r in results
-            ],
-        }
-        if counts["added"] == len(results) and results:
-            return Response(body, status=status.HTTP_201_CREATED)
-        if counts["added"] == 0 and counts["refused"]:
-            # Nothing stored and something was wrong with the files: the per-file reasons say what.
-            body["detail"] = "No image was added: " + "; ".join(
-                f"{r.name}: {r.reason}" for r in results if r.status == "refused"
-            )
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
-        return Response(body, status=status.HTTP_200_OK)
-
-
-# -- raw annotations ---------------------------------------------------------------------------
-
-
-class RawBoxOutput(serializers.ModelSerializer):
-    class Meta:
-        model = Box
-        fields = ["id", "label_class", "x", "y", "width", "height"]
-        read_only_fields = fields
-
-
-class RawAnnotationOutput(serializers.ModelSerializer):
-    labeler = serializers.CharField(source="labeler.username", read_only=True)
-    instruction_version = serializers.IntegerField(
-        source="instruction_version.number", read_only=True, allow_null=True
-    )
-    boxes = RawBoxOutput(many=True, read_only=True)
-
-    class Meta:
-        model = Annotation
-        fields = [
-            "id", "image", "labeler", "kind", "status", "instruction_version",
-            "submitted_at", "active_seconds", "boxes",
-        ]  # fmt: skip
-        read_only_fields = fields
-
-
-@extend_schema(
-    tags=["images"],
-    summary="Every labeler's submitted boxes (lead, engineer; never labelers)",
-    parameters=[
-        OpenApiParameter("image", int, description="Only this image's label sets."),
-        OpenApiParameter("labeler", str, description="Only this labeler's (username)."),
-        OpenApiParameter(
-            "kind", str, enum=["label", "adjudication"], description="Labelers' sets or the lead's."
-        ),
-    ],
-    responses={200: RawAnnotationOutput(many=True), **ERRORS},
-)
-class AnnotationListApi(ProjectScoped, generics.ListAPIView):
-    serializer_class = RawAnnotationOutput
-    required_capability = Capability.READ_RESULTS
-
-    def get_queryset(self):
-        params = self.request.query_params
-        annotations = Annotation.objects.filter(
-            image__project=self.get_project(), status=Annotation.Status.SUBMITTED
-        )
-        image = id_param(params, "image")
-        if image is not None:
-            annotations = annotations.filter(image_id=image)
-        if params.get("labeler"):
-            annotations = annotations.filter(labeler__username=params["labeler"])
-        kind = params.get("kind")
-        if kind not in (None, ""):
-            if kind not in Annotation.Kind.values:
-                raise ValidationError({"kind": ["kind must be label or adjudication."]})
-            annotations = annotations.filter(kind=kind)
-        return (
-            annotations.select_related("labeler", "instruction_version")
-            .prefetch_related(Prefetch("boxes", queryset=Box.objects.order_by("id")))
-            .order_by("image_id", "labeler__username")
-        )

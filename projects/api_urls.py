@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import api
+from projects import api, image_api
 
 urlpatterns = [
     path("projects/", api.ProjectListApi.as_view(), name="api-projects"),
@@ -12,10 +12,5 @@ urlpatterns = [
         name="api-instructions",
     ),
     path("projects/<int:project_id>/members/", api.MemberListApi.as_view(), name="api-members"),
-    path("projects/<int:project_id>/images/", api.ImageListApi.as_view(), name="api-images"),
-    path(
-        "projects/<int:project_id>/annotations/",
-        api.AnnotationListApi.as_view(),
-        name="api-annotations",
-    ),
+    path("projects/<int:project_id>/images/", image_api.ImageListApi.as_view(), name="api-images"),
 ]

@@ -14,6 +14,8 @@ from django.utils import timezone
 from annotations.models import Annotation, Box
 from projects.models import LabelClass, Project
 from projects.palette import RESERVED_KEYS, class_color_unused, hotkey_free
+from quality.enqueue import images_relabeled
+from quality.models import ConsensusBox, Flag
 
 HOTKEY_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -65,8 +67,6 @@ def label_class_merge(*, source: LabelClass, target: LabelClass) -> dict:
         raise ValidationError("Classes can only be merged within one project.")
     if source.pk == target.pk:
         raise ValidationError("Choose another class to merge into.")
-    from quality.models import ConsensusBox, Flag
-    from quality.triggers import images_relabeled
 
     source, target = (
         LabelClass.objects.select_for_update().get(pk=pk) for pk in (source.pk, target.pk)

@@ -15,11 +15,11 @@ from django.utils.functional import cached_property
 from django.views.decorators.http import require_http_methods, require_safe
 
 from projects import images as image_selectors
-from projects.models import Image, Project
-from projects.permissions import Capability, has_capability, require
+from projects.models import Image
+from projects.permissions import Capability, has_capability, project_for
 from projects.thumbnails import thumbnail_open
 from quality.models import Flag
-from quality.review import image_labels_data
+from quality.services.review import image_labels_data
 from quality.views import CappedPaginator
 
 IMAGES_PER_PAGE = 48
@@ -37,16 +37,10 @@ class ImagePaginator(CappedPaginator):
 FILTERS = ("state", "agreement", "flags", "sort", "q")
 
 
-def _project(request, slug, capability=Capability.READ_RESULTS) -> Project:
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, capability)
-    return project
-
-
 @login_required
 @require_safe
 def image_list(request, slug):
-    project = _project(request, slug)
+    project = project_for(request, slug, Capability.READ_RESULTS)
     filters = {name: request.GET.get(name, "") for name in FILTERS}
     page = ImagePaginator(
         image_selectors.images_browse(project=project, filters=filters), IMAGES_PER_PAGE
@@ -83,7 +77,7 @@ def _image(project, image_id) -> Image:
 @login_required
 @require_safe
 def image_detail(request, slug, image_id):
-    project = _project(request, slug)
+    project = project_for(request, slug, Capability.READ_RESULTS)
     image = _image(project, image_id)
     flags = (
         Flag.objects.filter(image=image)
@@ -121,7 +115,7 @@ def _back_query(back: str) -> str:
 @require_http_methods(["GET", "POST"])
 def image_delete(request, slug, image_id):
     """GET: what deleting the image removes, and a confirm button; POST: delete it."""
-    project = _project(request, slug, Capability.MANAGE)
+    project = project_for(request, slug, Capability.MANAGE)
     image = _image(project, image_id)
     back = request.POST.get("back", request.GET.get("back", ""))
     if request.method == "POST":
@@ -149,7 +143,7 @@ def image_delete(request, slug, image_id):
 @require_safe
 def image_thumb(request, slug, image_id):
     """A small JPEG of the image, for those who browse the project's images."""
-    project = _project(request, slug)
+    project = project_for(request, slug, Capability.READ_RESULTS)
     image = get_object_or_404(
         Image.objects.only("id", "project_id", "sha256", "file"), pk=image_id, project=project
     )

@@ -15,6 +15,9 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from annotations.models import Annotation, Box
 from projects.models import Image, Project
 from projects.thumbnails import thumbnail_delete
+from quality.enqueue import project_figures_stale
+from quality.models import ConsensusBox, Flag, ImageAgreement
+from quality.services.summary import flag_counts_move
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +124,6 @@ def image_delete_effects(*, image: Image) -> dict:
     """What deleting the image removes, counted: label sets (drafts and the lead's final
     labels included), boxes, flags (also near-duplicate ones that name it as the other image),
     consensus boxes, and whether it has a stored agreement."""
-    from quality.models import ConsensusBox, Flag, ImageAgreement
 
     sets = Annotation.objects.filter(image=image).aggregate(
         label_sets=Count("pk", filter=Q(kind=Annotation.Kind.LABEL)),
@@ -148,9 +150,6 @@ def image_delete_effects(*, image: Image) -> dict:
 def image_delete(*, image: Image) -> dict:
     """Delete the image with its label sets, boxes, flags, consensus and agreement; its file
     and thumbnail leave storage once the deletion commits. Returns image_delete_effects."""
-    from quality.models import Flag
-    from quality.services_summary import flag_counts_move
-    from quality.triggers import project_figures_stale
 
     image = Image.objects.select_for_update().get(pk=image.pk)
     effects = image_delete_effects(image=image)

@@ -24,6 +24,7 @@ from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 
 from projects.models import Image, Project
+from quality.enqueue import project_figures_stale
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +59,13 @@ def images_ingest(*, project: Project, files: Iterable[tuple[str, BinaryIO]]) ->
             results.extend(_ingest_zip(project, name, fileobj))
             continue
         try:
-            data = _read_bounded(fileobj, settings.UPLOAD_MAX_BYTES)
+            data = read_bounded(fileobj, settings.UPLOAD_MAX_BYTES)
         except RefusedFile as refused:
             results.append(IngestResult(name, "refused", str(refused)))
             continue
         results.append(image_ingest_bytes(project=project, name=name, data=data))
+    if any(result.ok for result in results):
+        project_figures_stale(project_id=project.pk)  # the report's progress counts them
     return results
 
 
@@ -195,9 +198,9 @@ def _ingest_zip(project: Project, name: str, fileobj: BinaryIO) -> list[IngestRe
     unpacked = 0
     for info in entries:
         entry_name = f"{name}/{info.filename}"
-        if _is_junk(info.filename):
+        if is_junk_file(info.filename):
             continue
-        if not _is_safe_member(info.filename):
+        if not zip_member_is_safe(info.filename):
             results.append(
                 IngestResult(entry_name, "refused", "unsafe path in the zip (absolute or with ..)")
             )
@@ -213,7 +216,7 @@ def _ingest_zip(project: Project, name: str, fileobj: BinaryIO) -> list[IngestRe
         try:
             with archive.open(info) as member:
                 # Never trust the declared size: read at most the limit plus one byte.
-                data = _read_bounded(member, settings.UPLOAD_MAX_BYTES)
+                data = read_bounded(member, settings.UPLOAD_MAX_BYTES)
         except RefusedFile as refused:
             results.append(IngestResult(entry_name, "refused", str(refused)))
             continue
@@ -227,7 +230,7 @@ def _ingest_zip(project: Project, name: str, fileobj: BinaryIO) -> list[IngestRe
     return results
 
 
-def _read_bounded(fileobj: BinaryIO, limit: int) -> bytes:
+def read_bounded(fileobj: BinaryIO, limit: int) -> bytes:
     data = fileobj.read(limit + 1)
     if len(data) > limit:
         raise RefusedFile(_too_big(len(data), at_least=True))
@@ -240,14 +243,14 @@ def _too_big(size: int, *, at_least: bool = False) -> str:
     return f"the file is {prefix}{size / (1024 * 1024):.1f} MB; the limit is {limit_mb:.1f} MB"
 
 
-def _is_safe_member(filename: str) -> bool:
+def zip_member_is_safe(filename: str) -> bool:
     if filename.startswith(("/", "\\")) or (len(filename) > 1 and filename[1] == ":"):
         return False
     parts = posixpath.normpath(filename.replace("\\", "/")).split("/")
     return ".." not in parts and ".." not in filename.replace("\\", "/").split("/")
 
 
-def _is_junk(filename: str) -> bool:
+def is_junk_file(filename: str) -> bool:
     base = posixpath.basename(filename)
     return filename.startswith("__MACOSX/") or base.startswith(".")
 

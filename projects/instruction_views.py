@@ -14,23 +14,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from projects.instruction_diff import instruction_diff
+from projects.instructions import instructions_current
 from projects.markdown import render_markdown
-from projects.models import InstructionAsset, Membership, Project
-from projects.permissions import Capability, has_capability, require, role_of
+from projects.models import InstructionAsset, Membership
+from projects.permissions import Capability, has_capability, project_for, role_of
 from projects.services import AssetRefused, instruction_asset_add, instructions_edit_publish
-
-
-def _project(request, slug, capability) -> Project:
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, capability)
-    return project
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def instructions_edit(request, slug):
-    project = _project(request, slug, Capability.MANAGE)
-    current = project.current_instructions
+    project = project_for(request, slug, Capability.MANAGE)
+    current = instructions_current(project=project)
     body = current.body if current else ""
     summary, errors = "", []
     based_on = current.number if current else 0
@@ -79,14 +74,14 @@ def instructions_edit(request, slug):
 @login_required
 @require_POST
 def instructions_preview(request, slug):
-    _project(request, slug, Capability.MANAGE)
+    project_for(request, slug, Capability.MANAGE)
     return JsonResponse({"html": render_markdown(request.POST.get("body", ""))})
 
 
 @login_required
 @require_POST
 def instruction_asset_upload(request, slug):
-    project = _project(request, slug, Capability.MANAGE)
+    project = project_for(request, slug, Capability.MANAGE)
     upload = request.FILES.get("image")
     if upload is None:
         return JsonResponse({"detail": "Choose an image file (JPEG, PNG or WebP)."}, status=400)
@@ -114,7 +109,7 @@ def instruction_asset_upload(request, slug):
 @require_safe
 def instruction_asset_file(request, slug, asset_id):
     """An instruction image, for members of its project only (others get a 404)."""
-    project = _project(request, slug, Capability.VIEW)
+    project = project_for(request, slug, Capability.VIEW)
     asset = get_object_or_404(InstructionAsset, pk=asset_id, project=project)
     try:
         response = FileResponse(asset.file.open("rb"))
@@ -127,7 +122,7 @@ def instruction_asset_file(request, slug, asset_id):
 @login_required
 @require_safe
 def instructions_history(request, slug):
-    project = _project(request, slug, Capability.VIEW)
+    project = project_for(request, slug, Capability.VIEW)
     can_manage = has_capability(request.user, project, Capability.MANAGE)
     versions = project.instruction_versions.select_related("author").order_by("-number")
     labelers = None
@@ -157,7 +152,7 @@ def instructions_history(request, slug):
 @login_required
 @require_safe
 def instructions_diff(request, slug):
-    project = _project(request, slug, Capability.VIEW)
+    project = project_for(request, slug, Capability.VIEW)
     versions = {v.number: v for v in project.instruction_versions.select_related("author")}
     context = {"project": project, "numbers": sorted(versions), "error": ""}
     if len(versions) < 2:

@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
+
+from quality.engine.near_duplicates import PHASH_BANDS
 
 
 class Project(models.Model):
@@ -52,10 +54,6 @@ class Project(models.Model):
 
     def get_absolute_url(self):
         return reverse("projects:detail", args=[self.slug])
-
-    @property
-    def current_instructions(self):
-        return self.instruction_versions.order_by("-number").first()
 
 
 class LabelClass(models.Model):
@@ -202,6 +200,17 @@ def _ext(filename: str) -> str:
     return filename[dot:].lower() if dot != -1 else ""
 
 
+def _phash_band(k: int) -> models.GeneratedField:
+    shift, width = PHASH_BANDS[k]
+    return models.GeneratedField(
+        # An arithmetic shift of the signed hash, masked to the band's width: the unsigned band.
+        expression=F("phash").bitrightshift(shift).bitand((1 << width) - 1),
+        output_field=models.IntegerField(null=True),
+        db_persist=True,
+        help_text=f"Bits {shift} to {shift + width - 1} of phash (near-duplicate index).",
+    )
+
+
 class Image(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="images")
     file = models.ImageField(upload_to=image_upload_to, width_field=None, height_field=None)
@@ -217,6 +226,13 @@ class Image(models.Model):
         null=True, blank=True, help_text="64-bit perceptual hash (signed), for near-duplicates."
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    # The hash's pigeonhole bands (quality.engine.near_duplicates), computed by the database
+    # wherever phash is written: an image's near-duplicate candidates are index lookups.
+    phash_band_0 = _phash_band(0)
+    phash_band_1 = _phash_band(1)
+    phash_band_2 = _phash_band(2)
+    phash_band_3 = _phash_band(3)
+    phash_band_4 = _phash_band(4)
     label_set_count = models.PositiveIntegerField(
         default=0,
         db_default=0,  # rows COPYed in without the column (bench fills) start at 0 too
@@ -225,6 +241,25 @@ class Image(models.Model):
             "Labelers' label sets on the image, drafts included (abandoned ones until the queue "
             "reclaims them). Kept by database triggers on the annotations table "
             "(annotations migration 0003), so the queue finds free slots through an index."
+        ),
+    )
+    submitted_count = models.PositiveIntegerField(
+        default=0,
+        db_default=0,
+        editable=False,
+        help_text=(
+            "Labelers' submitted label sets on the image. Kept by database triggers on the "
+            "annotations table (annotations migration 0004)."
+        ),
+    )
+    labels_changed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=(
+            "When the image's submitted label sets last changed: the latest updated_at of its "
+            "submitted label sets, or when one was withdrawn or deleted. Kept by database "
+            "triggers (annotations migration 0004); the agreement sweep reads recent ones."
         ),
     )
 
@@ -242,6 +277,14 @@ class Image(models.Model):
             models.Index(fields=["project", "-label_set_count", "id"], name="image_queue_order"),
             # The image browser sorted by file name, a page at a time.
             models.Index(fields=["project", "original_name", "id"], name="image_by_name"),
+            # The sweep reads the images whose labels changed since it last looked.
+            models.Index(fields=["labels_changed_at"], name="image_labels_changed"),
+            # Near-duplicate candidates: one equality probe per band.
+            models.Index(fields=["project", "phash_band_0"], name="image_phash_band_0"),
+            models.Index(fields=["project", "phash_band_1"], name="image_phash_band_1"),
+            models.Index(fields=["project", "phash_band_2"], name="image_phash_band_2"),
+            models.Index(fields=["project", "phash_band_3"], name="image_phash_band_3"),
+            models.Index(fields=["project", "phash_band_4"], name="image_phash_band_4"),
         ]
 
     def __str__(self):

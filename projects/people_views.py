@@ -16,21 +16,15 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from concord.params import id_value
 from projects import people
-from projects.models import Invitation, Membership, Project
-from projects.permissions import Capability, require
+from projects.models import Invitation, Membership
+from projects.permissions import Capability, project_for
 from projects.services import membership_set
-
-
-def _lead_project(request, slug) -> Project:
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.MANAGE)
-    return project
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def people_page(request, slug):
-    project = _lead_project(request, slug)
+    project = project_for(request, slug, Capability.MANAGE)
     context = {"project": project, "errors": [], "posted": {}}
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -59,7 +53,7 @@ def people_page(request, slug):
 @require_safe
 def user_search(request, slug):
     """Users whose name starts with ``q`` (a few, for the member picker): leads only."""
-    project = _lead_project(request, slug)
+    project = project_for(request, slug, Capability.MANAGE)
     return JsonResponse(
         {"users": people.users_matching(project=project, prefix=request.GET.get("q", ""))}
     )

@@ -3,6 +3,9 @@
 A user's power in a project comes from their Membership role. Superusers act as leads. Anyone who
 is not a member is told the project does not exist (404), so outsiders cannot probe for projects;
 a member without the needed capability gets 403.
+
+Pages load their project with project_for(request, slug, capability); API views that act in one
+project subclass ProjectScopedApi. Neither is written out again in a view.
 """
 
 from enum import StrEnum
@@ -10,7 +13,9 @@ from enum import StrEnum
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from rest_framework import permissions
+from rest_framework.views import APIView
 
 from projects.models import Membership, Project
 
@@ -110,12 +115,41 @@ def can_create_projects(user) -> bool:
     )
 
 
-class HasProjectCapability(permissions.BasePermission):
-    """DRF permission for views that set `required_capability` and resolve `get_project()`.
+def project_for(request, slug_or_id: str | int, capability: Capability) -> Project:
+    """The project a request names (a page's slug or the API's id), for a caller whose role in it
+    has `capability`: the one way every page and API view loads its project.
 
-    Views call `check_project(request, project)` via `self.check_object_permissions`-style hook:
-    each view loads its project and passes it to `require`, which raises 404/403 as above.
+    Raises Http404 when there is no such project or the caller has no role in it (outsiders
+    cannot probe for projects), PermissionDenied when the role lacks the capability.
     """
+    project = project_load(request.user, slug_or_id)
+    require(request.user, project, capability)
+    return project
+
+
+def project_load(user, slug_or_id: str | int) -> Project:
+    """The project by id (an int) or slug, with the user's role read in the same query so that
+    the role checks after it ask nothing more; Http404 when there is none. Checks nothing:
+    call require() on it, or use project_for()."""
+    lookup = {"pk": slug_or_id} if isinstance(slug_or_id, int) else {"slug": slug_or_id}
+    if not getattr(user, "is_authenticated", False):
+        return get_object_or_404(Project, **lookup)
+    project = get_object_or_404(
+        Project.objects.annotate(requester_role=membership_role(user)), **lookup
+    )
+    role_remember(user, project.pk, project.requester_role)
+    return project
+
+
+def read_then_write(read: Capability, write: Capability = Capability.MANAGE) -> dict:
+    """required_capability for views whose reads need `read` and whose writes need `write`."""
+    return {"GET": read, "HEAD": read, "OPTIONS": read, "*": write}
+
+
+class HasProjectCapability(permissions.BasePermission):
+    """DRF permission of ProjectScopedApi: loads the view's project (get_project) and requires
+    the view's `required_capability` in it: a Capability, or one per method ({"GET": ...,
+    "*": the rest}). Sets `view.project` for the handler."""
 
     message = "You do not have the role in this project that this action needs."
 
@@ -123,8 +157,28 @@ class HasProjectCapability(permissions.BasePermission):
         if not (request.user and request.user.is_authenticated):
             return False
         project = view.get_project()
-        capability = getattr(view, "required_capability", Capability.VIEW)
+        capability = view.required_capability
         if isinstance(capability, dict):
             capability = capability.get(request.method, capability.get("*", Capability.MANAGE))
         require(request.user, project, capability)
+        view.project = project
         return True
+
+
+class ProjectScopedApi(APIView):
+    """Base of every API view that acts in one project (tests/security/test_project_scope.py
+    holds them to it). Before the handler runs, the project is loaded once and the caller's role
+    checked: anonymous 401, outsiders 404, members without `required_capability` 403. The
+    handler reads it as `self.project`.
+
+    Subclasses set `required_capability`; URLs that name an object of a project (a flag, a run)
+    instead of the project override get_project().
+    """
+
+    permission_classes = [HasProjectCapability]
+    required_capability: Capability | dict[str, Capability]
+    project: Project
+
+    def get_project(self) -> Project:
+        """The project the URL names; called once, by the permission check."""
+        return project_load(self.request.user, self.kwargs["project_id"])

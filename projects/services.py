@@ -15,6 +15,7 @@ from django.db.models import Max
 from django.utils.text import slugify
 
 from projects.ingest import RefusedFile, image_file_check
+from projects.instructions import instructions_current
 from projects.models import (
     InstructionAcknowledgement,
     InstructionAsset,
@@ -24,6 +25,7 @@ from projects.models import (
     Project,
 )
 from projects.palette import class_color_unused
+from quality.enqueue import recompute_start
 
 User = get_user_model()
 
@@ -63,6 +65,48 @@ def project_create(
             project=project, author=creator, body=instructions, summary="First version."
         )
     return project
+
+
+@transaction.atomic
+def project_update(*, project: Project, user, **changes) -> Project:
+    """Save name, description, archived; thresholds and overlap go through
+    project_settings_update (which starts a recompute when a threshold changes)."""
+    for field in ("name", "description", "archived"):
+        if field in changes:
+            setattr(project, field, changes[field].strip() if field == "name" else changes[field])
+    if not project.name:
+        raise ValidationError({"name": ["Give the project a name."]})
+    project.save(update_fields=["name", "description", "archived"])
+    if {"labelers_per_image", "match_iou", "low_iou"} & changes.keys():
+        project_settings_update(
+            project=project,
+            user=user,
+            labelers_per_image=changes.get("labelers_per_image", project.labelers_per_image),
+            match_iou=changes.get("match_iou", project.match_iou),
+            low_iou=changes.get("low_iou", project.low_iou),
+        )
+    return project
+
+
+@transaction.atomic
+def project_settings_update(
+    *, project: Project, user, labelers_per_image: int, match_iou: float, low_iou: float
+):
+    """Save overlap and thresholds; a threshold change starts a recompute (returned), else None."""
+    changed = (project.match_iou, project.low_iou) != (match_iou, low_iou)
+    project.labelers_per_image = labelers_per_image
+    project.match_iou, project.low_iou = match_iou, low_iou
+    if low_iou < match_iou:
+        raise ValidationError(
+            {"low_iou": "The low-overlap threshold must be at least the match threshold."}
+        )
+    project.full_clean()
+    project.save(update_fields=["labelers_per_image", "match_iou", "low_iou"])
+    if not changed:
+        return None
+    return recompute_start(
+        project=project, requested_by=user, reason="Thresholds changed in settings."
+    )
 
 
 def _project_insert(project: Project) -> None:
@@ -122,7 +166,7 @@ def instructions_edit_publish(
     change the text and say what changed (labelers read that summary first).
     """
     Project.objects.select_for_update().filter(pk=project.pk).first()
-    current = project.current_instructions
+    current = instructions_current(project=project)
     if (current.number if current else 0) != based_on:
         raise ValidationError(
             {
@@ -199,24 +243,6 @@ def instruction_acknowledge(*, user, version: InstructionVersion) -> Instruction
         user=user, version=version
     )
     return acknowledgement
-
-
-def instructions_pending_for(*, user, project: Project) -> InstructionVersion | None:
-    """The current version if the user has not acknowledged it yet, else None."""
-    current = project.current_instructions
-    if current is None:
-        return None
-    if InstructionAcknowledgement.objects.filter(user=user, version=current).exists():
-        return None
-    return current
-
-
-def last_acknowledged_version(*, user, project: Project) -> InstructionVersion | None:
-    return (
-        InstructionVersion.objects.filter(project=project, acknowledgements__user=user)
-        .order_by("-number")
-        .first()
-    )
 
 
 @transaction.atomic

@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -16,9 +15,15 @@ from django.views.decorators.http import require_http_methods
 from concord.params import id_param, id_value
 from projects import classes as class_services
 from projects.ingest import images_ingest
-from projects.models import LabelClass, Membership, Project
-from projects.permissions import Capability, can_create_projects, require
-from projects.services import label_class_save, membership_set, project_create
+from projects.instructions import instructions_current
+from projects.models import LabelClass, Membership
+from projects.permissions import Capability, can_create_projects, project_for
+from projects.services import (
+    label_class_save,
+    membership_set,
+    project_create,
+    project_settings_update,
+)
 
 THRESHOLD_FIELDS = ("match_iou", "low_iou")
 
@@ -26,8 +31,7 @@ THRESHOLD_FIELDS = ("match_iou", "low_iou")
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_settings(request, slug):
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.MANAGE)
+    project = project_for(request, slug, Capability.MANAGE)
     context = {"project": project, "run_id": id_param(request.GET, "run")}
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -55,6 +59,7 @@ def project_settings(request, slug):
         members=project.memberships.select_related("user").order_by("role", "user__username"),
         roles=Membership.Role.choices,
         image_count=project.images.count(),
+        instructions=instructions_current(project=project),
     )
     return render(request, "projects/settings.html", context)
 
@@ -79,7 +84,7 @@ def project_new(request):
             errors = _messages_of(error)
         else:
             next_steps = "classes, members and images"
-            if project.current_instructions is None:
+            if instructions_current(project=project) is None:
                 next_steps = "the instructions (from Instructions above), " + next_steps
             messages.success(request, f"Created {project.name}. Add {next_steps} next.")
             return redirect(reverse("project-settings:settings", args=[project.slug]))
@@ -102,29 +107,6 @@ def _save_project(request, project) -> str:
     after = ", ".join(f"{k} {before[k]} → {getattr(project, k)}" for k in THRESHOLD_FIELDS)
     messages.success(request, f"Saved ({after}). Agreement is being recomputed.")
     return f"{url}?run={run.pk}#thresholds"
-
-
-@transaction.atomic
-def project_settings_update(
-    *, project: Project, user, labelers_per_image: int, match_iou: float, low_iou: float
-):
-    """Save overlap and thresholds; a threshold change starts a recompute (returned), else None."""
-    from quality.services import project_recompute_start
-
-    changed = (project.match_iou, project.low_iou) != (match_iou, low_iou)
-    project.labelers_per_image = labelers_per_image
-    project.match_iou, project.low_iou = match_iou, low_iou
-    if low_iou < match_iou:
-        raise ValidationError(
-            {"low_iou": "The low-overlap threshold must be at least the match threshold."}
-        )
-    project.full_clean()
-    project.save(update_fields=["labelers_per_image", "match_iou", "low_iou"])
-    if not changed:
-        return None
-    return project_recompute_start(
-        project=project, requested_by=user, reason="Thresholds changed in settings."
-    )
 
 
 def _save_class(request, project) -> str:

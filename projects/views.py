@@ -6,16 +6,20 @@ from django.views.decorators.http import require_GET, require_safe
 
 from accounts.authentication import login_or_token_required
 from projects.home import home_rows
+from projects.instructions import (
+    instructions_current,
+    instructions_pending_for,
+    last_acknowledged_version,
+)
 from projects.markdown import render_markdown
-from projects.models import Image, Project
+from projects.models import Image
 from projects.permissions import (
     Capability,
     can_create_projects,
     has_capability,
-    require,
+    project_for,
     role_of,
 )
-from projects.services import instructions_pending_for, last_acknowledged_version
 
 
 @login_required
@@ -32,9 +36,8 @@ def home(request):
 @require_safe
 def project_detail(request, slug):
     """Instructions (rendered, sanitised), class guidance, and for labelers: acknowledge, start."""
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.VIEW)
-    instructions = project.current_instructions
+    project = project_for(request, slug, Capability.VIEW)
+    instructions = instructions_current(project=project)
     is_labeler = has_capability(request.user, project, Capability.LABEL)
     pending = instructions_pending_for(user=request.user, project=project) if is_labeler else None
     changes = []
@@ -69,8 +72,7 @@ def project_detail(request, slug):
 @require_safe
 def image_file(request, slug, image_id):
     """Serve an image's pixels to members of its project only (by session or API token)."""
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.VIEW)
+    project = project_for(request, slug, Capability.VIEW)
     image = get_object_or_404(Image, pk=image_id, project=project)
     try:
         return FileResponse(image.file.open("rb"))

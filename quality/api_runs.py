@@ -3,12 +3,12 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from concord.parsers import valid_input
 from projects.models import Project
-from projects.permissions import Capability, HasProjectCapability
+from projects.permissions import Capability, ProjectScopedApi
+from quality.enqueue import recompute_start
 from quality.models import AgreementRun
-from quality.services import project_recompute_start
 
 
 class RunOutput(serializers.ModelSerializer):
@@ -19,12 +19,17 @@ class RunOutput(serializers.ModelSerializer):
         allow_null=True,
         help_text="Who started the run; null when Concord started it itself.",
     )
+    report = serializers.SerializerMethodField(
+        help_text="An import's report (per label file: imported, skipped and why; the "
+        "assessment run's id), as far as it got; null for a recompute."
+    )
 
     class Meta:
         model = AgreementRun
         fields = [
             "id",
             "project",
+            "kind",
             "state",
             "done",
             "total",
@@ -35,8 +40,14 @@ class RunOutput(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "error",
+            "report",
         ]
         read_only_fields = fields
+
+    def get_report(self, run) -> dict | None:
+        if run.kind != AgreementRun.Kind.IMPORT:
+            return None
+        return {"phase": run.params.get("phase", "pending"), **run.params.get("report", {})}
 
 
 class RecomputeInput(serializers.Serializer):
@@ -47,41 +58,36 @@ class RecomputeOutput(serializers.Serializer):
     run = serializers.IntegerField(help_text="Id of the run; follow it at /api/runs/{id}/.")
 
 
-class RecomputeApi(APIView):
+class RecomputeApi(ProjectScopedApi):
     """Recompute the project's agreement, consensus and flags (leads). Answers 202 with the run."""
 
-    permission_classes = [HasProjectCapability]
     required_capability = Capability.MANAGE
-
-    def get_project(self) -> Project:
-        return generics.get_object_or_404(Project, pk=self.kwargs["project_id"])
 
     @extend_schema(request=RecomputeInput, responses={202: RecomputeOutput})
     def post(self, request, project_id):
-        data = RecomputeInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        run = project_recompute_start(
-            project=self.get_project(),
+        data = valid_input(RecomputeInput, request.data)
+        run = recompute_start(
+            project=self.project,
             requested_by=request.user,
-            reason=data.validated_data["reason"] or "Requested through the API",
+            reason=data["reason"] or "Requested through the API",
         )
         return Response(RecomputeOutput({"run": run.pk}).data, status=status.HTTP_202_ACCEPTED)
 
 
-class RunApi(generics.RetrieveAPIView):
-    """Progress of a recompute run: state pending/running/succeeded/failed, done of total."""
+class RunApi(ProjectScopedApi, generics.RetrieveAPIView):
+    """Progress of a run (a recompute, or an import with its report): state
+    pending/running/succeeded/failed, done of total."""
 
     serializer_class = RunOutput
-    permission_classes = [HasProjectCapability]
     required_capability = Capability.READ_RESULTS
-
-    def get_object(self) -> AgreementRun:
-        if not hasattr(self, "_run"):
-            self._run = generics.get_object_or_404(
-                AgreementRun.objects.select_related("project", "requested_by"),
-                pk=self.kwargs["run_id"],
-            )
-        return self._run
+    run: AgreementRun
 
     def get_project(self) -> Project:
-        return self.get_object().project
+        self.run = generics.get_object_or_404(
+            AgreementRun.objects.select_related("project", "requested_by"),
+            pk=self.kwargs["run_id"],
+        )
+        return self.run.project
+
+    def get_object(self) -> AgreementRun:
+        return self.run

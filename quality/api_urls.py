@@ -1,6 +1,6 @@
 from django.urls import path
 
-from quality import api_runs, flag_api
+from quality import api_runs, bulk_review_api, flag_api
 
 urlpatterns = [
     path(
@@ -9,6 +9,11 @@ urlpatterns = [
         name="api-agreement",
     ),
     path("projects/<int:project_id>/flags/", flag_api.FlagListApi.as_view(), name="api-flags"),
+    path(
+        "projects/<int:project_id>/flags/bulk/",
+        bulk_review_api.FlagBulkApi.as_view(),
+        name="api-flags-bulk",
+    ),
     path("flags/<int:flag_id>/", flag_api.FlagResolveApi.as_view(), name="api-flag"),
     path(
         "projects/<int:project_id>/agreement/recompute/",

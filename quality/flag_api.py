@@ -7,14 +7,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from concord.params import ID_MAX
+from concord.parsers import valid_input
 from projects.models import Project
-from projects.permissions import Capability, HasProjectCapability
-from quality import report as report_selectors
+from projects.permissions import Capability, ProjectScopedApi
 from quality.models import Flag
-from quality.review import flag_resolve
+from quality.selectors import flag_queue
+from quality.selectors import report as report_selectors
+from quality.services.review import flag_resolve
 
 
 class FlagOutput(serializers.ModelSerializer):
@@ -82,23 +83,19 @@ class FlagOutput(serializers.ModelSerializer):
         return flag.instruction_version.number if flag.instruction_version else None
 
 
-class FlagListApi(generics.ListAPIView):
+class FlagListApi(ProjectScopedApi, generics.ListAPIView):
     """Flags of a project. Filters: kind, status (default: all but superseded), labeler (user
     id), label_class (class id)."""
 
     serializer_class = FlagOutput
-    permission_classes = [HasProjectCapability]
     required_capability = Capability.READ_RESULTS
-
-    def get_project(self):
-        return generics.get_object_or_404(Project, pk=self.kwargs["project_id"])
 
     def get_queryset(self):
         filters = {
-            name: self.request.query_params.get(name, "") for name in report_selectors.FLAG_FILTERS
+            name: self.request.query_params.get(name, "") for name in flag_queue.FLAG_FILTERS
         }
-        flags = report_selectors.flags_filtered(project=self.get_project(), filters=filters)
-        return report_selectors.flag_list_rows(flags)
+        flags = flag_queue.flags_filtered(project=self.project, filters=filters)
+        return flag_queue.flag_list_rows(flags)
 
 
 class FlagResolveInput(serializers.Serializer):
@@ -112,22 +109,17 @@ class FlagResolveInput(serializers.Serializer):
     instructions_summary = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class FlagResolveApi(APIView):
+class FlagResolveApi(ProjectScopedApi):
     """GET a flag; PATCH it to resolve it (leads only)."""
 
-    permission_classes = [HasProjectCapability]
-
     required_capability = {"GET": Capability.READ_RESULTS, "*": Capability.RESOLVE}
+    flag: Flag
 
-    def get_flag(self) -> Flag:
-        if not hasattr(self, "_flag"):
-            self._flag = generics.get_object_or_404(
-                Flag.objects.select_related("project"), pk=self.kwargs["flag_id"]
-            )
-        return self._flag
-
-    def get_project(self):
-        return self.get_flag().project
+    def get_project(self) -> Project:
+        self.flag = generics.get_object_or_404(
+            Flag.objects.select_related("project"), pk=self.kwargs["flag_id"]
+        )
+        return self.flag.project
 
     @extend_schema(responses=FlagOutput)
     def get(self, request, flag_id):
@@ -135,7 +127,7 @@ class FlagResolveApi(APIView):
 
     @extend_schema(request=FlagResolveInput, responses=FlagOutput)
     def patch(self, request, flag_id):
-        data = _valid(FlagResolveInput, request.data)
+        data = valid_input(FlagResolveInput, request.data)
         accepted = None
         if data.get("accepted_labeler") is not None:
             accepted = get_user_model().objects.filter(pk=data["accepted_labeler"]).first()
@@ -143,7 +135,7 @@ class FlagResolveApi(APIView):
                 raise ApiValidationError({"accepted_labeler": "No user with that id."})
         try:
             flag_resolve(
-                flag=self.get_flag(),
+                flag=self.flag,
                 user=request.user,
                 resolution=data["resolution"],
                 note=data["note"],
@@ -159,26 +151,14 @@ class FlagResolveApi(APIView):
         return Response(FlagOutput(self._reloaded()).data)
 
     def _reloaded(self) -> Flag:
-        return report_selectors.flag_list_rows(Flag.objects.filter(pk=self.get_flag().pk)).get()
+        return flag_queue.flag_list_rows(Flag.objects.filter(pk=self.flag.pk)).get()
 
 
-class AgreementApi(APIView):
+class AgreementApi(ProjectScopedApi):
     """The agreement report of a project, as the report page shows it."""
 
-    permission_classes = [HasProjectCapability]
     required_capability = Capability.READ_RESULTS
-
-    def get_project(self):
-        if not hasattr(self, "_project"):
-            self._project = generics.get_object_or_404(Project, pk=self.kwargs["project_id"])
-        return self._project
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, project_id):
-        return Response(report_selectors.project_report(project=self.get_project()))
-
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+        return Response(report_selectors.project_report(project=self.project))

@@ -1,6 +1,6 @@
 """Stored results of the agreement engine: what the report, the flag queue and exports read.
 
-Rows here are written only by quality.services, from engine results; pages never compute
+Rows here are written only by quality.services.assessment, from engine results; pages never compute
 agreement per request.
 """
 
@@ -23,6 +23,15 @@ class ImageAgreement(models.Model):
         max_length=64, help_text="Digest of the label sets assessed; equal digest, nothing to redo."
     )
     computed_at = models.DateTimeField()
+    # Summable figures (quality.engine.figures), folded by the project summary.
+    kalpha = models.FloatField(null=True, blank=True, help_text="K-alpha at the match IoU.")
+    score_bin = models.PositiveSmallIntegerField(default=0, help_text="Histogram bin of score.")
+    instruction_version = models.PositiveIntegerField(
+        default=0, help_text="Newest instruction version number of its label sets; 0 for none."
+    )
+    figures_version = models.PositiveSmallIntegerField(
+        default=0, help_text="FIGURES_VERSION the figures were stored with; 0: none stored."
+    )
 
     class Meta:
         constraints = [
@@ -36,10 +45,104 @@ class ImageAgreement(models.Model):
             models.Index(
                 models.F("open_flag_count").desc(), "image", name="agreement_by_open_flags"
             ),
+            # The sweep finds results of another engine version (few or none) through it.
+            models.Index(fields=["engine_version"], name="agreement_by_engine_version"),
+            # ... and results whose stored figures are of another FIGURES_VERSION.
+            models.Index(fields=["figures_version"], name="agreement_by_figures_version"),
         ]
 
     def __str__(self):
         return f"{self.image}: agreement {self.score:.2f}"
+
+
+class LabelSetFigures(models.Model):
+    """One labeler's summable figures on one assessed image (quality.engine.figures)."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+", db_index=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    labeler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    pair_f1_sum = models.FloatField(help_text="Sum of the F1 of the labeler pairs it is in.")
+    pair_count = models.PositiveIntegerField()
+    boxes = models.PositiveIntegerField()
+    peer_boxes = models.FloatField(help_text="Mean boxes of the image's other label sets.")
+    active_seconds = models.FloatField()
+    # Live flags of the image by kind (quality.engine.figures.ASSESSED_FLAG_KINDS): those where
+    # this labeler is the one who deviates, and those that involve them with no majority.
+    deviating_label_conflict = models.PositiveIntegerField(default=0)
+    deviating_missing = models.PositiveIntegerField(default=0)
+    deviating_low_overlap = models.PositiveIntegerField(default=0)
+    deviating_grouping = models.PositiveIntegerField(default=0)
+    deviating_duplicate = models.PositiveIntegerField(default=0)
+    tied_label_conflict = models.PositiveIntegerField(default=0)
+    tied_missing = models.PositiveIntegerField(default=0)
+    tied_low_overlap = models.PositiveIntegerField(default=0)
+    tied_grouping = models.PositiveIntegerField(default=0)
+    tied_duplicate = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["image", "labeler"], name="label_set_figures_unique")
+        ]
+        indexes = [models.Index(fields=["project", "labeler"], name="label_set_figures_fold")]
+
+    def __str__(self):
+        return f"figures of {self.labeler_id} on image {self.image_id}"
+
+
+class ClassFigures(models.Model):
+    """Objects of one class (empty: the labelers' classes tie) on one assessed image, summed."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+", db_index=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    label_class = models.ForeignKey(
+        LabelClass,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    object_count = models.PositiveIntegerField()
+    support_sum = models.FloatField()
+    confidence_sum = models.FloatField()
+    iou_sum = models.FloatField()
+    iou_count = models.PositiveIntegerField(
+        help_text="Objects with a mean IoU (two boxes or more)."
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["image"], name="class_figures_image"),
+            models.Index(fields=["project", "label_class"], name="class_figures_fold"),
+        ]
+
+    def __str__(self):
+        return f"class {self.label_class_id} figures on image {self.image_id}"
+
+
+class ConfusionFigures(models.Model):
+    """Pairs of boxes inside one object where one labeler said class_a and another class_b."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+", db_index=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    class_a = models.ForeignKey(
+        LabelClass, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    class_b = models.ForeignKey(
+        LabelClass, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["image"], name="confusion_figures_image"),
+            models.Index(fields=["project", "class_a", "class_b"], name="confusion_figures_fold"),
+        ]
+
+    def __str__(self):
+        return f"{self.class_a_id}/{self.class_b_id} x{self.count} on image {self.image_id}"
 
 
 class ConsensusBox(models.Model):
@@ -82,6 +185,7 @@ class Flag(models.Model):
         GROUPING = "grouping", "Grouping"
         DUPLICATE = "duplicate", "Duplicate"
         NEAR_DUPLICATE_CONFLICT = "near_duplicate_conflict", "Near-duplicate conflict"
+        MODEL_DISAGREES = "model_disagrees", "Model disagrees"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -269,7 +373,7 @@ class ProjectAgreement(models.Model):
 class ReportFigures(models.Model):
     """The report's figures that would otherwise scan the whole project on every request.
 
-    Written with the project summary (quality.services_summary.report_figures_refresh, after
+    Written with the project summary (quality.services.summary.report_figures_refresh, after
     each recompute and, debounced, after labels change). Flag counts also move in the same
     transaction as a lead's decision, so the report shows settled flags at once; progress and
     the worst images are as of ``computed_at``.
@@ -298,6 +402,13 @@ class ReportFigures(models.Model):
 
 
 class AgreementRun(models.Model):
+    """A background job of a project with progress (done of total): a recompute of its
+    agreement, or an import of labels (imports.services; its report in params["report"])."""
+
+    class Kind(models.TextChoices):
+        RECOMPUTE = "recompute", "Recompute"
+        IMPORT = "import", "Import"
+
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
         RUNNING = "running", "Running"
@@ -305,10 +416,15 @@ class AgreementRun(models.Model):
         FAILED = "failed", "Failed"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="agreement_runs")
+    kind = models.CharField(
+        max_length=16, choices=Kind.choices, default=Kind.RECOMPUTE, db_default=Kind.RECOMPUTE
+    )
     reason = models.CharField(max_length=200, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
-    total = models.PositiveIntegerField(default=0, help_text="Images to assess.")
-    done = models.PositiveIntegerField(default=0, help_text="Images assessed so far.")
+    total = models.PositiveIntegerField(
+        default=0, help_text="Images to assess (an import: label files to read)."
+    )
+    done = models.PositiveIntegerField(default=0, help_text="Of total, done so far.")
     params = models.JSONField(default=dict)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -330,3 +446,36 @@ class AgreementRun(models.Model):
     @property
     def progress(self) -> float:
         return 1.0 if not self.total else self.done / self.total
+
+
+class ModelComparison(models.Model):
+    """A model's predictions on one assessed image against its consensus, counted per class.
+
+    Written with the image's model_disagrees flags (quality.services.model_comparison); the report adds
+    the rows of a project up. ``label_class`` empty: consensus objects whose class is a tie.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="model_comparisons")
+    model = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    label_class = models.ForeignKey(
+        LabelClass, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    consensus = models.PositiveIntegerField(default=0, help_text="Consensus objects of the class.")
+    predicted = models.PositiveIntegerField(default=0, help_text="The model's boxes of the class.")
+    agreed = models.PositiveIntegerField(
+        default=0, help_text="Consensus objects the model boxed with the same class."
+    )
+    other_class = models.PositiveIntegerField(
+        default=0, help_text="Consensus objects the model boxed with another class."
+    )
+    unboxed = models.PositiveIntegerField(
+        default=0, help_text="The model's boxes of the class that no labeler boxed."
+    )
+
+    class Meta:
+        ordering = ["image_id", "model_id", "label_class_id"]
+        indexes = [models.Index(fields=["project", "model"], name="model_comparison_project")]
+
+    def __str__(self):
+        return f"model {self.model_id} on image {self.image_id}, class {self.label_class_id}"

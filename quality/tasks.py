@@ -10,7 +10,7 @@ message left undone: complete images without a current assessment.
 import time
 from datetime import timedelta
 
-from celery import shared_task
+from celery import chord, shared_task
 from celery.signals import task_prerun
 from django.conf import settings
 from django.core.cache import cache
@@ -18,9 +18,10 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.utils import timezone
 
 from projects.models import Image, Project
-from quality import services, services_runs
-from quality.selectors import images_to_sweep
-from quality.services_summary import project_summarize
+from quality.selectors.figures import summary_key as _summary_key
+from quality.selectors.sweep import sweep_find
+from quality.services import assessment, runs
+from quality.services.summary import project_summarize
 
 # IntegrityError: two assessments of one image at once (a submit's task and a run's chunk, or
 # the sweep); the later insert loses on a unique key. Its retry finds the image current.
@@ -59,23 +60,19 @@ _common = {
     time_limit=settings.AGREEMENT_IMAGE_TIME_LIMIT,
 )
 def assess_image_task(image_id: int) -> None:
-    services.image_assess(image_id=image_id)
+    assessment.image_assess(image_id=image_id)
     project_id = Image.objects.filter(pk=image_id).values_list("project_id", flat=True).first()
     if project_id is not None:
-        _summary_schedule(project_id)
+        summary_schedule(project_id)
 
 
-def _summary_key(project_id: int, what: str = "pending") -> str:
-    return f"concord:summary-{what}:{project_id}"
-
-
-# A summary waits at least this many times the last one's duration after the one before: on a
-# 100,000-image project a summary without a run's partials takes ~14 s, and back-to-back ones
-# (or two at once) took both worker processes and held submits' assessments for 30 s.
+# A summary waits at least this many times the last one's duration after the one before, so that
+# summaries never take more than a fifth of a worker (they fold stored rows: well under a second
+# at 100,000 images, but they grow with the project).
 SUMMARY_SPACING = 4
 
 
-def _summary_schedule(project_id: int) -> None:
+def summary_schedule(project_id: int) -> None:
     """Refresh the project's report figures a little after labels change, at most once per wait.
 
     Submissions arrive in bursts; one summary a few seconds after the first of them covers the
@@ -99,8 +96,21 @@ def _summary_wait(project_id: int) -> int:
 )
 def assess_images_task(project_id: int, image_ids: list[int]) -> None:
     """Assess a batch of one project's images the sweep found missing or stale."""
-    services.images_refresh(image_ids=image_ids, touch=True)
-    _summary_schedule(project_id)
+    assessment.images_refresh(image_ids=image_ids, touch=True)
+    summary_schedule(project_id)
+
+
+# What the sweep remembers between runs, in the cache (Redis, beside the queue): until when it
+# has looked at label changes, and the projects whose thresholds it found current. When Redis
+# loses them it has likely lost queued messages too, and the sweep looks at everything once.
+SWEEP_SWEPT_UNTIL_KEY = "concord:sweep:swept-until"
+SWEEP_THRESHOLDS_KEY = "concord:sweep:thresholds-current"
+SWEEP_KEYS = (SWEEP_SWEPT_UNTIL_KEY, SWEEP_THRESHOLDS_KEY)
+# Label changes are looked at again for this long after a complete pass: a change committed
+# late, or an assessment the sweep enqueued that a broker lost, is still found.
+SWEEP_LOOKBACK = timedelta(minutes=15)
+# Projects found with current thresholds are looked at again after this long.
+SWEEP_THRESHOLDS_RECHECK_SECONDS = 3600
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -110,19 +120,38 @@ def sweep_unassessed_task() -> int:
 
     Only images whose labels last changed over a sweep interval ago: a fresh submit's own task
     comes first. A project whose run shows signs of life (a chunk started or finished within
-    AGREEMENT_CHUNK_STALLED_SECONDS) is left to that run. Returns the number of images enqueued.
+    AGREEMENT_CHUNK_STALLED_SECONDS) is left to that run. Incremental: it reads the images whose
+    labels changed since its last complete pass (less SWEEP_LOOKBACK), not the project.
+    Returns the number of images enqueued.
     """
     now = timezone.now()
-    services_runs.runs_stalled_redispatch(now=now)
-    found = images_to_sweep(
+    stalled = runs.runs_stalled_claim(now=now)
+    for run_id, image_ids, chunk_key in stalled.chunks:
+        assess_chunk_task.apply_async((run_id, image_ids), {"chunk_key": chunk_key})
+    for run_id in stalled.finish:
+        finish_run_task.delay(None, run_id=run_id)
+    swept_until = cache.get(SWEEP_SWEPT_UNTIL_KEY)
+    thresholds = cache.get(SWEEP_THRESHOLDS_KEY)
+    settled_before = now - timedelta(seconds=max(settings.AGREEMENT_SWEEP_SECONDS, 30))
+    found = sweep_find(
         limit=settings.AGREEMENT_SWEEP_BATCH,
-        settled_before=now - timedelta(seconds=max(settings.AGREEMENT_SWEEP_SECONDS, 30)),
+        settled_before=settled_before,
         runs_after=now - timedelta(seconds=settings.AGREEMENT_CHUNK_STALLED_SECONDS),
+        changed_after=swept_until - SWEEP_LOOKBACK if swept_until else None,
+        thresholds_current=thresholds,
     )
-    for project_id, image_ids in found.items():
-        for chunk in services_runs.run_chunks(image_ids):
+    for project_id, image_ids in found.images.items():
+        for chunk in runs.run_chunks(image_ids):
             assess_images_task.delay(project_id, chunk)
-    return sum(len(ids) for ids in found.values())
+    if found.complete:
+        cache.set(SWEEP_SWEPT_UNTIL_KEY, settled_before, timeout=None)
+    if found.thresholds_current != thresholds:
+        cache.set(
+            SWEEP_THRESHOLDS_KEY,
+            found.thresholds_current,
+            timeout=SWEEP_THRESHOLDS_RECHECK_SECONDS,
+        )
+    return sum(len(ids) for ids in found.images.values())
 
 
 @shared_task(
@@ -148,7 +177,7 @@ def summarize_project_task(project_id: int) -> None:
     finally:
         cache.delete(running)
     if cache.delete(again):
-        _summary_schedule(project_id)
+        summary_schedule(project_id)
 
 
 @shared_task(
@@ -159,20 +188,18 @@ def summarize_project_task(project_id: int) -> None:
 def assess_chunk_task(run_id: int, image_ids: list[int], chunk_key: str | None = None) -> dict:
     """One chunk of a recompute; ``chunk_key`` is given when the sweep sends a stalled one again."""
     try:
-        services_runs.run_chunk_claim(run_id=run_id, image_ids=image_ids, chunk_key=chunk_key)
-        partial = services_runs.run_chunk_assess(
-            run_id=run_id, image_ids=image_ids, chunk_key=chunk_key
-        )
+        runs.run_chunk_claim(run_id=run_id, image_ids=image_ids, chunk_key=chunk_key)
+        done = runs.run_chunk_assess(run_id=run_id, image_ids=image_ids, chunk_key=chunk_key)
     except TRANSIENT:
         raise
     except Exception as exc:
-        services_runs.run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+        runs.run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
         raise
-    if partial.pop("finish", False):
+    if done["finish"]:
         # A chunk was sent again: the chord may never fire, so this last chunk finishes the run
-        # (from the stored figures, as the chord's partials are not all here).
+        # (the figures are stored with the images, so nothing is lost without the chord).
         finish_run_task.delay(None, run_id=run_id)
-    return partial
+    return {}
 
 
 @shared_task(
@@ -180,20 +207,31 @@ def assess_chunk_task(run_id: int, image_ids: list[int], chunk_key: str | None =
     soft_time_limit=settings.AGREEMENT_SUMMARY_SOFT_TIME_LIMIT,
     time_limit=settings.AGREEMENT_SUMMARY_TIME_LIMIT,
 )
-def finish_run_task(partials, run_id: int) -> None:
+def finish_run_task(_chunk_results, run_id: int) -> None:
     try:
-        services_runs.run_finish(run_id=run_id, partials=partials)
+        runs.run_finish(run_id=run_id)
     except TRANSIENT:
         raise
     except Exception as exc:
-        services_runs.run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+        runs.run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
         raise
+
+
+def run_dispatch(run_id: int, image_ids: list[int]) -> None:
+    """Send a recompute run's chunks as a chord whose final task finishes the run."""
+    chunks = runs.run_chunks_plan(run_id=run_id, image_ids=image_ids)
+    if not chunks:
+        finish_run_task.delay([], run_id=run_id)
+        return
+    header = [assess_chunk_task.si(run_id, chunk) for chunk in chunks]
+    body = finish_run_task.s(run_id=run_id)
+    chord(header)(body.on_error(fail_run_task.s(run_id=run_id)))
 
 
 @shared_task(acks_late=True)
 def fail_run_task(*args, run_id: int) -> None:
     """Error callback of the chord: records the failure on the run (args vary by Celery path)."""
-    services_runs.run_fail(run_id=run_id, error=_describe_failure(args))
+    runs.run_fail(run_id=run_id, error=_describe_failure(args))
 
 
 def _describe_failure(args) -> str:

@@ -14,12 +14,13 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from concord.params import id_value
 from concord.parsers import JSONTooStrange, json_loads
+from projects.instructions import instructions_current
 from projects.markdown import render_markdown
-from projects.models import Project
-from projects.permissions import Capability, has_capability, require, role_of
-from quality import report as report_selectors
-from quality import review
+from projects.permissions import Capability, has_capability, project_for, require, role_of
 from quality.models import Flag
+from quality.selectors import flag_queue
+from quality.selectors import report as report_selectors
+from quality.services import review
 
 FLAGS_PER_PAGE = 50
 FLAGS_COUNTED = 10_000  # the queue counts this far: "10,000+ flags" rather than a full scan
@@ -54,8 +55,7 @@ class CappedPaginator(Paginator):
 @login_required
 @require_safe
 def report(request, slug):
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.READ_RESULTS)
+    project = project_for(request, slug, Capability.READ_RESULTS)
     data = report_selectors.project_report(project=project)
     return render(
         request,
@@ -84,11 +84,10 @@ def _empty_charts(data: dict) -> dict:
 @login_required
 @require_safe
 def flag_list(request, slug):
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.READ_RESULTS)
+    project = project_for(request, slug, Capability.READ_RESULTS)
     filters = _queue_filters(request.GET)
-    flags = report_selectors.flags_filtered(project=project, filters=filters)
-    page = CappedPaginator(report_selectors.flag_list_rows(flags), FLAGS_PER_PAGE).get_page(
+    flags = flag_queue.flags_filtered(project=project, filters=filters)
+    page = CappedPaginator(flag_queue.flag_list_rows(flags), FLAGS_PER_PAGE).get_page(
         request.GET.get("page")
     )
     return render(
@@ -99,7 +98,7 @@ def flag_list(request, slug):
             "page": page,
             "filters": filters,
             "query": _query(filters),
-            "choices": report_selectors.flag_filter_choices(project=project),
+            "choices": flag_queue.flag_filter_choices(project=project),
             "can_resolve": has_capability(request.user, project, Capability.RESOLVE),
         },
     )
@@ -108,15 +107,14 @@ def flag_list(request, slug):
 @login_required
 @require_http_methods(["GET", "POST"])
 def flag_review(request, slug, flag_id):
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.READ_RESULTS)
+    project = project_for(request, slug, Capability.READ_RESULTS)
     flag = get_object_or_404(
         Flag.objects.select_related("image", "project", "label_class", "resolved_by"),
         pk=flag_id,
         project=project,
     )
     filters = _queue_filters(request.GET)
-    queue = report_selectors.flags_filtered(project=project, filters=filters)  # refuses bad ones
+    queue = flag_queue.flags_filtered(project=project, filters=filters)  # refuses bad ones
     if request.method == "POST":
         require(request.user, project, Capability.RESOLVE)
         try:
@@ -127,7 +125,7 @@ def flag_review(request, slug, flag_id):
             return redirect(_review_url(project, flag.pk, filters))
         messages.success(request, f"Flag #{flag.pk} settled: {_settled_text(flag)}")
         return redirect(_after(project, flag, filters))
-    previous_id, next_id = report_selectors.flag_neighbours(flag=flag, queryset=queue)
+    previous_id, next_id = flag_queue.flag_neighbours(flag=flag, queryset=queue)
     return render(
         request,
         "quality/review.html",
@@ -148,13 +146,12 @@ def flag_review(request, slug, flag_id):
 @require_http_methods(["GET", "POST"])
 def flag_instructions(request, slug, flag_id):
     """ "Instructions unclear": edit the prefilled next instruction version, then publish it."""
-    project = get_object_or_404(Project, slug=slug)
-    require(request.user, project, Capability.RESOLVE)
+    project = project_for(request, slug, Capability.RESOLVE)
     flag = get_object_or_404(
         Flag.objects.select_related("image", "project"), pk=flag_id, project=project
     )
     filters = _queue_filters(request.GET)
-    report_selectors.flags_filtered(project=project, filters=filters)  # refuses bad filters
+    flag_queue.flags_filtered(project=project, filters=filters)  # refuses bad filters
     body, summary = review.instructions_draft(flag=flag)
     error = ""
     if request.method == "POST":
@@ -188,14 +185,14 @@ def flag_instructions(request, slug, flag_id):
             "preview_html": render_markdown(body),
             "summary": summary,
             "error": error,
-            "current": project.current_instructions,
+            "current": instructions_current(project=project),
             "back_url": _review_url(project, flag.pk, filters),
         },
     )
 
 
 def _queue_filters(params) -> dict:
-    filters = {name: params.get(name, "") for name in report_selectors.FLAG_FILTERS}
+    filters = {name: params.get(name, "") for name in flag_queue.FLAG_FILTERS}
     if "status" not in params:
         filters["status"] = Flag.Status.OPEN  # the queue shows what is left to do
     elif filters["status"] == "all":
@@ -214,8 +211,8 @@ def _review_url(project, flag_id, filters) -> str:
 
 
 def _after(project, flag, filters) -> str:
-    queue = report_selectors.flags_filtered(project=project, filters=filters)
-    _, next_id = report_selectors.flag_neighbours(flag=flag, queryset=queue)
+    queue = flag_queue.flags_filtered(project=project, filters=filters)
+    _, next_id = flag_queue.flag_neighbours(flag=flag, queryset=queue)
     if next_id:
         return _review_url(project, next_id, filters)
     return reverse("quality:flags", args=[project.slug]) + _query(filters)

@@ -1,7 +1,15 @@
 """Shared fixtures: named actors for permission tests, media in a temporary folder, services.
 
-REQUIRE_SERVICES=1 (set by CI) turns a missing service (PostgreSQL, Redis, Chromium) from a skip
-into a failure, so CI can never pass by skipping what it was meant to test.
+Tests that need a service by nature say so with a marker and its reason:
+`@pytest.mark.postgresql(reason=...)`, `@pytest.mark.redis(reason=...)`; `worker` needs both (a
+real Celery worker shares the test database through Redis). Without the service such a test is
+skipped, and the skip names the reason (pytest -rs lists them).
+
+REQUIRE_SERVICES turns a missing service from a skip into a failure, so CI can never pass by
+skipping what it was meant to test: `1` for every service (PostgreSQL, Redis, Chromium), or a
+comma-separated list of them. CI's PostgreSQL pass sets `1`; its SQLite pass (`make test-sqlite`,
+the embedded default: no DATABASE_URL, no REDIS_URL) sets `chromium`, so there the browser tests
+must run and the PostgreSQL-only and Redis-only tests are skipped with their reasons.
 """
 
 import os
@@ -10,13 +18,63 @@ import pytest
 
 from tests.factories import LabelClassFactory, MembershipFactory, ProjectFactory, UserFactory
 
-REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
+SERVICES = ("postgresql", "redis", "chromium")
 
 
-def skip_or_fail(reason: str):
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{reason} (REQUIRE_SERVICES=1, so this is a failure, not a skip)")
+def _required_services(raw: str) -> frozenset[str]:
+    raw = raw.strip().lower()
+    if raw in ("", "0"):
+        return frozenset()
+    if raw == "1":
+        return frozenset(SERVICES)
+    names = frozenset(name.strip() for name in raw.split(",") if name.strip())
+    if names - set(SERVICES):
+        raise pytest.UsageError(
+            f"REQUIRE_SERVICES must be 1 or a comma-separated list of {', '.join(SERVICES)}; "
+            f"got {raw!r}"
+        )
+    return names
+
+
+REQUIRED_SERVICES = _required_services(os.environ.get("REQUIRE_SERVICES", ""))
+
+
+def skip_or_fail(reason: str, *, service: str):
+    """Skip for want of ``service``, or fail when REQUIRE_SERVICES requires it."""
+    assert service in SERVICES, service
+    if service in REQUIRED_SERVICES:
+        pytest.fail(f"{reason} (REQUIRE_SERVICES requires {service}: a failure, not a skip)")
     pytest.skip(reason)
+
+
+def _marker_reason(item, marker) -> str:
+    reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+    if not reason:
+        pytest.fail(f"{item.nodeid}: @pytest.mark.{marker.name} needs a reason")
+    return reason
+
+
+def pytest_runtest_setup(item):
+    """Skip (or fail, see REQUIRE_SERVICES) a test whose service marker's service is absent."""
+    from django.conf import settings
+    from django.db import connection
+
+    if item.get_closest_marker("worker"):
+        reason = "a real Celery worker shares the test database through Redis"
+        if connection.vendor != "postgresql":
+            skip_or_fail(f"PostgreSQL only: {reason}", service="postgresql")
+        if not settings.REDIS_URL:
+            skip_or_fail(f"needs REDIS_URL: {reason}", service="redis")
+    marker = item.get_closest_marker("postgresql")
+    if marker:
+        reason = _marker_reason(item, marker)
+        if connection.vendor != "postgresql":
+            skip_or_fail(f"PostgreSQL only: {reason}", service="postgresql")
+    marker = item.get_closest_marker("redis")
+    if marker:
+        reason = _marker_reason(item, marker)
+        if not settings.REDIS_URL:
+            skip_or_fail(f"needs REDIS_URL: {reason}", service="redis")
 
 
 @pytest.fixture(autouse=True)
@@ -112,6 +170,7 @@ def _celery_mode(request):
         app.conf.task_always_eager = False
         app.conf.task_default_queue = queue
         yield
+        _worker_drain(app, f"{queue}@{_host()}")
         app.conf.task_default_queue = saved_queue
     else:
         app.conf.task_always_eager = True
@@ -138,10 +197,11 @@ def celery_worker(django_db_setup, django_db_blocker):
     from django.db import connection
 
     if not os.environ.get("REDIS_URL"):
-        skip_or_fail("REDIS_URL is not set: a real Celery worker needs Redis")
+        skip_or_fail("REDIS_URL is not set: a real Celery worker needs Redis", service="redis")
     if connection.vendor != "postgresql":
         skip_or_fail(
-            "a real Celery worker needs PostgreSQL (DATABASE_URL); SQLite test DBs are private"
+            "a real Celery worker needs PostgreSQL (DATABASE_URL); SQLite test DBs are private",
+            service="postgresql",
         )
     db = connection.settings_dict
     database_url = (
@@ -177,6 +237,26 @@ def celery_worker(django_db_setup, django_db_blocker):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def _worker_drain(app, worker: str, timeout: float = 20.0) -> None:
+    """After a worker test: drop the tasks it scheduled for later (the debounced summary) and
+    wait for the running ones, so that none runs while the next test empties the tables (a
+    summary reading them during that TRUNCATE deadlocked it)."""
+    import time
+
+    inspect = app.control.inspect(destination=[worker], timeout=0.5)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for tasks in (inspect.scheduled() or {}).values():
+            for task in tasks:
+                app.control.revoke(task["request"]["id"], destination=[worker])
+        busy = [
+            t for found in (inspect.active(), inspect.reserved()) for t in (found or {}).values()
+        ]
+        if not any(busy):
+            return
+        time.sleep(0.2)
 
 
 def _host() -> str:

@@ -5,7 +5,6 @@ import sys
 import pytest
 from django.db import connection
 
-from tests.conftest import skip_or_fail
 from tests.factories import PASSWORD
 
 
@@ -62,11 +61,9 @@ def test_pages_carry_security_headers_and_a_strict_script_policy(client, db):
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
+@pytest.mark.postgresql(reason="an in-memory SQLite test database cannot be made unreachable")
 @pytest.mark.django_db(transaction=True)
 def test_api_answers_503_with_a_message_when_the_database_is_unreachable(client):
-    if connection.vendor != "postgresql":
-        # An in-memory SQLite test database cannot be made unreachable; CI runs this on PostgreSQL.
-        skip_or_fail("needs PostgreSQL (DATABASE_URL) to take the database away")
     original = dict(connection.settings_dict)
     connection.close()
     connection.settings_dict["PORT"] = "1"  # nothing listens there: a real connection failure

@@ -64,6 +64,7 @@ def _manage(env, *args) -> str:
 SETUP = """
 import json
 from django.urls import get_resolver
+from projects.instructions import instructions_current
 from projects.models import Project, Membership
 from projects.people import invitation_create
 from quality.models import Flag
@@ -73,7 +74,7 @@ lead = Membership.objects.get(project=project, role="lead").user
 flag = Flag.objects.filter(project=project, status="open").order_by("image_id", "id").first()
 image = flag.image if flag else project.images.first()
 _, token = invitation_create(project=project, created_by=lead, role="labeler", note="Dana")
-version = project.instruction_versions.order_by("-number").first()
+version = instructions_current(project=project)
 print(json.dumps({
     "slug": project.slug, "project_id": project.pk, "flag_id": flag.pk if flag else None,
     "image_id": image.pk, "token": token, "number": version.number if version else 1,

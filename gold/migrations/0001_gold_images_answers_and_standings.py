@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("annotations", "0004_annotation_kind_gold"),
+        ("annotations", "0006_annotation_kind_gold"),
         ("projects", "0006_image_by_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

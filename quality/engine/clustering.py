@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 
 def components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """Connected component of each of n nodes joined by edges (i, j)."""
+    # scipy on first use: see quality.engine.matching.match_edges.
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
     if len(i) and (np.diff(i) < 0).any():
         order = np.argsort(i, kind="stable")
         i, j = i[order], j[order]

@@ -17,7 +17,6 @@ from typing import NamedTuple
 
 import krippendorff
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from .batch import BoxBatch
 from .geometry import canonical_order, iou_matrix_xywh, overlapping_pairs, sweep_keys
@@ -168,6 +167,8 @@ def _batched_units(p: _Prepared, threshold: float) -> np.ndarray:
     taken directly. Only images where candidates compete run the reference's
     ``linear_sum_assignment`` on the same restricted matrix, in the same row/column order.
     """
+    from scipy.optimize import linear_sum_assignment  # on first use: see matching.match_edges
+
     n = len(p.lab)
     idx = np.arange(n, dtype=np.int64)
     unit = np.where(p.lab == 0, idx, -1)
@@ -354,6 +355,8 @@ def _reliability_matrix(
     xywh: np.ndarray, labeler: np.ndarray, n_labelers: int, threshold: float
 ) -> np.ndarray:
     """Labelers x units of box indices (-1: no box), built as kalphacv builds it."""
+    from scipy.optimize import linear_sum_assignment  # on first use: see matching.match_edges
+
     boxes_of = [np.flatnonzero(labeler == k) for k in range(n_labelers)]
     if n_labelers == 0:
         return np.zeros((0, 0), dtype=np.int64)

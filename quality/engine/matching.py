@@ -5,9 +5,6 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 
 def match_edges(
@@ -35,6 +32,10 @@ def match_edges(
     competing = np.flatnonzero(~direct)
     if len(competing) == 0:
         return chosen
+    # scipy on first use, here: the models import the engine (its near-duplicate bands) and
+    # every Django process would load ~40 MB of scipy it may never use.
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
     # Components of the competing edges (few), on their ports.
     both = np.concatenate([ports.take(competing), ports.take(competing + n_edges)])
@@ -135,6 +136,8 @@ def _hungarian(
     edges: np.ndarray, i: np.ndarray, j: np.ndarray, iou: np.ndarray, lab: np.ndarray
 ) -> np.ndarray:
     """Maximum-IoU one-to-one matching of one competing component; returns chosen edges."""
+    from scipy.optimize import linear_sum_assignment  # on first use, as in match_edges
+
     # Orient every edge from the lower labeler to the higher (a component has one pair).
     left, right = _orient(edges, i, j, lab)
     rows, r = np.unique(left, return_inverse=True)

@@ -1,9 +1,7 @@
-"""Template helpers for the report and review pages, and the labeler's feedback list."""
+"""Template filters for scores and agreement bars (report, home and image pages)."""
 
 from django import template
 from django.utils.dateparse import parse_datetime
-
-from quality.report import labeler_feedback
 
 register = template.Library()
 
@@ -54,11 +52,3 @@ def index(sequence, i):
         return sequence[i]
     except (IndexError, TypeError, KeyError):
         return ""
-
-
-@register.simple_tag
-def my_feedback(user, project):
-    """The settled flags involving `user` in `project`, described from their side only."""
-    if project is None or not getattr(user, "is_authenticated", False):
-        return []
-    return labeler_feedback(user=user, project=project)

@@ -62,8 +62,11 @@ function submit(resolution, fields = {}) {
   form.submit();
 }
 
+// A model's predictions are shown as a layer, never offered as a version to accept.
+const people = data.labelers.filter((l) => !l.model);
+
 function acceptLabeler(index) {
-  const l = data.labelers[index];
+  const l = people[index];
   if (l) submit("accept_labeler", { labeler: l.id });
 }
 
@@ -76,7 +79,7 @@ function openDismiss() {
 function renderAcceptButtons() {
   const holder = document.getElementById("accept-labelers");
   if (!holder) return;
-  data.labelers.forEach((l, i) => {
+  people.forEach((l, i) => {
     const b = document.createElement("button");
     b.type = "button";
     b.dataset.labeler = l.id;

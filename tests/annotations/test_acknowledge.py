@@ -2,8 +2,8 @@
 
 import pytest
 
+from projects.instructions import instructions_pending_for
 from projects.models import InstructionAcknowledgement
-from projects.services import instructions_pending_for
 from tests.annotations.conftest import client_for
 from tests.factories import PASSWORD
 

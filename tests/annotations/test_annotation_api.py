@@ -173,7 +173,7 @@ def test_submit_records_the_instruction_version_in_force(draft, api_a, acknowled
 
 
 def test_submit_tells_the_pipeline_inside_the_transaction(draft, api_a):
-    with mock.patch("quality.triggers.image_labels_changed") as changed:
+    with mock.patch("quality.enqueue.image_labels_changed") as changed:
         api_a.post(submit_url(draft.pk))
         api_a.post(submit_url(draft.pk))
     changed.assert_called_once_with(image_id=draft.image_id)
@@ -181,7 +181,7 @@ def test_submit_tells_the_pipeline_inside_the_transaction(draft, api_a):
 
 def test_editing_a_submitted_annotation_keeps_it_submitted_and_retriggers(draft, classes, api_a):
     api_a.post(submit_url(draft.pk))
-    with mock.patch("quality.triggers.image_labels_changed") as changed:
+    with mock.patch("quality.enqueue.image_labels_changed") as changed:
         response = api_a.put(annotation_url(draft.pk), {"boxes": [box(classes[1])]}, format="json")
     assert response.status_code == 200
     assert response.json()["status"] == "submitted"
@@ -190,7 +190,7 @@ def test_editing_a_submitted_annotation_keeps_it_submitted_and_retriggers(draft,
 
 def test_a_refused_edit_of_a_submitted_annotation_does_not_retrigger(draft, classes, api_a):
     api_a.post(submit_url(draft.pk))
-    with mock.patch("quality.triggers.image_labels_changed") as changed:
+    with mock.patch("quality.enqueue.image_labels_changed") as changed:
         api_a.put(annotation_url(draft.pk), {"boxes": [box(classes[0], width=0)]}, format="json")
     changed.assert_not_called()
 

@@ -1,14 +1,10 @@
 """The queue under concurrency: many labelers asking at the same moment on PostgreSQL."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
 
 from annotations import services
 from annotations.models import Annotation
 from projects.services import instruction_acknowledge
-from tests.conftest import skip_or_fail
 from tests.factories import (
     ImageFactory,
     InstructionVersionFactory,
@@ -16,8 +12,15 @@ from tests.factories import (
     ProjectFactory,
     UserFactory,
 )
+from tests.threads import run_at_once
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgresql(
+        reason="concurrent transactions taking row locks (select_for_update skip_locked); "
+        "SQLite lets one writer in at a time"
+    ),
+]
 
 LABELERS = 8
 IMAGES = 6
@@ -26,8 +29,6 @@ PER_IMAGE = 3
 
 @pytest.fixture
 def crowd():
-    if connection.vendor != "postgresql":
-        skip_or_fail("The concurrency test needs PostgreSQL (set DATABASE_URL)")
     lead = UserFactory(username="crowd-lead")
     project = ProjectFactory(created_by=lead, labelers_per_image=PER_IMAGE)
     version = InstructionVersionFactory(project=project, author=lead, number=1)
@@ -40,27 +41,6 @@ def crowd():
     for _ in range(IMAGES):
         ImageFactory(project=project)
     return project, labelers
-
-
-def run_at_once(labelers, work):
-    barrier = threading.Barrier(len(labelers))
-    errors = []
-
-    def target(user):
-        try:
-            barrier.wait()
-            work(user)
-        except Exception as exc:  # reported below, with the thread's labeler
-            errors.append((user.username, repr(exc)))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(user,)) for user in labelers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
 
 
 def test_labelers_asking_at_once_never_overfill_an_image_nor_get_one_twice(crowd):

@@ -23,13 +23,19 @@ from schemathesis import checks as st_checks
 from schemathesis.core.failures import Failure, FailureGroup
 
 from projects.services import instruction_acknowledge, instruction_version_publish
+from quality.enqueue import recompute_start
 from quality.models import Flag
-from quality.services import project_recompute_start
 from tests.cache import cache_empty
 from tests.exports.conftest import label
 from tests.factories import AnnotationFactory, ImageFactory
 
-MY_FILES = ("projects/api.py", "exports/", "concord/exceptions.py")
+MY_FILES = (
+    "projects/api.py",
+    "projects/image_api.py",
+    "annotations/api.py",
+    "exports/",
+    "concord/exceptions.py",
+)
 POSITIVE_EXAMPLES = 30
 NEGATIVE_EXAMPLES = 10
 CHECKS = [
@@ -90,7 +96,7 @@ def fuzz_world(project, classes, lead, labeler_a, labeler_b, django_capture_on_c
     label(conflict, labeler_a, [(car, 10, 10, 50, 40)])
     label(conflict, labeler_b, [(truck, 12, 10, 50, 40)])
     with django_capture_on_commit_callbacks(execute=True):
-        run = project_recompute_start(project=project, reason="fuzz")  # eager: flags now exist
+        run = recompute_start(project=project, reason="fuzz")  # eager: flags now exist
     version = instruction_version_publish(project=project, author=lead, body="Box every car.")
     instruction_acknowledge(user=labeler_a, version=version)
     draft = AnnotationFactory(image=ImageFactory(project=project), labeler=labeler_a)

@@ -2,6 +2,10 @@
 
 Chromium is Debian's /usr/bin/chromium (CI installs it with apt-get); Playwright never downloads a
 browser of its own. Screenshots land in test-artifacts/ so a person can look at them.
+
+`page.wait_for_function` takes an arrow function ("() => ..."), never a bare expression:
+Playwright evals a bare expression again at every poll, which the pages' CSP (no 'unsafe-eval')
+refuses, so such a wait failed whenever its condition was not already true at the first check.
 """
 
 import os
@@ -16,7 +20,10 @@ from tests.conftest import skip_or_fail
 # otherwise refuse the ORM calls the tests make between page actions.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# TEST_ARTIFACTS: another folder, for a second test run at the same time (CI's SQLite pass).
+ARTIFACTS = Path(
+    os.environ.get("TEST_ARTIFACTS") or Path(__file__).resolve().parents[2] / "test-artifacts"
+)
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -32,7 +39,10 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        skip_or_fail(f"Chromium not found at {CHROMIUM}; install it with apt-get install chromium")
+        skip_or_fail(
+            f"Chromium not found at {CHROMIUM}; install it with apt-get install chromium",
+            service="chromium",
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -68,7 +78,7 @@ def login(page):
 
 
 def screenshot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path

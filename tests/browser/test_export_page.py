@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from quality.services_summary import project_summarize
+from quality.services.summary import project_summarize
 from tests.browser.test_instructions_editor import shots
 from tests.exports.conftest import dataset  # noqa: F401
 from tests.factories import PASSWORD

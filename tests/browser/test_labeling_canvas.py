@@ -11,7 +11,7 @@ from django.utils import timezone
 from annotations.models import Annotation
 from projects.palette import CLASS_COLORS
 from projects.services import instruction_acknowledge
-from quality.review import flag_resolve
+from quality.services.review import flag_resolve
 from tests.browser.conftest import screenshot
 from tests.browser.labeling_helpers import Labeler, scene_image
 from tests.factories import PASSWORD, InstructionVersionFactory, LabelClassFactory
@@ -108,7 +108,7 @@ def test_the_wheel_zooms_at_the_pointer_and_space_or_middle_drag_pans(page, labe
     for _ in range(3):
         page.mouse.wheel(0, -100)
     page.wait_for_function(
-        f"Number(document.querySelector('#stage').dataset.zoom) > {zoom_before * 1.5}"
+        f"() => Number(document.querySelector('#stage').dataset.zoom) > {zoom_before * 1.5}"
     )
     after = image_point_under(page, *pointer)
     assert abs(after[0] - before[0]) < 1.5 and abs(after[1] - before[1]) < 1.5, (before, after)
@@ -191,7 +191,8 @@ def test_where_am_i_and_the_previous_image_within_the_grace_period(page, labelin
     first = current(page)
     assert page.locator("#image-name").inner_text() == first.image.original_name
     page.wait_for_function(
-        "document.querySelector('#image-position').textContent === 'Image 1 of 2 in this session'"
+        "() => document.querySelector('#image-position').textContent"
+        " === 'Image 1 of 2 in this session'"
     )
     assert page.locator("#previous-image").is_disabled()
     labeling.drag_box(*OBJECTS[0])
@@ -199,7 +200,8 @@ def test_where_am_i_and_the_previous_image_within_the_grace_period(page, labelin
     page.wait_for_selector(f'#stage[data-ready="1"]:not([data-annotation="{first.pk}"])')
     second = current(page)
     page.wait_for_function(
-        "document.querySelector('#image-position').textContent === 'Image 2 of 2 in this session'"
+        "() => document.querySelector('#image-position').textContent"
+        " === 'Image 2 of 2 in this session'"
     )
     screenshot(page, "labeling-second-image")
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
-from projects.services import instructions_pending_for
+from projects.instructions import instructions_pending_for
 from quality.models import Flag
 from tests.browser.conftest import screenshot
 from tests.browser.test_instructions_editor import shots

@@ -1,6 +1,8 @@
 """quality/engine stays pure: numpy, scipy, shapely, krippendorff and the standard library."""
 
 import ast
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -30,3 +32,17 @@ def test_engine_imports_only_numeric_libraries_and_the_standard_library():
 def test_engine_modules_stay_small():
     sizes = {path.name: len(path.read_text().splitlines()) for path in ENGINE.glob("*.py")}
     assert max(sizes.values()) <= 400, sizes
+
+
+def test_the_models_load_the_engine_without_scipy():
+    """projects.models imports the engine (the near-duplicate band layout): scipy, ~40 MB, is
+    imported only where the engine uses it, not by every process that loads the models."""
+    code = (
+        "import sys, django; django.setup(); import quality.engine, exports.formats; "
+        "print('scipy' in sys.modules)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "concord.settings"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ENGINE.parents[1], env=env, capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "False", out.stderr

@@ -17,7 +17,7 @@ import pytest
 from django.utils import timezone
 
 from annotations.models import Annotation
-from quality.services import images_assess
+from quality.services.assessment import images_assess
 from tests.factories import AnnotationFactory, BoxFactory, ImageFactory
 
 

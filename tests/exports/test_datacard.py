@@ -1,6 +1,6 @@
 """The data card describes the same images as the export, as JSON and as Markdown."""
 
-from quality.services_summary import project_summarize
+from quality.services.summary import project_summarize
 
 
 def test_datacard_counts_match_the_export(client, engineer, dataset):

@@ -5,7 +5,7 @@ import html
 
 import pytest
 
-from quality.services_summary import project_summarize
+from quality.services.summary import project_summarize
 
 
 def page_url(project, query=""):

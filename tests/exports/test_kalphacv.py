@@ -5,7 +5,7 @@ import json
 import pytest
 from kalphacv import calculate_iaa_from_annotations
 
-from quality.services_summary import project_summarize
+from quality.services.summary import project_summarize
 from tests.exports.helpers import fetch_coco
 
 

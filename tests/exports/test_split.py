@@ -11,7 +11,7 @@ from pycocotools.coco import COCO
 
 from exports.splits import near_duplicate_groups
 from projects.models import Image
-from quality.services import images_assess
+from quality.services.assessment import images_assess
 from tests.exports.conftest import label
 from tests.exports.helpers import fetch
 from tests.factories import ImageFactory

@@ -12,7 +12,6 @@ import random
 import zipfile
 
 import pytest
-from django.db import connection
 
 from exports.coco import coco_pieces
 from exports.names import project_export_names
@@ -22,8 +21,7 @@ from exports.sql_text import _copy_rows, _json_string, _with_file_names, _yolo_l
 from exports.yolo import yolo_chunks, yolo_lines
 from projects.models import Image
 from quality.models import ImageAgreement
-from quality.services import images_assess
-from tests.conftest import skip_or_fail
+from quality.services.assessment import images_assess
 from tests.exports.conftest import label
 from tests.factories import ImageFactory, MembershipFactory, UserFactory
 
@@ -52,10 +50,14 @@ STORED = [
 ]
 
 
+pytestmark = pytest.mark.postgresql(
+    reason="PostgreSQL writes the export text (COPY); every other database uses the Python writers"
+)
+
+
 @pytest.fixture(autouse=True)
-def _postgresql_only(db):
-    if connection.vendor != "postgresql":
-        skip_or_fail("the database-written export text exists on PostgreSQL only (DATABASE_URL)")
+def _database(db):
+    pass
 
 
 def _sql_values(sql: str, params: list, types: list[str]) -> list[tuple]:

@@ -7,8 +7,8 @@ import pytest
 from annotations.models import Annotation
 from gold.models import GoldAnswer
 from quality.models import ConsensusBox, Flag, ImageAgreement
-from quality.selectors import images_labels
-from quality.services import images_assess
+from quality.selectors.labels import images_labels
+from quality.services.assessment import images_assess
 from tests.annotations.conftest import client_for
 from tests.gold.conftest import answer, boxes_payload, make_gold, policy, take
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from annotations.models import Annotation, Box
 from gold.models import GoldAnswer, GoldImage, LabelerGold
 from gold.services import GoldInvalid, gold_image_save
-from quality.services import images_assess
+from quality.services.assessment import images_assess
 from tests.factories import AnnotationFactory, ImageFactory
 from tests.gold.conftest import TRUE, answer, boxes_payload, make_gold, policy, take
 from tests.quality.labels import submit

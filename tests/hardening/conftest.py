@@ -29,11 +29,6 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.05):
         time.sleep(interval)
 
 
-def require_postgresql() -> None:
-    if connection.vendor != "postgresql":
-        skip_or_fail("needs PostgreSQL (DATABASE_URL): other processes share the test database")
-
-
 def tests_database_url() -> str:
     db = connection.settings_dict
     return (
@@ -104,7 +99,7 @@ def _pings(client) -> bool:
 @pytest.fixture
 def own_redis():
     if shutil.which("redis-server") is None:
-        skip_or_fail("redis-server is not installed")
+        skip_or_fail("redis-server is not installed", service="redis")
     server = RedisServer()
     server.start()
     yield server

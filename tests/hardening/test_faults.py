@@ -23,12 +23,18 @@ from rest_framework.authtoken.models import Token
 from annotations.models import Annotation, Box
 from bench.load import assessment_lag, crowd_run, invariant_problems, seed_project
 from projects.models import Image
+from quality.enqueue import recompute_start
 from quality.models import AgreementRun, ConsensusBox, Flag, ImageAgreement
-from quality.services import project_recompute_start
-from tests.conftest import skip_or_fail
-from tests.hardening.conftest import process_env, require_postgresql, wait_for
+from tests.hardening.conftest import process_env, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgresql(
+        reason="other processes (workers, gunicorn) share the test database, which an in-memory "
+        "SQLite test database cannot"
+    ),
+]
+THROUGH_THE_BROKER = pytest.mark.redis(reason="the recompute goes through a real broker")
 
 
 # -- (a) a worker killed with SIGKILL in the middle of a project recompute ----------------------
@@ -103,12 +109,10 @@ def publish_to(settings):
     app.conf.task_always_eager, app.conf.task_default_queue = saved
 
 
+@THROUGH_THE_BROKER
 def test_a_recompute_whose_worker_is_killed_mid_run_completes_as_if_never_interrupted(
     project, classes, labeler_a, labeler_b, processes, publish_to, settings
 ):
-    require_postgresql()
-    if not os.environ.get("REDIS_URL"):
-        skip_or_fail("REDIS_URL is not set: the recompute goes through a real broker")
     settings.AGREEMENT_CHUNK_SIZE = RUN_CHUNK
     _labeled_images(project, [labeler_a, labeler_b], classes, RUN_IMAGES)
     env = process_env(redis_url=os.environ["REDIS_URL"])
@@ -116,7 +120,7 @@ def test_a_recompute_whose_worker_is_killed_mid_run_completes_as_if_never_interr
     publish_to(env["CELERY_TASK_DEFAULT_QUEUE"])
 
     with transaction.atomic():
-        run_id = project_recompute_start(project=project, reason="fault test").pk
+        run_id = recompute_start(project=project, reason="fault test").pk
     run = wait_for(
         lambda: AgreementRun.objects.filter(pk=run_id, done__gt=0).first(), 30, "a first chunk"
     )
@@ -147,7 +151,7 @@ def test_a_recompute_whose_worker_is_killed_mid_run_completes_as_if_never_interr
     ConsensusBox.objects.filter(image__project=project).delete()
     Flag.objects.filter(project=project).delete()
     with transaction.atomic():
-        reference = project_recompute_start(project=project, reason="reference")
+        reference = recompute_start(project=project, reason="reference")
     reference.refresh_from_db()
     assert reference.state == "succeeded"
     expected = _results(project)
@@ -155,6 +159,7 @@ def test_a_recompute_whose_worker_is_killed_mid_run_completes_as_if_never_interr
     assert resumed == expected
 
 
+@THROUGH_THE_BROKER
 def test_a_killed_chunk_is_redone_within_minutes_with_the_default_visibility_timeout(
     project, classes, labeler_a, labeler_b, processes, publish_to, settings, tmp_path
 ):
@@ -162,9 +167,6 @@ def test_a_killed_chunk_is_redone_within_minutes_with_the_default_visibility_tim
     by default, left so here): the sweep (Celery beat) sees its claim go stale and sends it
     again. The sweep runs every second and a chunk counts as stalled after 5 s here (240 s by
     default) to keep the test short; nothing else differs from production settings."""
-    require_postgresql()
-    if not os.environ.get("REDIS_URL"):
-        skip_or_fail("REDIS_URL is not set: the recompute goes through a real broker")
     settings.AGREEMENT_CHUNK_SIZE = RUN_CHUNK
     _labeled_images(project, [labeler_a, labeler_b], classes, RUN_IMAGES)
     env = process_env(redis_url=os.environ["REDIS_URL"])
@@ -173,7 +175,7 @@ def test_a_killed_chunk_is_redone_within_minutes_with_the_default_visibility_tim
     publish_to(env["CELERY_TASK_DEFAULT_QUEUE"])
 
     with transaction.atomic():
-        run_id = project_recompute_start(project=project, reason="fault test").pk
+        run_id = recompute_start(project=project, reason="fault test").pk
     run = wait_for(
         lambda: AgreementRun.objects.filter(pk=run_id, done__gt=0).first(), 30, "a first chunk"
     )
@@ -214,7 +216,7 @@ def test_a_killed_chunk_is_redone_within_minutes_with_the_default_visibility_tim
     ConsensusBox.objects.filter(image__project=project).delete()
     Flag.objects.filter(project=project).delete()
     with transaction.atomic():
-        reference = project_recompute_start(project=project, reason="reference")
+        reference = recompute_start(project=project, reason="reference")
     reference.refresh_from_db()
     assert reference.state == "succeeded"
     assert resumed == _results(project)
@@ -226,7 +228,6 @@ def test_a_killed_chunk_is_redone_within_minutes_with_the_default_visibility_tim
 def test_submits_succeed_while_redis_is_down_and_the_sweep_assesses_them_after(
     own_redis, processes, tmp_path
 ):
-    require_postgresql()
     project, usernames, class_ids = seed_project(images=30, labelers=6, per_image=2, prefix="redis")
     tokens = {
         name: Token.objects.create(user_id=user_id).key
@@ -267,7 +268,6 @@ def test_submits_succeed_while_redis_is_down_and_the_sweep_assesses_them_after(
 def test_a_lost_database_connection_answers_503_with_a_message_then_recovers(
     project, lead, processes, settings
 ):
-    require_postgresql()
     application = f"concord-fault-{project.pk}"
     # The session's auth hash is keyed by SECRET_KEY: the server shares this process's.
     env = process_env(redis_url=None, PGAPPNAME=application, SECRET_KEY=settings.SECRET_KEY)

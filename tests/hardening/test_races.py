@@ -3,14 +3,19 @@
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from annotations.services import annotation_submit
 from quality.models import ImageAgreement
 from tests.factories import AnnotationFactory, BoxFactory, ImageFactory
-from tests.hardening.conftest import require_postgresql
+from tests.threads import run_at_once
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgresql(
+        reason="concurrent write transactions; SQLite lets one writer in at a time"
+    ),
+]
 
 
 def test_the_last_two_label_sets_submitted_at_once_still_get_the_image_assessed(
@@ -22,31 +27,18 @@ def test_the_last_two_label_sets_submitted_at_once_still_get_the_image_assessed(
     other's label set was still a draft to it), so neither enqueued the assessment; the load
     test found such images.
     """
-    require_postgresql()
     image = ImageFactory(project=project)
     drafts = [AnnotationFactory(image=image, labeler=u) for u in (labeler_a, labeler_b)]
     for draft in drafts:
         BoxFactory(annotation=draft, label_class=classes[0], x=10, y=10, width=50, height=40)
     both_submitted = threading.Barrier(2, timeout=10)
-    errors = []
 
     def submit(draft):
-        try:
-            with transaction.atomic():
-                annotation_submit(annotation=draft)
-                both_submitted.wait()  # neither has committed yet
-        except Exception as exc:  # reported below, in the test's thread
-            errors.append(exc)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            annotation_submit(annotation=draft)
+            both_submitted.wait()  # neither has committed yet
 
-    threads = [threading.Thread(target=submit, args=(d,)) for d in drafts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert errors == []
+    run_at_once(drafts, submit, timeout=30)
     agreement = ImageAgreement.objects.get(image=image)  # assessed eagerly after the commits
     assert agreement.labeler_count == 2
 
@@ -59,33 +51,20 @@ def test_projects_created_at_once_with_one_name_all_get_their_own_slug(lead):
 
     from projects.models import Membership, Project
 
-    require_postgresql()
     lead.user_permissions.add(Permission.objects.get(codename="add_project"))
     callers = 8
-    start = threading.Barrier(callers, timeout=10)
-    statuses, slugs, errors = [], [], []
+    statuses, slugs = [], []
 
-    def create():
-        client = APIClient()
+    def create(client):
+        response = client.post("/api/projects/", {"name": "Street scenes"}, format="json")
+        statuses.append(response.status_code)
+        if response.status_code == 201:
+            slugs.append(response.json()["slug"])
+
+    clients = [APIClient() for _ in range(callers)]
+    for client in clients:
         client.force_authenticate(lead)
-        try:
-            start.wait()
-            response = client.post("/api/projects/", {"name": "Street scenes"}, format="json")
-            statuses.append(response.status_code)
-            if response.status_code == 201:
-                slugs.append(response.json()["slug"])
-        except Exception as exc:  # reported below, in the test's thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=create) for _ in range(callers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert errors == []
+    run_at_once(clients, create)
     assert statuses == [201] * callers
     expected = {"street-scenes", *(f"street-scenes-{n}" for n in range(2, callers + 1))}
     assert set(slugs) == expected

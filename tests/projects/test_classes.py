@@ -9,7 +9,7 @@ from projects.classes import label_class_suggestion
 from projects.models import LabelClass
 from projects.palette import CLASS_COLORS
 from quality.models import Flag, ImageAgreement
-from quality.services import images_assess
+from quality.services.assessment import images_assess
 from tests.factories import (
     AnnotationFactory,
     ImageFactory,

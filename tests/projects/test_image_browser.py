@@ -9,7 +9,7 @@ from annotations.models import Annotation, Box
 from projects.models import Image
 from projects.thumbnails import thumbnail_name
 from quality.models import ConsensusBox, Flag, ImageAgreement
-from quality.services import images_assess
+from quality.services.assessment import images_assess
 from tests.factories import AnnotationFactory, ImageFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

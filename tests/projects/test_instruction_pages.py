@@ -3,6 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from projects.instructions import instructions_current
 from projects.markdown import render_markdown
 from projects.models import InstructionAsset, InstructionVersion
 from projects.services import instruction_version_publish
@@ -35,8 +36,8 @@ def test_lead_writes_version_1_then_publishes_version_2_with_a_summary(client, p
     assert "# Box cars" in page and 'name="based_on" value="1"' in page
     response = publish(client, project, "# Box cars and vans\n", "Vans too.", based_on=1)
     assert response.status_code == 302
-    assert project.current_instructions.number == 2
-    assert project.current_instructions.summary == "Vans too."
+    assert instructions_current(project=project).number == 2
+    assert instructions_current(project=project).summary == "Vans too."
 
 
 @pytest.mark.parametrize(

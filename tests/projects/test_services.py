@@ -1,14 +1,17 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from projects.instructions import (
+    instructions_current,
+    instructions_pending_for,
+    last_acknowledged_version,
+)
 from projects.markdown import render_markdown
 from projects.models import Membership
 from projects.services import (
     instruction_acknowledge,
     instruction_version_publish,
-    instructions_pending_for,
     label_class_save,
-    last_acknowledged_version,
     membership_set,
     project_create,
 )
@@ -18,7 +21,7 @@ def test_project_create_makes_the_creator_lead_and_publishes_version_1(lead):
     project = project_create(creator=lead, name="Docks", instructions="Box every crane.")
     assert project.slug == "docks"
     assert Membership.objects.get(project=project, user=lead).role == "lead"
-    assert project.current_instructions.number == 1
+    assert instructions_current(project=project).number == 1
     assert project_create(creator=lead, name="Docks").slug == "docks-2"
 
 
@@ -45,6 +48,21 @@ def test_instruction_versions_are_numbered_in_order_and_must_be_acknowledged(
     assert v2.number == 2
     assert instructions_pending_for(user=labeler_a, project=project) == v2
     assert last_acknowledged_version(user=labeler_a, project=project) == v1
+
+
+def test_the_current_instructions_say_whether_the_reader_read_them_in_one_query(
+    project, lead, labeler_a, labeler_b, django_assert_num_queries
+):
+    assert instructions_current(project=project) is None
+    instruction_version_publish(project=project, author=lead, body="Box cars.")
+    v2 = instruction_version_publish(project=project, author=lead, body="Box vans.", summary="V")
+    instruction_acknowledge(user=labeler_a, version=v2)
+    with django_assert_num_queries(1):
+        current = instructions_current(project=project, reader=labeler_a)
+    assert current == v2 and current.acknowledged
+    assert not instructions_current(project=project, reader=labeler_b).acknowledged
+    with django_assert_num_queries(1):
+        assert instructions_pending_for(user=labeler_b, project=project) == v2
 
 
 def test_empty_instructions_are_refused(project, lead):

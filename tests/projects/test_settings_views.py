@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth.models import Permission
 
+from projects.instructions import instructions_current
 from projects.models import Membership, Project
 from quality.models import AgreementRun
 from tests.factories import UserFactory
@@ -138,7 +139,10 @@ def test_project_creation_for_permitted_users(client, db):
     )
     project = Project.objects.get(name="Harbour boats")
     assert response["Location"] == f"/projects/{project.slug}/settings/"
-    assert project.memberships.get().user == creator and project.current_instructions.number == 1
+    assert (
+        project.memberships.get().user == creator
+        and instructions_current(project=project).number == 1
+    )
     response = client.post("/projects/new/", {"name": "  ", "labelers_per_image": 3})
     assert "Give the project a name." in response.content.decode()
 

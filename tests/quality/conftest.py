@@ -3,10 +3,18 @@
 import io
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 
 from projects.models import Project
+from quality.tasks import SWEEP_KEYS
 from tests.quality.review_fixtures import instructions, results  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def sweep_state_forgotten():
+    """The sweep remembers, in the cache, how far it has looked; every test starts afresh."""
+    cache.delete_many(SWEEP_KEYS)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from quality.models import (
     LabelerAgreement,
     ProjectAgreement,
 )
-from quality.services_summary import report_figures_refresh
+from quality.services.summary import report_figures_refresh
 from tests.factories import ImageFactory
 from tests.quality.labels import submit
 

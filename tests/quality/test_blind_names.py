@@ -4,9 +4,9 @@ characters the names are made of."""
 import pytest
 
 from quality.models import Flag
-from quality.report import labeler_feedback
-from quality.review import flag_resolve, instructions_draft
-from quality.services import images_assess
+from quality.selectors.feedback import labeler_feedback
+from quality.services.assessment import images_assess
+from quality.services.review import flag_resolve, instructions_draft
 from tests.factories import ImageFactory, MembershipFactory, UserFactory
 from tests.quality.labels import submit
 

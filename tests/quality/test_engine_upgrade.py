@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from annotations.models import Annotation
 from quality.engine import ENGINE_VERSION
-from quality.models import Flag, FlagLabeler, ImageAgreement
-from quality.services import image_assess
+from quality.engine.figures import FIGURES_VERSION
+from quality.models import Flag, FlagLabeler, ImageAgreement, LabelSetFigures
+from quality.services.assessment import image_assess
 from quality.tasks import sweep_unassessed_task
 from tests.factories import ImageFactory, MembershipFactory, UserFactory
 from tests.quality.labels import submit
@@ -78,4 +79,32 @@ def test_results_of_an_older_engine_are_reassessed_by_the_sweep(project, classes
     assert _flags(image) == [
         ("label_conflict", ["labeler_a", "labeler_b", "labeler_c"], ["labeler_c"])
     ]
+    assert sweep_unassessed_task() == 0
+
+
+def test_results_stored_without_figures_are_reassessed_by_the_sweep(project, classes, three):
+    """An assessment from before the figures were stored (figures_version 0, as migration
+    0007 leaves every existing row): the sweep assesses it again, and the summary then counts
+    its labelers' figures."""
+    car, truck = classes
+    a, b, c = three
+    image = ImageFactory(project=project)
+    submit(image, a, [(car, (10, 10, 50, 40))])
+    submit(image, b, [(car, (11, 10, 50, 40))])
+    submit(image, c, [(truck, (10, 11, 50, 40))])
+    image_assess(image_id=image.pk)
+    old_digest = ImageAgreement.objects.get(image=image).input_digest
+    LabelSetFigures.objects.all().delete()
+    ImageAgreement.objects.update(
+        figures_version=0,
+        computed_at=timezone.now() - timedelta(minutes=50),
+        input_digest="digest-before-figures",
+    )
+    Annotation.objects.update(updated_at=timezone.now() - timedelta(hours=1))
+
+    assert sweep_unassessed_task() == 1
+
+    agreement = ImageAgreement.objects.get(image=image)
+    assert (agreement.figures_version, agreement.input_digest) == (FIGURES_VERSION, old_digest)
+    assert LabelSetFigures.objects.filter(image=image).count() == 3
     assert sweep_unassessed_task() == 0

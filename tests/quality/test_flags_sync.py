@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
+from quality.engine.near_duplicates import near_twins
 from quality.models import Flag
-from quality.selectors import near_twins
-from quality.services_flags import FlagSpec, flags_sync
+from quality.services.flags import FlagSpec, flags_sync
 from tests.factories import ImageFactory
 
 KINDS = ["label_conflict", "missing", "low_overlap", "grouping", "duplicate"]
@@ -100,7 +100,7 @@ def test_near_twins_equal_brute_force():
 def sync_path(request, monkeypatch):
     """Both ways of syncing: the database's own (set-based SQL on PostgreSQL) and the ORM's."""
     if request.param == "orm":
-        monkeypatch.setattr("quality.services_flags.is_postgresql", lambda: False)
+        monkeypatch.setattr("quality.services.flags.is_postgresql", lambda: False)
     return request.param
 
 

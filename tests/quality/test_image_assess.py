@@ -5,7 +5,7 @@ from django.utils import timezone
 from annotations.models import Annotation, Box
 from quality.engine import AgreementParams, LabelSet, assess_image
 from quality.models import ConsensusBox, Flag, ImageAgreement
-from quality.services import image_assess, images_assess
+from quality.services.assessment import image_assess, images_assess
 from tests.factories import ImageFactory, UserFactory
 from tests.quality.labels import conflicting_image, submit
 

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from quality.engine import AgreementParams, LabelSet, assess_many
+from quality.enqueue import recompute_start
 from quality.models import AgreementRun, ConsensusBox, Flag, ImageAgreement, LabelerAgreement
-from quality.selectors import images_labels, project_image_ids_to_assess
-from quality.services import project_recompute_start
-from quality.services_runs import run_chunk_assess, run_chunks
+from quality.selectors.labels import images_labels, project_image_ids_to_assess
+from quality.services.runs import run_chunk_assess, run_chunks
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +113,7 @@ def test_second_recompute_changes_no_row_and_keeps_resolutions(
     before = _snapshot()
 
     with django_capture_on_commit_callbacks(execute=True):
-        run = project_recompute_start(project=demo, reason="again")
+        run = recompute_start(project=demo, reason="again")
 
     run.refresh_from_db()
     assert (run.state, run.done) == ("succeeded", 60)
@@ -135,7 +135,7 @@ def test_interrupted_recompute_started_again_ends_complete(
     assert ImageAgreement.objects.count() == 25
 
     with django_capture_on_commit_callbacks(execute=True):
-        run = project_recompute_start(project=demo, reason="resume")
+        run = recompute_start(project=demo, reason="resume")
 
     run.refresh_from_db()
     killed.refresh_from_db()
@@ -147,14 +147,14 @@ def test_interrupted_recompute_started_again_ends_complete(
 
 
 def test_failing_chunk_marks_the_run_failed(demo, monkeypatch, django_capture_on_commit_callbacks):
-    from quality import services_runs
+    from quality.services import runs as services_runs
 
     def broken(**kwargs):
         raise ValueError("engine exploded")
 
     monkeypatch.setattr(services_runs, "images_assess", broken)
     with pytest.raises(ValueError), django_capture_on_commit_callbacks(execute=True):
-        project_recompute_start(project=demo, reason="broken")
+        recompute_start(project=demo, reason="broken")
     run = AgreementRun.objects.latest("pk")
     assert run.state == "failed"
     assert "engine exploded" in run.error

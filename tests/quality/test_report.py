@@ -1,14 +1,18 @@
 """The report's selectors: stored figures kept in step with decisions, and labelers' feedback."""
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 
+from projects.instructions import instructions_current
 from quality.models import Flag, ReportFigures
-from quality.report import flag_counts, instruction_excerpt, labeler_feedback, project_report
-from quality.review import flag_resolve
-from quality.services_summary import report_figures_refresh
+from quality.selectors.feedback import instruction_excerpt, labeler_feedback
+from quality.selectors.figures import summary_key
+from quality.selectors.report import flag_counts, project_report
+from quality.services.review import flag_resolve
+from quality.services.summary import report_figures_refresh
 from tests.factories import ImageFactory
 from tests.quality.labels import submit
 
@@ -116,7 +120,7 @@ def test_labeler_feedback_shows_the_decision_and_the_rule_not_others_boxes(
     mine = labeler_feedback(user=labeler_b, project=project)
     assert mine[2]["decision"] == "The lead accepted your version."
     html = Template('{% include "annotations/_my_feedback.html" %}').render(
-        Context({"user": labeler_a, "project": project})
+        Context({"feedback": labeler_feedback(user=labeler_a, project=project)})
     )
     assert "accepted another labeler" in html and "Both fine." in html
     assert "labeler_b" not in html  # nothing of the other labeler's work
@@ -128,7 +132,7 @@ def test_feedback_renders_the_leads_markdown_sanitised_and_says_one_box_differed
     note = "Parked cars count **one by one**.\n\n<script>alert(1)</script>[x](javascript:alert(2))"
     flag_resolve(flag=results["low"], user=lead, resolution="dismissed", note=note)
     html = Template('{% include "annotations/_my_feedback.html" %}').render(
-        Context({"user": labeler_a, "project": project})
+        Context({"feedback": labeler_feedback(user=labeler_a, project=project)})
     )
     assert "<strong>one by one</strong>" in html
     assert "<script>" not in html and "javascript:" not in html
@@ -163,12 +167,23 @@ def test_feedback_tells_the_labeler_plainly_whether_their_own_box_differed(
 def test_feedback_is_empty_until_a_lead_settles_a_flag(project, results, labeler_a):
     assert labeler_feedback(user=labeler_a, project=project) == []
     html = Template('{% include "annotations/_my_feedback.html" %}').render(
-        Context({"user": labeler_a, "project": project})
+        Context({"feedback": labeler_feedback(user=labeler_a, project=project)})
     )
     assert "No feedback yet" in html
 
 
 def test_instruction_excerpt_prefers_the_worked_example_then_the_class(project, results, lead):
     missing = Flag.objects.get(pk=results["missing"].pk)
-    missing.instruction_version = project.current_instructions
+    missing.instruction_version = instructions_current(project=project)
     assert instruction_excerpt(flag=missing) == "Box every car and truck."
+
+
+@pytest.mark.usefixtures("empty_cache")
+def test_report_says_its_figures_are_updating_only_while_a_summary_is_on_its_way(project, results):
+    report_figures_refresh(project=project)
+    assert project_report(project=project)["figures_pending"] is False
+    cache.set(summary_key(project.pk), 1)  # an upload or a submit scheduled the next summary
+    assert project_report(project=project)["figures_pending"] is True
+    cache.delete(summary_key(project.pk))
+    cache.set(summary_key(project.pk, "running"), 1)
+    assert project_report(project=project)["figures_pending"] is True

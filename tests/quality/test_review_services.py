@@ -4,9 +4,14 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from annotations.models import Annotation
-from projects.services import instructions_pending_for
+from projects.instructions import instructions_pending_for
 from quality.models import Flag, ImageAgreement
-from quality.review import RULE_PLACEHOLDER, adjudication_save, flag_resolve, instructions_draft
+from quality.services.review import (
+    RULE_PLACEHOLDER,
+    adjudication_save,
+    flag_resolve,
+    instructions_draft,
+)
 
 pytestmark = pytest.mark.django_db
 

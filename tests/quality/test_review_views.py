@@ -5,6 +5,7 @@ import json
 import pytest
 
 from annotations.models import Annotation
+from projects.instructions import instructions_current
 from quality.models import Flag, FlagLabeler
 
 pytestmark = pytest.mark.django_db
@@ -138,7 +139,7 @@ def test_instructions_page_prefills_the_worked_example_and_publishes(
     assert response.status_code == 302
     flag = Flag.objects.get(pk=results["low"].pk)
     assert flag.resolution == "instructions" and flag.instruction_version.number == 2
-    assert project.current_instructions.summary == "Whole car."
+    assert instructions_current(project=project).summary == "Whole car."
 
 
 def test_engineer_cannot_open_the_instructions_draft(client, project, results, engineer):

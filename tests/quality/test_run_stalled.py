@@ -6,10 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from quality.enqueue import recompute_start
 from quality.models import AgreementRun, ConsensusBox, Flag, ImageAgreement
-from quality.selectors import images_to_sweep, project_image_ids_to_assess
-from quality.services import project_recompute_start
-from quality.services_runs import run_chunk_assess, run_chunk_claim, run_chunks
+from quality.selectors.labels import project_image_ids_to_assess
+from quality.selectors.sweep import images_to_sweep
+from quality.services.runs import run_chunk_assess, run_chunk_claim, run_chunks
 from quality.tasks import sweep_unassessed_task
 
 pytestmark = pytest.mark.django_db
@@ -119,7 +120,7 @@ def test_a_chunk_sent_again_and_delivered_again_late_changes_nothing(
 
 def test_a_recompute_records_its_chunks_and_heartbeat(demo, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        run = project_recompute_start(project=demo, reason="test")
+        run = recompute_start(project=demo, reason="test")
     run.refresh_from_db()
     assert len(run.params["chunks"]) == 3
     assert set(run.params["claimed"]) == set(run.params["chunks"]) == set(run.params["chunks_done"])

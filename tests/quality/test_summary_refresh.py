@@ -2,9 +2,9 @@
 
 import pytest
 
+from quality.enqueue import image_labels_changed
 from quality.models import LabelerAgreement, ProjectAgreement, ReportFigures
-from quality.report import project_report
-from quality.triggers import image_labels_changed
+from quality.selectors.report import project_report
 from tests.factories import ImageFactory
 from tests.quality.labels import conflicting_image
 

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from annotations.models import Annotation, Box
 from quality.models import AgreementRun, Flag, ImageAgreement
-from quality.selectors import images_to_sweep
-from quality.services import image_assess
+from quality.selectors.sweep import images_to_sweep
+from quality.services.assessment import image_assess
 from quality.tasks import sweep_unassessed_task
 from tests.factories import ImageFactory
 from tests.quality.labels import conflicting_image, submit

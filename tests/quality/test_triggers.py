@@ -1,8 +1,8 @@
 import pytest
 
 from annotations.models import Box
+from quality.enqueue import image_labels_changed
 from quality.models import Flag, ImageAgreement
-from quality.triggers import image_labels_changed
 from tests.factories import ImageFactory
 from tests.quality.labels import conflicting_image, submit
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from annotations.models import Annotation, Box
 from annotations.services import annotation_submit
+from quality.enqueue import recompute_start
 from quality.models import AgreementRun, Flag, ImageAgreement
-from quality.services import project_recompute_start
 from quality.tasks import sweep_unassessed_task
 from tests.factories import AnnotationFactory, ImageFactory
 
@@ -71,7 +71,7 @@ def test_recompute_run_succeeds_on_the_worker(project, labeler_a, labeler_b, cla
                 status="submitted", submitted_at=annotation.started_at
             )
     with transaction.atomic():
-        run = project_recompute_start(project=project, reason="worker test")
+        run = recompute_start(project=project, reason="worker test")
 
     _wait_for(lambda: AgreementRun.objects.get(pk=run.pk).state in ("succeeded", "failed"))
     run.refresh_from_db()

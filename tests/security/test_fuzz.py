@@ -19,7 +19,7 @@ from django.http import QueryDict
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from quality.services import project_recompute_start
+from quality.enqueue import recompute_start
 from tests.factories import AnnotationFactory
 from tests.security.hostile import (
     CORE,
@@ -46,7 +46,7 @@ FORM_CORE = ("nul", "superscript two", "400 digits", "long")
 def world(db, empty_cache, django_capture_on_commit_callbacks):
     world = world_build()
     with django_capture_on_commit_callbacks(execute=True):
-        world.run = project_recompute_start(project=world.a, reason="fuzz")
+        world.run = recompute_start(project=world.a, reason="fuzz")
     world.draft = AnnotationFactory(image=world.images[1], labeler=world.users["labeler_a"])
     return world
 

@@ -72,6 +72,8 @@ TABLE = [
     ("POST", "/projects/{slug}/instructions/preview/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("POST", "/projects/{slug}/instructions/images/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     ("GET", "/projects/{slug}/export/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/import/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    ("POST", "/projects/{slug}/import/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     ("GET", "/projects/{slug}/report/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/projects/{slug}/flags/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/projects/{slug}/flags/{flag_id}/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
@@ -118,6 +120,7 @@ TABLE = [
     ("POST", "/api/projects/{project_id}/agreement/recompute/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     ("GET", "/api/runs/{run_id}/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/api/projects/{project_id}/flags/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("POST", "/api/projects/{project_id}/flags/bulk/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     ("GET", "/api/flags/{flag_id}/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("PATCH", "/api/flags/{flag_id}/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     # API: exports
@@ -130,6 +133,9 @@ TABLE = [
     ("PATCH", "/api/projects/{project_id}/gold/policy/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     ("GET", "/api/projects/{project_id}/labelers/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("POST", "/api/projects/{project_id}/labelers/{user_id}/resume/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
+    # API: imports (leads)
+    ("GET", "/api/projects/{project_id}/imports/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    ("POST", "/api/projects/{project_id}/imports/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     # Near the end: a lead's POST deletes image_id (and its labels) for the rows after it.
     ("POST", "/projects/{slug}/images/{image_id}/delete/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     # Last: it ends the session, and sends everyone to the login page.
@@ -181,11 +187,11 @@ def test_a_forgotten_endpoint_or_operation_would_be_caught(db):
 
 @pytest.fixture
 def world(db):
-    from quality.services import project_recompute_start
+    from quality.enqueue import recompute_start
 
     cache_empty()  # login throttling counts failures per address: start each actor clean
     world = world_build()
-    world.run = project_recompute_start(project=world.a, requested_by=world.users["lead_a"])
+    world.run = recompute_start(project=world.a, requested_by=world.users["lead_a"])
     world.asset = instruction_asset_add(
         project=world.a,
         user=world.users["lead_a"],

@@ -69,7 +69,7 @@ def world_build() -> World:
     annotation_a = _submit(images[0], users["labeler_a"], [(car, A_BOXES[0]), (car, A_BOXES[1])])
     annotation_b = _submit(images[0], users["labeler_b"], [(truck, B_BOXES[0]), (car, B_BOXES[1])])
 
-    from quality.services import images_assess
+    from quality.services.assessment import images_assess
 
     images_assess(image_ids=[images[0].pk])
     agreement = ImageAgreement.objects.get(image=images[0])
@@ -97,6 +97,11 @@ def _submit(image, labeler, boxes):
 
 def url_routes() -> list[tuple[str, str | None]]:
     """Every (route, name) in the URL conf, routes joined from their includes."""
+    return [(route, name) for route, name, _view in url_views()]
+
+
+def url_views() -> list[tuple[str, str | None, object]]:
+    """Every (route, name, view callable) in the URL conf, routes joined from their includes."""
     return list(_walk(get_resolver().url_patterns, "", ""))
 
 
@@ -109,6 +114,7 @@ def _walk(patterns, prefix, namespace):
             yield (
                 prefix + str(pattern.pattern),
                 (namespace + pattern.name if pattern.name else None),
+                pattern.callback,
             )
 
 

@@ -20,6 +20,7 @@ from projects.models import (
     Membership,
     Project,
 )
+from quality.enqueue import recompute_start
 
 PASSWORD = "concord-demo"
 SLUG = "street-scenes"
@@ -54,9 +55,8 @@ class Command(BaseCommand):
     def _recompute(self, project, lead):
         """Agreement, consensus and flags for the labeled images (in-process when eager)."""
         from concord.celery import app
-        from quality.services import project_recompute_start
 
-        run = project_recompute_start(project=project, requested_by=lead, reason="Demo data")
+        run = recompute_start(project=project, requested_by=lead, reason="Demo data")
         run.refresh_from_db()
         if app.conf.task_always_eager:
             self.stdout.write(
