@@ -28,6 +28,7 @@ from annotations.models import Annotation, Box
 from concord.exceptions import PROJECT_ERRORS
 from concord.params import id_param
 from concord.parsers import valid_input
+from gold.queue import LabelerPaused
 from projects.models import InstructionVersion, Project
 from projects.permissions import Capability, ProjectScopedApi
 from projects.services import instruction_acknowledge
@@ -156,6 +157,9 @@ class QueueNextApi(ProjectScopedApi):
         responses={
             200: QueueNextOutput,
             204: OpenApiResponse(description="Nothing left for you to label in this project."),
+            403: OpenApiResponse(
+                description="The gold checks paused you: the detail says why and what next."
+            ),
             409: OpenApiResponse(description="The current instructions are not acknowledged."),
             503: OpenApiResponse(description="Too many labelers asked at once; retry."),
         },
@@ -166,6 +170,10 @@ class QueueNextApi(ProjectScopedApi):
             annotation = services.queue_next(project=project, labeler=request.user)
         except services.InstructionsNotAcknowledged as exc:
             return _instructions_conflict(exc, project)
+        except LabelerPaused as exc:
+            return Response(
+                {"detail": str(exc), "code": "labeler_paused"}, status=status.HTTP_403_FORBIDDEN
+            )
         except services.QueueBusy:
             return Response(
                 {"detail": "Many labelers asked for images at once; try again in a moment."},

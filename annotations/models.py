@@ -13,6 +13,9 @@ class Annotation(models.Model):
     consensus in exports and is never counted as a labeler in agreement. A model's imported
     predictions are kind=model, their boxes with a score: compared with the consensus
     (quality.services.model_comparison), never a labeler, never in consensus, K-alpha or labeler figures.
+    A labeler's answer on a gold image (gold.models) has kind=gold: it counts nowhere but in
+    their gold score, and the labeler's own pages and endpoints treat it exactly as kind=label
+    (LABELER_KINDS).
     """
 
     class Status(models.TextChoices):
@@ -23,6 +26,10 @@ class Annotation(models.Model):
         LABEL = "label", "Labeler's labels"
         ADJUDICATION = "adjudication", "Lead's adjudication"
         MODEL = "model", "Model's predictions"
+        GOLD = "gold", "Labeler's answer on a gold image"
+
+    # What a labeler made, as they see it: the two kinds must look the same to them.
+    LABELER_KINDS = (Kind.LABEL, Kind.GOLD)
 
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="annotations")
     labeler = models.ForeignKey(

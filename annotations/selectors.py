@@ -6,6 +6,7 @@ from django.http import Http404
 
 from annotations.boxes import box_dict
 from annotations.models import Annotation
+from gold.selectors import gold_remaining
 from projects.models import Image, Project
 from projects.permissions import Capability, has_capability, membership_role, role_remember
 
@@ -32,7 +33,7 @@ def annotation_of_owner(*, annotation_id: int, user) -> Annotation:
     capability any more) cannot reach their old annotations either.
     """
     annotation = (
-        Annotation.objects.filter(pk=annotation_id, labeler=user, kind=Annotation.Kind.LABEL)
+        Annotation.objects.filter(pk=annotation_id, labeler=user, kind__in=Annotation.LABELER_KINDS)
         .select_related("image__project")
         .annotate(labeler_role=membership_role(user, "image__project"))
         .first()
@@ -52,7 +53,7 @@ def my_work(*, project: Project, labeler) -> QuerySet[Annotation]:
     """The labeler's own annotations in the project, newest first, with their own box count."""
     return (
         Annotation.objects.filter(
-            image__project=project, labeler=labeler, kind=Annotation.Kind.LABEL
+            image__project=project, labeler=labeler, kind__in=Annotation.LABELER_KINDS
         )
         .select_related("image", "instruction_version")
         .annotate(box_count=Count("boxes"))
@@ -64,7 +65,7 @@ def my_work_totals(*, project: Project, labeler) -> dict:
     rows = Annotation.objects.filter(
         image__project=project,
         labeler=labeler,
-        kind=Annotation.Kind.LABEL,
+        kind__in=Annotation.LABELER_KINDS,
         status=Annotation.Status.SUBMITTED,
     )
     seconds = sum(rows.values_list("active_seconds", flat=True))
@@ -77,12 +78,17 @@ QUEUE_REMAINING_CAP = 1000
 def queue_remaining(*, project: Project, labeler) -> int:
     """About how many more images the queue can hand this labeler, counted up to the cap.
 
-    Images with a free slot that the labeler has not labeled (their open draft not included).
-    Others take slots meanwhile, so it is an estimate for "image 3 of 12"; counting stops at
-    QUEUE_REMAINING_CAP so that the answer stays cheap on a project of 100,000 images.
+    Images with a free slot that the labeler has not labeled (their open draft not included),
+    and the gold images the queue may still give them (gold.selectors.gold_remaining: taking a
+    gold image lowers the count by one, as taking any other does). Others take slots
+    meanwhile, so it is an estimate for "image 3 of 12"; counting stops at QUEUE_REMAINING_CAP
+    so that the answer stays cheap on a project of 100,000 images.
     """
     mine = Annotation.objects.filter(image=OuterRef("pk"), labeler=labeler)
     free = Image.objects.filter(
-        project=project, label_set_count__lt=project.labelers_per_image
+        project=project, label_set_count__lt=project.labelers_per_image, gold__isnull=True
     ).exclude(Exists(mine))
-    return free.order_by()[:QUEUE_REMAINING_CAP].count()
+    regular = free.order_by()[:QUEUE_REMAINING_CAP].count()
+    if regular == 0:
+        return 0  # gold comes only between other images
+    return min(regular + gold_remaining(project=project, labeler=labeler), QUEUE_REMAINING_CAP)

@@ -15,6 +15,10 @@ from django.utils import timezone
 
 from annotations.boxes import CleanBox, boxes_clean
 from annotations.models import Annotation, Box
+from gold import queue as gold_queue
+from gold.models import GoldImage
+from gold.scoring import GoldAnswerFrozen
+from gold.triggers import gold_answer_changed
 from projects.instructions import instructions_current
 from projects.models import (
     Image,
@@ -44,10 +48,11 @@ class InstructionsNotAcknowledged(Exception):
 class AnnotationLocked(Exception):
     """A submitted annotation whose grace period for changes is over."""
 
-    def __init__(self, annotation: Annotation):
+    def __init__(self, annotation: Annotation, message: str | None = None):
         minutes = settings.LABEL_EDIT_GRACE_MINUTES
         super().__init__(
-            f"This image was submitted more than {minutes} minute{'s' if minutes != 1 else ''} "
+            message
+            or f"This image was submitted more than {minutes} minute{'s' if minutes != 1 else ''} "
             "ago, so its labels can no longer be changed. Your boxes on it are kept as they were."
         )
         self.annotation = annotation
@@ -77,22 +82,26 @@ def annotation_is_editable(annotation: Annotation) -> bool:
 def queue_next(*, project: Project, labeler) -> Annotation | None:
     """The labeler's next annotation (their open draft first), or None when nothing is left.
 
-    Raises InstructionsNotAcknowledged when the current instructions are not acknowledged, and
-    QueueBusy if candidate images stayed locked by concurrent requests through every retry.
+    Raises InstructionsNotAcknowledged when the current instructions are not acknowledged,
+    gold.queue.LabelerPaused when the gold checks paused the labeler, and QueueBusy if
+    candidate images stayed locked by concurrent requests through every retry.
     Each attempt is one short transaction that only ever skips locked images (never waits on
     them), so concurrent requests cannot deadlock; "nothing left" is only answered when no
     candidate was skipped.
     """
+    gold = gold_queue.gold_gate(project=project, labeler=labeler)
     for attempt in range(QUEUE_BUSY_RETRIES):
         try:
-            return queue_next_attempt(project=project, labeler=labeler)
+            return queue_next_attempt(project=project, labeler=labeler, gold=gold)
         except QueueBusy:
             time.sleep(0.01 * (attempt + 1))
-    return queue_next_attempt(project=project, labeler=labeler)
+    return queue_next_attempt(project=project, labeler=labeler, gold=gold)
 
 
 @transaction.atomic
-def queue_next_attempt(*, project: Project, labeler) -> Annotation | None:
+def queue_next_attempt(
+    *, project: Project, labeler, gold: gold_queue.Gate | None = None
+) -> Annotation | None:
     instructions = _instructions_acknowledged(project=project, labeler=labeler)
     # One queue request per labeler at a time: a double click must not open two drafts.
     Membership.objects.select_for_update().filter(project=project, user=labeler).first()
@@ -101,7 +110,7 @@ def queue_next_attempt(*, project: Project, labeler) -> Annotation | None:
         Annotation.objects.filter(
             image__project=project,
             labeler=labeler,
-            kind=Annotation.Kind.LABEL,
+            kind__in=Annotation.LABELER_KINDS,
             status=Annotation.Status.DRAFT,
         )
         .select_related("image")
@@ -114,6 +123,12 @@ def queue_next_attempt(*, project: Project, labeler) -> Annotation | None:
 
     cutoff = draft_cutoff()
     candidate_ids = _queue_candidates(project=project, labeler=labeler, cutoff=cutoff)
+    if gold is not None:
+        annotation = gold_queue.gold_open(
+            gate=gold, regular_left=candidate_ids, instructions=instructions
+        )
+        if annotation is not None or gold.qualifying:
+            return annotation  # a gold image; or none left for a labeler still qualifying
     busy = False
     for image_id in candidate_ids:
         image = Image.objects.select_for_update(skip_locked=True).filter(pk=image_id).first()
@@ -130,7 +145,8 @@ def queue_next_attempt(*, project: Project, labeler) -> Annotation | None:
     return None
 
 
-QUEUE_CANDIDATES_SQL = """
+GOLD_IMAGES = GoldImage._meta.db_table
+QUEUE_CANDIDATES_SQL = f"""
 SELECT image_id FROM (
     SELECT image_id, 0 AS part, 0 AS sets FROM (
         SELECT DISTINCT draft.image_id FROM annotations_annotation AS draft
@@ -139,6 +155,7 @@ SELECT image_id FROM (
             AND image.project_id = %(project)s AND image.label_set_count >= %(needed)s
             AND NOT EXISTS (SELECT 1 FROM annotations_annotation AS mine
                             WHERE mine.image_id = draft.image_id AND mine.labeler_id = %(labeler)s)
+            AND NOT EXISTS (SELECT 1 FROM {GOLD_IMAGES} AS gold WHERE gold.image_id = draft.image_id)
         ORDER BY draft.image_id LIMIT %(limit)s
     ) AS abandoned
     UNION ALL
@@ -147,6 +164,7 @@ SELECT image_id FROM (
         WHERE image.project_id = %(project)s AND image.label_set_count < %(needed)s
             AND NOT EXISTS (SELECT 1 FROM annotations_annotation AS mine
                             WHERE mine.image_id = image.id AND mine.labeler_id = %(labeler)s)
+            AND NOT EXISTS (SELECT 1 FROM {GOLD_IMAGES} AS gold WHERE gold.image_id = image.id)
         ORDER BY image.label_set_count DESC, image.id LIMIT %(limit)s
     ) AS free
 ) AS candidates
@@ -166,7 +184,8 @@ def _queue_candidates(*, project: Project, labeler, cutoff) -> list[int]:
     labelers_per_image has a free slot only if one of its drafts is abandoned; drafts are few,
     and the partial index on their age finds those. One raw statement: the queue runs on every
     labeler's every image, and the ORM spent more time composing these two queries than the
-    database running them. _annotation_open checks the slot under the image's lock.
+    database running them. _annotation_open checks the slot under the image's lock. Gold images
+    are never candidates: gold.queue serves them, to every labeler once.
     """
     params = {
         "cutoff": connection.ops.adapt_datetimefield_value(cutoff),
@@ -253,7 +272,7 @@ def annotation_boxes_replace(
     _active_seconds_set(annotation, active_seconds)
     annotation.save(update_fields=["updated_at", "active_seconds"])
     if annotation.status == Annotation.Status.SUBMITTED:
-        enqueue.image_labels_changed(image_id=image.pk)
+        _labels_changed(annotation)
     return annotation
 
 
@@ -290,8 +309,25 @@ def annotation_submit(*, annotation: Annotation, active_seconds: float | None = 
             "updated_at",
         ]
     )
-    enqueue.image_labels_changed(image_id=annotation.image_id)
+    _labels_changed(annotation)
     return annotation
+
+
+def _labels_changed(annotation: Annotation) -> None:
+    """A submitted label set changed: the agreement pipeline looks at the image again; an
+    answer on a gold image is scored against the gold instead (gold.triggers; it counts
+    nowhere else)."""
+    if annotation.kind != Annotation.Kind.GOLD:
+        enqueue.image_labels_changed(image_id=annotation.image_id)
+        return
+    try:
+        gold_answer_changed(annotation=annotation)
+    except GoldAnswerFrozen:
+        raise AnnotationLocked(
+            annotation,
+            "You have seen the reference boxes of this image, so your boxes on it can no longer "
+            "be changed. They are kept as you submitted them.",
+        ) from None
 
 
 def _locked(annotation: Annotation) -> Annotation:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST, require_safe
 from annotations import selectors
 from annotations.services import annotation_is_editable
 from concord.params import id_value
+from gold.selectors import policy_of
 from projects.instructions import instructions_pending_for
 from projects.markdown import render_markdown
 from projects.models import InstructionVersion, Project
@@ -52,6 +53,11 @@ def label(request, slug):
         "projectUrl": project.get_absolute_url(),
         "myWorkUrl": reverse("projects:my-work", args=[project.slug]),
         "classes": palette(project),
+        # Asked after every submit when the project gives feedback on gold images (404 for
+        # every other image): the same requests whichever image was gold.
+        "feedbackUrl": reverse("api-annotation-feedback", args=[0])
+        if policy_of(project).feedback
+        else None,
     }
     return render(
         request,

@@ -16,6 +16,10 @@
    succeed is in the database, submitted, by that labeler, with exactly the boxes last saved;
    every complete image is assessed after its last submit. Exit status 1 if any check fails.
 
+--gold K makes K of the images (the highest ids) gold, with two true boxes each, and mixes them
+into every labeler's queue at --gold-rate (no qualification set: the crowd's random boxes
+would fail it); the run then also checks that every gold answer submitted was scored.
+
 Prints p50/p95/p99 latency per request kind as the client saw it, throughput, errors and the load
 average. The Crowd and the checks are also used by tests/hardening/test_load.py (a short run).
 """
@@ -479,6 +483,48 @@ def seed_project(
     return project, usernames, [c.pk for c in classes]
 
 
+def seed_gold(project, count: int, rate: float) -> None:
+    """The project's last ``count`` images made gold (two true boxes each), mixed in at ``rate``
+    with no qualification set."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from gold.models import GoldPolicy
+    from gold.services import gold_image_save
+
+    lead = get_user_model().objects.get(username=f"{project.slug.removeprefix('load-')}-lead")
+    car, truck = project.classes.order_by("order").values_list("pk", flat=True)
+    boxes = [
+        {"x": 40, "y": 40, "width": 120, "height": 90, "label_class": car},
+        {"x": 300, "y": 200, "width": 150, "height": 100, "label_class": truck},
+    ]
+    for image in project.images.order_by("-pk")[:count]:
+        gold_image_save(project=project, image=image, user=lead, source="boxes", boxes=boxes)
+    GoldPolicy.objects.create(project=project, rate=rate, qualification_size=0)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # statistics with the gold tables filled, as in use
+
+
+def gold_problems(project_id: int, submitted: list[Submitted]) -> list[str]:
+    """Every gold answer the crowd submitted is scored; prints how much of the queue was gold."""
+    from annotations.models import Annotation
+    from gold.models import GoldAnswer
+
+    ids = [s.annotation for s in submitted]
+    gold = set(
+        Annotation.objects.filter(pk__in=ids, kind=Annotation.Kind.GOLD).values_list(
+            "pk", flat=True
+        )
+    )
+    scored = set(
+        GoldAnswer.objects.filter(annotation_id__in=gold).values_list("annotation_id", flat=True)
+    )
+    print(
+        f"gold: {len(gold)} of {len(ids)} submitted images were gold ({len(gold) / max(len(ids), 1):.1%})"
+    )
+    return [f"gold answer {pk} was submitted but not scored" for pk in sorted(gold - scored)]
+
+
 def _prelabel(project, users, per_image: int, count: int, rng: random.Random) -> None:
     from django.utils import timezone
 
@@ -524,6 +570,8 @@ def main() -> None:
     parser.add_argument("--db", default="concord_load", help="database to (re)create")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--trace", help="write every request (sent at, kind, seconds) as CSV here")
+    parser.add_argument("--gold", type=int, default=0, help="gold images mixed into the queue")
+    parser.add_argument("--gold-rate", type=float, default=0.1, help="share of gold per labeler")
     args = parser.parse_args()
 
     os.environ.update(
@@ -550,6 +598,8 @@ def main() -> None:
         per_image=args.per_image,
         prelabeled=args.prelabeled,
     )
+    if args.gold:
+        seed_gold(project, args.gold, args.gold_rate)
     port = free_port()
     access_log = str(Path(tempfile.mkdtemp(prefix="concord-load-")) / "access.log")
     processes = [
@@ -567,6 +617,7 @@ def main() -> None:
         print(
             f"{args.labelers} labelers x {args.duration:.0f} s, N={args.per_image}, "
             f"{args.images} images ({args.prelabeled:.0%} done before), think {args.think} s, {args.autosaves} autosaves, "
+            f"{args.gold} gold at {args.gold_rate:.0%}, "
             f"gunicorn x{args.gunicorn}, celery x{args.celery} (nice {args.celery_nice}); load before {_load(load_before)}"
         )
         result = crowd_run(
@@ -587,6 +638,8 @@ def main() -> None:
         )
         missing, waited = wait_assessed(project.pk, args.drain, since)
         problems = invariant_problems(project.pk, result.submitted, since)
+        if args.gold:
+            problems += gold_problems(project.pk, result.submitted)
     finally:
         for process in processes:
             stop_process(process)

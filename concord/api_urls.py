@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("quality.api_urls")),
     path("", include("exports.api_urls")),
     path("", include("imports.api_urls")),
+    path("", include("gold.api_urls")),
     # Last: any other /api/ address answers JSON, like every other API error.
     re_path(r"^.*$", lambda request, *args, **kwargs: _not_found(request)),
 ]

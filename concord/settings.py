@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "exports",
     "imports",
     "accounts",
+    "gold",
 ]
 
 MIDDLEWARE = [

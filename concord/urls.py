@@ -21,6 +21,7 @@ urlpatterns = [
     path("projects/", include("quality.urls")),
     path("projects/", include("exports.urls")),
     path("projects/", include("imports.urls")),
+    path("projects/", include("gold.urls")),
     path("projects/", include("projects.urls")),
     path("health/", project_views.health, name="health"),
     # Browsers ask for /favicon.ico on pages without a <link rel="icon"> (the API's JSON, images);

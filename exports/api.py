@@ -32,7 +32,8 @@ FILTER_PARAMETERS = [
         default="consensus",
         description="consensus: the labelers' consensus, with the lead's adjudication where there "
         "is one. adjudicated: only images the lead settled. raw: every labeler's submitted boxes, "
-        "labeler named.",
+        "labeler named. gold: the gold images with the true boxes the lead set (labelers' "
+        "answers on gold images are in no source).",
     ),
     OpenApiParameter(
         "min_agreement",

@@ -16,6 +16,7 @@ from exports.formats import COORDINATES, FILE_NAMES
 from exports.params import ExportSpec
 from exports.selectors import ExportQuery
 from exports.splits import SUBSETS
+from gold.selectors import gold_card
 from projects.instructions import instructions_current
 from projects.models import Project
 from quality.engine.near_duplicates import NEAR_DUPLICATE_BITS
@@ -132,6 +133,7 @@ def datacard_build(*, project: Project, spec: ExportSpec) -> dict:
         "agreement": _agreement(stored),
         "flags": {**flag_summary(project=project), "resolutions": _resolutions(project)},
         "labelers": labeled_sets.values("labeler_id").distinct().count(),
+        "gold": gold_card(project=project),
         "files": {"names": FILE_NAMES, "coordinates": COORDINATES},
         "split": _split(query),
     }
@@ -193,6 +195,27 @@ def _fmt(value, digits: int = 1) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def _gold_lines(gold: dict) -> list[str]:
+    if not gold["images"]:
+        return []
+    lines = [
+        "## Gold images",
+        "",
+        f"{gold['images']} gold images ({gold['served']} served), whose true boxes the lead set, "
+        "were mixed unmarked into the labelers' queues. Answers on them are in no export; "
+        f"they score each labeler (TP / (TP + FP + FN) against the gold boxes, "
+        f"{gold['confidence']:.0%} interval):",
+        "",
+    ]
+    lines += [
+        f"- {row['labeler']}: {_fmt(row['score'], 2)} ({_fmt(row['ci'][0], 2)}-"
+        f"{_fmt(row['ci'][1], 2)}) over {row['gold_images']} gold images"
+        + (" - paused" if row["paused"] else "")
+        for row in gold["labelers"]
+    ]
+    return [*lines, ""]
 
 
 def datacard_markdown(card: dict) -> str:
@@ -294,6 +317,7 @@ def datacard_markdown(card: dict) -> str:
             + ".",
         ]
     lines += ["", f"Labelers who contributed: {card['labelers']}.", ""]
+    lines += _gold_lines(card["gold"])
     split = card.get("split")
     if split:
         counts = ", ".join(f"{k} {v}" for k, v in split["images"].items())

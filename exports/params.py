@@ -12,7 +12,7 @@ from exports.splits import SplitSpec
 
 FORMATS = ("coco", "yolo", "voc", "csv")
 LAYOUTS = ("file", "datumaro")
-SOURCES = ("consensus", "adjudicated", "raw")
+SOURCES = ("consensus", "adjudicated", "raw", "gold")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 

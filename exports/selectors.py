@@ -18,6 +18,8 @@ Which images are exported (the rule that keeps "labeled as empty" apart from "no
 - raw: images with at least one submitted label set (all `labelers_per_image` of them with
   complete_only); every labeler's submitted boxes, named. A labeler who submitted no boxes is
   listed on the image (COCO `rater_list`) with no annotations.
+- gold: the gold images (gold app) with the true boxes the lead set; the only source where
+  anything of gold images shows (labelers' answers on them are kind "gold": in no source).
 
 Filters: min_agreement keeps images whose ImageAgreement.score is at least the value
 (adjudicated images pass: the lead settled them); exclude_flagged drops images with an open
@@ -42,6 +44,7 @@ from concord.params import id_value
 from exports.names import ExportNames, project_export_names
 from exports.params import ExportParamError, ExportSpec
 from exports.splits import Split, split_assign
+from gold.models import GoldBox
 from projects.instructions import instructions_current
 from projects.models import Image, LabelClass, Project
 from quality.models import ConsensusBox, Flag
@@ -170,6 +173,8 @@ class ExportQuery:
         spec, needed = self.spec, self.project.labelers_per_image
         if spec.source == "adjudicated":
             qs = qs.filter(adjudicated=True)
+        elif spec.source == "gold":
+            qs = qs.filter(gold__isnull=False)
         elif spec.source == "raw":
             qs = qs.filter(submitted_sets__gte=needed if spec.complete_only else 1)
         else:
@@ -266,6 +271,8 @@ class ExportQuery:
         """Every exported box, ordered by image id (then labeler, then box order)."""
         if self.spec.source == "raw":
             return self._labeler_boxes(Annotation.Kind.LABEL, self.image_ids(), "raw")
+        if self.spec.source == "gold":
+            return stream_rows(self._gold_queryset())
         adjudicated = self._labeler_boxes(
             Annotation.Kind.ADJUDICATION,
             self.image_queryset().filter(adjudicated=True).order_by().values("pk"),
@@ -295,6 +302,30 @@ class ExportQuery:
             .annotate(labeler=Value(""), origin=Value("consensus"))
             .values_list(
                 "image_id",
+                "label_class_id",
+                "x",
+                "y",
+                "width",
+                "height",
+                "labeler",
+                "support",
+                "origin",
+            )  # fmt: skip
+        )
+
+    def _gold_queryset(self):
+        qs = GoldBox.objects.filter(gold__image__in=self.image_ids())
+        if self._class_ids is not None:
+            qs = qs.filter(label_class_id__in=self._class_ids)
+        return (
+            qs.order_by("gold__image_id", "id")
+            .annotate(
+                labeler=Value(""),
+                support=Value(None, output_field=IntegerField()),
+                origin=Value("gold"),
+            )
+            .values_list(
+                "gold__image_id",
                 "label_class_id",
                 "x",
                 "y",

@@ -44,6 +44,7 @@ from django.db import connections
 from annotations.models import Annotation, Box
 from exports.names import ExportNames
 from exports.selectors import ExportQuery
+from gold.models import GoldBox, GoldImage
 from projects.models import Image
 from quality.models import ConsensusBox
 
@@ -55,6 +56,7 @@ USERS = get_user_model()._meta.db_table
 SUBMITTED = f"'{Annotation.Status.SUBMITTED}'"
 LABEL = f"'{Annotation.Kind.LABEL}'"
 ADJUDICATION = f"'{Annotation.Kind.ADJUDICATION}'"
+GOLD_BOXES, GOLD_IMAGES = GoldBox._meta.db_table, GoldImage._meta.db_table
 
 
 # -- rows -------------------------------------------------------------------------------------
@@ -224,9 +226,10 @@ def _image_boxes(query: ExportQuery, *, coco: bool = False) -> tuple[str, list[s
     Columns: the keys, then class_id, x, y, w, h, or with `coco` the box's COCO object after its
     id ("rest": one column is cheaper to carry through the sort that numbers the boxes than
     six). consensus: the consensus boxes of an image the lead did not adjudicate, else the
-    lead's boxes. adjudicated: the lead's. raw: every labeler's submitted boxes. The order
-    within an image is the Python path's: consensus index, or labeler name then box id (an
-    image has one adjudication, so the lead's boxes need the box id alone).
+    lead's boxes. adjudicated: the lead's. raw: every labeler's submitted boxes. gold: the gold
+    image's true boxes. The order within an image is the Python path's: consensus index, or
+    labeler name then box id (an image has one adjudication and one gold record, so the lead's
+    boxes need the box id alone).
     """
 
     category = _ids([c.id for c in query.classes])
@@ -258,6 +261,15 @@ def _image_boxes(query: ExportQuery, *, coco: bool = False) -> tuple[str, list[s
     source = query.spec.source
     if source == "raw":
         return labeler_boxes(LABEL, "raw", "u.username AS k1, b.id AS k2"), ["k1", "k2"]
+    if source == "gold":
+        gold_tail = """', "iscrowd": 0, "source": "gold"}'"""
+        return (
+            f"""
+            SELECT gb.id AS k, {columns("gb", gold_tail)}
+            FROM {GOLD_BOXES} gb JOIN {GOLD_IMAGES} g ON g.id = gb.gold_id
+            WHERE g.image_id = img.id{_class_filter(query, "gb")}""",
+            ["k"],
+        )
     if source == "adjudicated":
         return labeler_boxes(ADJUDICATION, "adjudicated", "b.id AS k"), ["k"]
     consensus_tail = """', "iscrowd": 0, "source": "consensus"}'"""

@@ -26,6 +26,7 @@ SOURCE_NOTES = {
     "consensus": "The labelers' consensus, with your adjudication where you settled an image.",
     "adjudicated": "Only the images a lead adjudicated, with the lead's boxes.",
     "raw": "Every labeler's own boxes, each named: for training on disagreement or auditing.",
+    "gold": "Only the gold images, with the true boxes you set: a test set.",
 }
 FILTERS = (
     "format", "source", "min_agreement", "exclude_flagged", "classes", "min_instruction_version",

@@ -44,7 +44,7 @@ def home_rows(*, user) -> list[dict]:
             Annotation.objects.filter(
                 labeler=user,
                 image__project_id__in=labeled,
-                kind=Annotation.Kind.LABEL,
+                kind__in=Annotation.LABELER_KINDS,
                 status=Annotation.Status.SUBMITTED,
             )
             .values_list("image__project")

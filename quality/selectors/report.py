@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db.models import Count, OuterRef, Q
 
+from gold.selectors import labelers_gold
 from projects.models import Image, LabelClass, Membership, Project
 from quality.engine.figures import HISTOGRAM_BINS, histogram_edges
 from quality.models import (
@@ -295,6 +296,7 @@ def labeler_table(*, project: Project) -> list[dict]:
     ).select_related("user")
     users = {m.user_id: m.user for m in members}
     users.update({row.labeler_id: row.labeler for row in stored.values()})
+    gold = labelers_gold(project=project)  # their scores against gold images, next to peers'
     out = []
     for user_id, user in sorted(users.items(), key=lambda item: item[1].username):
         row = stored.get(user_id)
@@ -318,6 +320,7 @@ def labeler_table(*, project: Project) -> list[dict]:
                 ],
                 "flags_deviating": sum(n for _, n in kinds),
                 "flags_without_majority": sum(n for _, n in tied),
+                "gold": gold.get(user_id),
             }
         )
     return out

@@ -231,6 +231,9 @@ def review_data(*, flag: Flag) -> dict:
     }
 
 
+LAYER_MARKS = {Annotation.Kind.MODEL: " (model)", Annotation.Kind.GOLD: " (gold answer)"}
+
+
 def image_labels_data(*, image: Image, involved: set[int] = frozenset()) -> dict:
     """Every labeler's submitted boxes on the image (and a model's predictions, marked
     "model"), the consensus and the lead's final boxes, as static/js/box_layers.js draws
@@ -255,9 +258,9 @@ def image_labels_data(*, image: Image, involved: set[int] = frozenset()) -> dict
         labelers.append(
             {
                 "id": annotation.labeler_id,
-                "username": f"{annotation.labeler.username} (model)"
-                if model
-                else annotation.labeler.username,
+                # A model's layer, or a labeler's answer on a gold image (which counts nowhere
+                # else), is marked as such.
+                "username": annotation.labeler.username + LAYER_MARKS.get(annotation.kind, ""),
                 "model": model,
                 "color": LABELER_COLORS[len(labelers) % len(LABELER_COLORS)],
                 "involved": annotation.labeler_id in involved,

@@ -351,6 +351,15 @@ function annotationUrl(id) {
   return config.annotationUrl.replace(/0\/$/, `${id}/`);
 }
 
+// After a submit, when the project gives feedback on gold images: the gold's feedback page if
+// this image was one with feedback due; nothing (a 404) for any other image.
+async function showFeedback(annotationId) {
+  const { ok, data } = await api(config.feedbackUrl.replace(/0\/feedback\/$/, `${annotationId}/feedback/`));
+  if (!ok || !data || !data.page) return false;
+  window.location.href = data.page;
+  return true;
+}
+
 function submitUrl(id) {
   return config.submitUrl.replace(/0\/submit\/$/, `${id}/submit/`);
 }
@@ -406,6 +415,7 @@ async function next() {
       return showNotice(annotation.data ? annotation.data.detail : "The image could not be opened.");
     }
     if (status === 204) return finished();
+    if (status === 403 && data && data.code === "labeler_paused") return paused(data.detail);
     if (status === 409) {
       window.location.href = (data && data.project_url) || config.projectUrl;
       return;
@@ -416,6 +426,25 @@ async function next() {
     await new Promise((resolve) => setTimeout(resolve, 1000 * (attempt + 1)));
   }
   showNotice("The queue is busy; reload the page in a moment.");
+}
+
+// The gold checks paused this labeler: say so in place of the image, with the way back to the
+// instructions; nothing to retry until the lead resumes them.
+function paused(detail) {
+  teardown();
+  ui.inner.replaceChildren();
+  ui.empty.hidden = false;
+  ui.empty.replaceChildren();
+  const title = document.createElement("h2");
+  title.textContent = "Your labeling is paused";
+  const text = document.createElement("p");
+  text.textContent = detail;
+  const link = document.createElement("a");
+  link.href = config.projectUrl;
+  link.className = "button";
+  link.textContent = "Read the instructions";
+  ui.empty.append(title, text, link);
+  showStatus("idle", "Paused");
 }
 
 function finished() {
@@ -484,6 +513,7 @@ async function submit({ empty = false } = {}) {
       return;
     }
     hideNotice();
+    if (config.feedbackUrl && (await showFeedback(state.annotationId))) return;
     await next();
   } finally {
     state.busy = false;

@@ -12,7 +12,8 @@ from tests.factories import AnnotationFactory, BoxFactory, LabelClassFactory
 
 pytestmark = pytest.mark.django_db
 
-QUEUE_QUERIES, AUTOSAVE_QUERIES, SUBMIT_QUERIES = 11, 9, 8  # measured; keep them from growing
+# Measured; keep them from growing. queue/next: 11 + 1 for the gold gate (issue 19).
+QUEUE_QUERIES, AUTOSAVE_QUERIES, SUBMIT_QUERIES = 12, 9, 8
 
 
 @pytest.fixture

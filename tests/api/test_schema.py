@@ -106,6 +106,7 @@ def fuzz_world(project, classes, lead, labeler_a, labeler_b, django_capture_on_c
         "run_id": run.pk,
         "number": version.number,
         "annotation_id": draft.pk,
+        "user_id": labeler_a.pk,
     }
     assert None not in ids.values()
     tokens = {

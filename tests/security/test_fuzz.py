@@ -93,6 +93,7 @@ def _page_paths(world) -> list[str]:
         "number": world.instruction.number,
         "asset_id": 999_999,
         "token": "not-a-token",
+        "annotation_id": world.annotation_a.pk,
     }
     return [
         "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(fill[m.group(1)]), route)
@@ -284,6 +285,7 @@ def test_every_api_parameter_and_body_field_survives_hostile_values(world):
         "annotation_id": world.draft.pk,
         "number": world.instruction.number,
         "run_id": world.run.pk,
+        "user_id": world.users["labeler_a"].pk,
     }
     bases = _base_bodies(world)
     calls = Calls()

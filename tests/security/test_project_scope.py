@@ -16,6 +16,7 @@ API_NOT_IN_A_PROJECT = {
     "api/projects/": "the caller's projects; creating one needs a site permission",
     "api/annotations/<int:annotation_id>/": "the caller's own annotation (annotation_of_owner)",
     "api/annotations/<int:annotation_id>/submit/": "the caller's own annotation",
+    "api/annotations/<int:annotation_id>/feedback/": "the caller's own annotation",
     "api/^.*$": "the JSON 404 for any other address",
 }
 

@@ -80,6 +80,12 @@ TABLE = [
     ("POST", "/projects/{slug}/flags/{flag_id}/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     ("GET", "/projects/{slug}/flags/{flag_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("POST", "/projects/{slug}/flags/{flag_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
+    # the gold page: engineers read, leads change; labelers never learn which images are gold
+    ("GET", "/projects/{slug}/gold/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("POST", "/projects/{slug}/gold/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    ("POST", "/projects/{slug}/images/{image_id}/gold/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    # feedback on one's own gold answer; annotation_id is a regular image: none, as for anyone
+    ("GET", "/projects/{slug}/feedback/{annotation_id}/", (LOGIN, HIDDEN, HIDDEN, HIDDEN, DENIED, DENIED, HIDDEN)),
     # API: documentation and authentication
     ("GET", "/api/schema/", (UNAUTH, OK, OK, OK, OK, OK, OK)),
     ("GET", "/api/docs/", (LOGIN, OK, OK, OK, OK, OK, OK)),
@@ -109,6 +115,7 @@ TABLE = [
     ("GET", "/api/annotations/{annotation_id}/", (UNAUTH, HIDDEN, OK, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
     ("PUT", "/api/annotations/{annotation_id}/", (UNAUTH, HIDDEN, WRITE, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
     ("POST", "/api/annotations/{annotation_id}/submit/", (UNAUTH, HIDDEN, WRITE, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
+    ("GET", "/api/annotations/{annotation_id}/feedback/", (UNAUTH, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
     # API: results (engineers and leads read, leads resolve)
     ("GET", "/api/projects/{project_id}/agreement/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("POST", "/api/projects/{project_id}/agreement/recompute/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
@@ -121,6 +128,13 @@ TABLE = [
     # API: exports
     ("GET", "/api/projects/{project_id}/export/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/api/projects/{project_id}/datacard/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    # API: gold images and labelers' standings (labelers never; engineers read; leads write)
+    ("GET", "/api/projects/{project_id}/gold/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("POST", "/api/projects/{project_id}/gold/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
+    ("GET", "/api/projects/{project_id}/gold/policy/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("PATCH", "/api/projects/{project_id}/gold/policy/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
+    ("GET", "/api/projects/{project_id}/labelers/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("POST", "/api/projects/{project_id}/labelers/{user_id}/resume/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     # API: imports (leads)
     ("GET", "/api/projects/{project_id}/imports/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("POST", "/api/projects/{project_id}/imports/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
@@ -208,6 +222,7 @@ def _kwargs(world) -> dict:
         "number": world.instruction.number,
         "token": "not-a-valid-token",
         "asset_id": world.asset.pk,
+        "user_id": world.users["labeler_a"].pk,
     }
 
 

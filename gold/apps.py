@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class GoldConfig(AppConfig):
+    name = "gold"
+    verbose_name = "Gold images"

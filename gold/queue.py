@@ -1,0 +1,217 @@
+"""Gold in the labeling queue: qualification first, then gold at the project's rate, blind.
+
+annotations.services.queue_next asks ``gold_gate`` once per request (outside its retried
+transaction: a labeler whose qualification is decided here is told at once), then
+``gold_open`` inside its transaction, after the labeler's open draft and with the regular
+candidates in hand. A gold image is served as an Annotation of kind "gold" whose payload, URL
+and page are those of any other image; never twice to one labeler (one label set per image and
+labeler), and only while regular images are left, so the end of the queue looks the same too.
+
+Which queue draw is gold is decided by a keyed hash of (project, labeler, the regular image it
+would otherwise be, the gold images the labeler has left): reproducible, but not predictable
+without the server's secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
+
+from annotations.models import Annotation
+from gold.models import GoldImage, GoldPolicy, LabelerGold
+from gold.scoring import gold_answer_score
+from gold.selectors import unanswered_gold
+from gold.standing import standing_refresh
+from projects.models import InstructionVersion, Project
+
+
+class LabelerPaused(Exception):
+    """The labeler may not take images now; the message says why and what happens next."""
+
+    MESSAGES = {
+        LabelerGold.Reason.QUALIFICATION: (
+            "Your first images were a check of how closely your boxes follow the instructions, "
+            "and they did not meet this project's bar yet. The project lead has been told and "
+            "can let you continue; please reread the instructions meanwhile."
+        ),
+        LabelerGold.Reason.GOLD_SCORE: (
+            "Your labeling in this project is paused: checks against the project's reference "
+            "labels show your boxes differ from them more often than the project allows. The "
+            "project lead has been told and can let you continue; please reread the "
+            "instructions meanwhile."
+        ),
+    }
+
+    def __init__(self, standing: LabelerGold):
+        super().__init__(self.MESSAGES.get(standing.reason, self.MESSAGES["gold_score"]))
+        self.standing = standing
+
+
+@dataclass
+class Gate:
+    project: Project
+    labeler: object
+    policy: GoldPolicy
+    standing: LabelerGold
+    gold_left: int  # active gold images the labeler has no label set on
+
+    @property
+    def qualifying(self) -> bool:
+        return self.standing.state == LabelerGold.State.QUALIFYING
+
+
+GATE_SQL = f"""
+SELECT
+    EXISTS (SELECT 1 FROM {GoldImage._meta.db_table} AS g
+            WHERE g.project_id = %(project)s AND g.active) AS has_gold,
+    standing.id, standing.state, standing.reason,
+    policy.id, policy.rate, policy.qualification_size,
+    (SELECT count(*) FROM {GoldImage._meta.db_table} AS g
+     WHERE g.project_id = %(project)s AND g.active
+         AND NOT EXISTS (SELECT 1 FROM {Annotation._meta.db_table} AS mine
+                         WHERE mine.image_id = g.image_id AND mine.labeler_id = %(labeler)s)
+    ) AS gold_left
+FROM (SELECT 1) AS one
+LEFT JOIN {LabelerGold._meta.db_table} AS standing
+    ON standing.project_id = %(project)s AND standing.labeler_id = %(labeler)s
+LEFT JOIN {GoldPolicy._meta.db_table} AS policy ON policy.project_id = %(project)s
+"""
+
+
+def gold_gate(*, project: Project, labeler) -> Gate | None:
+    """None when the project serves no gold; raises LabelerPaused for a paused labeler.
+
+    One statement, for every project: whether it has gold, the labeler's standing, the policy
+    and how many gold images the labeler has not had (raw SQL: the ORM took longer to compose
+    it than the database to run it, on every labeler's every image). A labeler's first draw in
+    a project with gold makes their standing (qualifying if the project asks for qualification
+    and they never labeled an image of it); a qualification is decided here once no more of it
+    can be served.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(GATE_SQL, {"project": project.pk, "labeler": labeler.pk})
+        has_gold, standing_id, state, reason, policy_id, rate, size, gold_left = cursor.fetchone()
+    if standing_id is None and not has_gold:
+        return None
+    policy = GoldPolicy(project=project)  # the defaults, unless the lead set a policy
+    if policy_id is not None:
+        policy.pk, policy.rate, policy.qualification_size = policy_id, rate, size
+    if standing_id is None:
+        standing = _standing_create(project=project, labeler=labeler, policy=policy)
+    else:
+        standing = LabelerGold(
+            pk=standing_id, project=project, labeler=labeler, state=state, reason=reason
+        )
+    if standing.state == LabelerGold.State.QUALIFYING:
+        standing = _qualification_settle(standing=standing, policy=policy, gold_left=gold_left)
+    if standing.state == LabelerGold.State.PAUSED:
+        raise LabelerPaused(standing)
+    if not has_gold:
+        return None
+    return Gate(
+        project=project, labeler=labeler, policy=policy, standing=standing, gold_left=gold_left
+    )
+
+
+def _standing_create(*, project: Project, labeler, policy: GoldPolicy) -> LabelerGold:
+    labeled_before = Annotation.objects.filter(
+        image__project=project, labeler=labeler, kind=Annotation.Kind.LABEL
+    ).exists()
+    qualifying = policy.qualification_size > 0 and not labeled_before
+    standing, _ = LabelerGold.objects.get_or_create(
+        project=project,
+        labeler=labeler,
+        defaults={
+            "state": LabelerGold.State.QUALIFYING if qualifying else LabelerGold.State.ACTIVE
+        },
+    )
+    return standing
+
+
+def _qualification_settle(
+    *, standing: LabelerGold, policy: GoldPolicy, gold_left: int
+) -> LabelerGold:
+    """Decide the qualification once the labeler can answer no more of it (all answered, or no
+    gold image left for them) and has no qualification image open; else leave them qualifying.
+    (Submitting the last one of the set decides it too: gold.standing.)"""
+    answers = Annotation.objects.filter(
+        image__project=standing.project, labeler=standing.labeler, kind=Annotation.Kind.GOLD
+    )
+    if answers.filter(status=Annotation.Status.DRAFT).exists():
+        return standing
+    if answers.count() < policy.qualification_size and gold_left > 0:
+        return standing
+    with transaction.atomic():
+        # Answers whose scoring task has not run yet (the labeler was quick) are scored now.
+        for annotation in answers.filter(gold_answer__isnull=True).select_related("image"):
+            gold_answer_score(annotation=annotation)
+        return standing_refresh(
+            project=standing.project, labeler_id=standing.labeler_id, qualification_over=True
+        )
+
+
+def gold_open(
+    *, gate: Gate, regular_left: list[int], instructions: InstructionVersion | None
+) -> Annotation | None:
+    """A gold image for the labeler now, opened as their draft, or None for a regular image.
+
+    ``regular_left``: the regular candidates the queue would serve (gold comes only between
+    regular images). Call inside queue_next's transaction, with the labeler's Membership row
+    locked. Whether this draw is gold is a keyed hash of the regular image it would otherwise
+    be and of how many gold images the labeler has left: a new draw after every image taken,
+    with no query; only a draw that comes out gold reads the gold images.
+    """
+    if not regular_left or gate.gold_left == 0:
+        return None
+    project, labeler, policy = gate.project, gate.labeler, gate.policy
+    if gate.qualifying:
+        gold = (
+            unanswered_gold(project=project, labeler=labeler)
+            .select_related("image")
+            .order_by("id")
+            .first()
+        )
+        return _open(gold, labeler, instructions) if gold else None
+    if policy.rate <= 0:
+        return None
+    draw = f"{regular_left[0]}:{gate.gold_left}"
+    if not gold_due(project_id=project.pk, labeler_id=labeler.pk, draw=draw, rate=policy.rate):
+        return None
+    # The least answered gold image first (spreads exposure), ties in a per-labeler order.
+    answered = Count("image__annotations", filter=Q(image__annotations__kind=Annotation.Kind.GOLD))
+    candidates = unanswered_gold(project=project, labeler=labeler).annotate(answered=answered)
+    choices = list(candidates.values_list("pk", "answered"))
+    if not choices:
+        return None
+    pk = min(choices, key=lambda c: (c[1], _draw(f"{labeler.pk}:{c[0]}")))[0]
+    return _open(GoldImage.objects.select_related("image").get(pk=pk), labeler, instructions)
+
+
+def gold_due(*, project_id: int, labeler_id: int, draw: str, rate: float) -> bool:
+    """Is the labeler's next image a gold one, at this rate? ``draw`` names the moment."""
+    return _draw(f"{project_id}:{labeler_id}:{draw}") < rate
+
+
+def _draw(text: str) -> float:
+    key = hashlib.blake2b(settings.SECRET_KEY.encode(), digest_size=32).digest()
+    digest = hashlib.blake2b(text.encode(), key=key, digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def _open(gold: GoldImage, labeler, instructions) -> Annotation | None:
+    try:
+        with transaction.atomic():
+            annotation = Annotation.objects.create(
+                image_id=gold.image_id,
+                labeler=labeler,
+                kind=Annotation.Kind.GOLD,
+                instruction_version=instructions,
+            )
+    except IntegrityError:
+        return None
+    annotation.image = gold.image
+    return annotation

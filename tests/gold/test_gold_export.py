@@ -1,0 +1,73 @@
+"""The "gold" export source (the true boxes: a test set) and the data card's gold section."""
+
+import json
+
+import pytest
+
+from exports.coco import coco_pieces
+from exports.params import ExportSpec
+from exports.selectors import ExportQuery
+from exports.yolo import yolo_chunks
+from tests.annotations.conftest import client_for
+from tests.factories import ImageFactory
+from tests.gold.conftest import TRUE, answer, boxes_payload, make_gold, policy, take
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def golds(project, classes, lead):
+    first = make_gold(project, ImageFactory(project=project, original_name="g1.png"), lead, classes)
+    second = make_gold(
+        project, ImageFactory(project=project, original_name="g2.png"), lead, classes, TRUE[1:]
+    )
+    ImageFactory(project=project, original_name="plain.png")
+    return first, second
+
+
+def _coco(project, spec, in_database):
+    query = ExportQuery(project=project, spec=spec, text_in_database=in_database)
+    return b"".join(p if isinstance(p, bytes) else p.encode() for p in coco_pieces(query, info={}))
+
+
+def test_the_gold_source_exports_the_true_boxes_alike_from_both_writers(project, classes, golds):
+    spec = ExportSpec(format="coco", source="gold")
+    in_db, in_python = _coco(project, spec, True), _coco(project, spec, False)
+    assert in_db == in_python
+    coco = json.loads(in_db)
+    assert [i["file_name"] for i in coco["images"]] == ["g1.png", "g2.png"]
+    assert [
+        (a["image_id"], a["category_id"], a["bbox"], a["source"]) for a in coco["annotations"]
+    ] == [
+        (golds[0].image_id, 1, [10.0, 10.0, 100.0, 80.0], "gold"),
+        (golds[0].image_id, 2, [300.0, 200.0, 80.0, 60.0], "gold"),
+        (golds[1].image_id, 2, [300.0, 200.0, 80.0, 60.0], "gold"),
+    ]
+    trucks = ExportSpec(format="coco", source="gold", classes=("truck",))
+    assert _coco(project, trucks, True) == _coco(project, trucks, False)
+    yolo = ExportSpec(format="yolo", source="gold")
+    assert b"".join(
+        yolo_chunks(ExportQuery(project=project, spec=yolo, text_in_database=True), readme="r")
+    ) == b"".join(
+        yolo_chunks(ExportQuery(project=project, spec=yolo, text_in_database=False), readme="r")
+    )
+
+
+def test_the_data_card_counts_gold_images_and_scores_each_labeler(
+    project, classes, golds, acknowledged, lead, api_a, engineer
+):
+    policy(project, qualification_size=1, rate=0.0)
+    body = take(api_a, project).json()
+    answer(api_a, body["annotation"], boxes_payload(classes))
+    api = client_for(engineer)
+    card = api.get(f"/api/projects/{project.pk}/datacard/", {"format": "json"}).json()
+    assert card["gold"]["images"] == 2 and card["gold"]["served"] == 2
+    (row,) = card["gold"]["labelers"]
+    assert (row["labeler"], row["gold_images"], row["score"], row["paused"]) == (
+        "labeler_a",
+        1,
+        1.0,
+        False,
+    )
+    markdown = api.get(f"/api/projects/{project.pk}/datacard/", {"format": "md"}).content.decode()
+    assert "## Gold images" in markdown and "- labeler_a: 1.00 (" in markdown
