@@ -6,7 +6,7 @@ agreement per request.
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 
 from projects.models import Image, InstructionVersion, LabelClass, Project
 
@@ -177,6 +177,30 @@ class ConsensusBox(models.Model):
         return f"consensus {self.label_class or 'tie'} on image {self.image_id}"
 
 
+# The flag queue's "impact" order: the kinds whose correction changes the consensus come first
+# (a class conflict or tie changes its class, grouping and near-duplicates the objects, a
+# missing or duplicate box the count), the refinements of a box that stays last.
+FLAG_IMPACT_RANK = {
+    "label_conflict": 0,
+    "grouping": 1,
+    "near_duplicate_conflict": 2,
+    "missing": 3,
+    "duplicate": 4,
+    "model_disagrees": 5,
+    "low_overlap": 6,
+}
+
+
+def flag_impact_rank() -> Case:
+    """The rank of a flag's kind in the impact order, as the SQL expression the queue's index
+    (flag_queue_impact) is built on: the queue orders by this same expression."""
+    return Case(
+        *(When(kind=kind, then=Value(rank)) for kind, rank in FLAG_IMPACT_RANK.items()),
+        default=Value(len(FLAG_IMPACT_RANK)),
+        output_field=models.IntegerField(),
+    )
+
+
 class Flag(models.Model):
     class Kind(models.TextChoices):
         LABEL_CONFLICT = "label_conflict", "Label conflict"
@@ -276,6 +300,16 @@ class Flag(models.Model):
             # The flag queue: a project's flags of one status in image order, a page at a time.
             models.Index(fields=["project", "status", "image", "id"], name="flag_queue_order"),
             models.Index(fields=["image", "status"]),
+            # The flag queue sorted by impact: kinds whose correction changes the consensus
+            # first (FLAG_IMPACT_RANK), then image order, a page at a time.
+            models.Index(
+                F("project"),
+                F("status"),
+                flag_impact_rank(),
+                F("image"),
+                F("id"),
+                name="flag_queue_impact",
+            ),  # fmt: skip
         ]
 
     def __str__(self):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from quality import views
+from quality import image_review_views, views
 
 app_name = "quality"
 
@@ -8,6 +8,11 @@ urlpatterns = [
     path("<slug:slug>/report/", views.report, name="report"),
     path("<slug:slug>/flags/", views.flag_list, name="flags"),
     path("<slug:slug>/flags/<int:flag_id>/", views.flag_review, name="review"),
+    path(
+        "<slug:slug>/flags/image/<int:image_id>/",
+        image_review_views.image_review,
+        name="image-review",
+    ),
     path(
         "<slug:slug>/flags/<int:flag_id>/instructions/",
         views.flag_instructions,

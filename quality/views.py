@@ -85,8 +85,10 @@ def _empty_charts(data: dict) -> dict:
 @require_safe
 def flag_list(request, slug):
     project = project_for(request, slug, Capability.READ_RESULTS)
-    filters = _queue_filters(request.GET)
-    flags = flag_queue.flags_filtered(project=project, filters=filters)
+    filters = queue_filters(request.GET)
+    flags = flag_queue.flags_in_order(
+        flag_queue.flags_filtered(project=project, filters=filters), filters["order"]
+    )
     page = CappedPaginator(flag_queue.flag_list_rows(flags), FLAGS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -97,9 +99,14 @@ def flag_list(request, slug):
             "project": project,
             "page": page,
             "filters": filters,
-            "query": _query(filters),
+            "query": queue_query(filters),
             "choices": flag_queue.flag_filter_choices(project=project),
+            "orders": flag_queue.QUEUE_ORDERS.items(),
             "can_resolve": has_capability(request.user, project, Capability.RESOLVE),
+            "bulk": {
+                "url": reverse("api-flags-bulk", args=[project.pk]),
+                "filters": {k: filters[k] for k in flag_queue.FLAG_FILTERS if filters[k]},
+            },
         },
     )
 
@@ -113,19 +120,21 @@ def flag_review(request, slug, flag_id):
         pk=flag_id,
         project=project,
     )
-    filters = _queue_filters(request.GET)
+    filters = queue_filters(request.GET)
     queue = flag_queue.flags_filtered(project=project, filters=filters)  # refuses bad ones
     if request.method == "POST":
         require(request.user, project, Capability.RESOLVE)
         try:
-            data = _resolution_input(request)
+            data = resolution_input(request)
             review.flag_resolve(flag=flag, user=request.user, **data)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect(_review_url(project, flag.pk, filters))
         messages.success(request, f"Flag #{flag.pk} settled: {_settled_text(flag)}")
         return redirect(_after(project, flag, filters))
-    previous_id, next_id = flag_queue.flag_neighbours(flag=flag, queryset=queue)
+    previous_id, next_id = flag_queue.flag_neighbours(
+        flag=flag, queryset=queue, order=filters["order"]
+    )
     return render(
         request,
         "quality/review.html",
@@ -133,10 +142,11 @@ def flag_review(request, slug, flag_id):
             "project": project,
             "flag": flag,
             "data": review.review_data(flag=flag),
-            "query": _query(filters),
+            "query": queue_query(filters),
             "previous_url": previous_id and _review_url(project, previous_id, filters),
             "next_url": next_id and _review_url(project, next_id, filters),
-            "list_url": reverse("quality:flags", args=[project.slug]) + _query(filters),
+            "list_url": reverse("quality:flags", args=[project.slug]) + queue_query(filters),
+            "image_url": image_review_url(project, flag.image_id, filters),
             "can_resolve": has_capability(request.user, project, Capability.RESOLVE),
         },
     )
@@ -150,7 +160,7 @@ def flag_instructions(request, slug, flag_id):
     flag = get_object_or_404(
         Flag.objects.select_related("image", "project"), pk=flag_id, project=project
     )
-    filters = _queue_filters(request.GET)
+    filters = queue_filters(request.GET)
     flag_queue.flags_filtered(project=project, filters=filters)  # refuses bad filters
     body, summary = review.instructions_draft(flag=flag)
     error = ""
@@ -191,34 +201,43 @@ def flag_instructions(request, slug, flag_id):
     )
 
 
-def _queue_filters(params) -> dict:
+def queue_filters(params) -> dict:
+    """The queue's filters from a query string, and its order ("impact" unless asked)."""
     filters = {name: params.get(name, "") for name in flag_queue.FLAG_FILTERS}
     if "status" not in params:
         filters["status"] = Flag.Status.OPEN  # the queue shows what is left to do
     elif filters["status"] == "all":
         filters["status"] = ""
+    order = params.get("order", "")
+    filters["order"] = order if order in flag_queue.QUEUE_ORDERS else "impact"
     return filters
 
 
-def _query(filters: dict) -> str:
-    shown = {k: v for k, v in filters.items() if v and k != "status"}
+def queue_query(filters: dict) -> str:
+    shown = {k: v for k, v in filters.items() if v and k not in ("status", "order")}
     shown["status"] = filters.get("status") or "all"
+    if filters.get("order", "impact") != "impact":
+        shown["order"] = filters["order"]
     return "?" + urlencode(shown)
 
 
+def image_review_url(project, image_id, filters) -> str:
+    return reverse("quality:image-review", args=[project.slug, image_id]) + queue_query(filters)
+
+
 def _review_url(project, flag_id, filters) -> str:
-    return reverse("quality:review", args=[project.slug, flag_id]) + _query(filters)
+    return reverse("quality:review", args=[project.slug, flag_id]) + queue_query(filters)
 
 
 def _after(project, flag, filters) -> str:
     queue = flag_queue.flags_filtered(project=project, filters=filters)
-    _, next_id = flag_queue.flag_neighbours(flag=flag, queryset=queue)
+    _, next_id = flag_queue.flag_neighbours(flag=flag, queryset=queue, order=filters["order"])
     if next_id:
         return _review_url(project, next_id, filters)
-    return reverse("quality:flags", args=[project.slug]) + _query(filters)
+    return reverse("quality:flags", args=[project.slug]) + queue_query(filters)
 
 
-def _resolution_input(request) -> dict:
+def resolution_input(request) -> dict:
     resolution = request.POST.get("resolution", "")
     data = {"resolution": resolution, "note": request.POST.get("note", "")}
     if resolution == Flag.Resolution.ACCEPT_LABELER:

@@ -7,9 +7,12 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from concord.params import ParamError, id_param
 from projects.models import Membership, Project
-from quality.models import Flag, FlagLabeler, LabelerAgreement
+from quality.models import FLAG_IMPACT_RANK, Flag, FlagLabeler, LabelerAgreement, flag_impact_rank
 
 FLAG_FILTERS = ("kind", "status", "labeler", "label_class")
+# The queue's orders: by impact (the default; see models.FLAG_IMPACT_RANK) or by image. Each
+# has its index: flag_queue_impact and flag_queue_order.
+QUEUE_ORDERS = {"impact": "Impact first", "image": "Image order"}
 
 
 def flags_filtered(*, project: Project, filters: dict) -> QuerySet[Flag]:
@@ -39,6 +42,9 @@ def flags_filtered(*, project: Project, filters: dict) -> QuerySet[Flag]:
     label_class, labeler = id_param(filters, "label_class"), id_param(filters, "labeler")
     if label_class is not None:
         qs = qs.filter(label_class_id=label_class)
+    image = id_param(filters, "image")  # the image review screen's: not one of the list's filters
+    if image is not None:
+        qs = qs.filter(image_id=image)
     if labeler is not None:
         # The flags where this labeler is the one who deviates (what the per-labeler counts
         # count). EXISTS, not a join: a join would need DISTINCT, which sorts every flag.
@@ -65,12 +71,58 @@ def flag_list_rows(queryset: QuerySet[Flag]) -> QuerySet[Flag]:
     )
 
 
-def flag_neighbours(*, flag: Flag, queryset: QuerySet[Flag]) -> tuple[int | None, int | None]:
-    """Ids of the previous and next flag in the queue order (image, id)."""
-    before = Q(image_id__lt=flag.image_id) | Q(image_id=flag.image_id, id__lt=flag.pk)
-    after = Q(image_id__gt=flag.image_id) | Q(image_id=flag.image_id, id__gt=flag.pk)
-    previous = queryset.filter(before).order_by("-image_id", "-id").values_list("id", flat=True)
-    following = queryset.filter(after).order_by("image_id", "id").values_list("id", flat=True)
+def flags_in_order(queryset: QuerySet[Flag], order: str) -> QuerySet[Flag]:
+    """The queue in `order` (one of QUEUE_ORDERS; anything else is image order). By impact,
+    the rank is the very expression the flag_queue_impact index holds, so a page of a
+    project's open flags is read from the index."""
+    if order == "impact":
+        return queryset.alias(impact=flag_impact_rank()).order_by("impact", "image_id", "id")
+    return queryset.order_by("image_id", "id")
+
+
+def _position(flag: Flag, order: str) -> tuple[Q, Q, tuple, tuple]:
+    """(before, after, ascending, descending) of `flag` in the queue order."""
+    image, pk = flag.image_id, flag.pk
+    before = Q(image_id__lt=image) | Q(image_id=image, id__lt=pk)
+    after = Q(image_id__gt=image) | Q(image_id=image, id__gt=pk)
+    ascending, descending = ("image_id", "id"), ("-image_id", "-id")
+    if order == "impact":
+        rank = FLAG_IMPACT_RANK.get(flag.kind, len(FLAG_IMPACT_RANK))
+        before = Q(impact__lt=rank) | (Q(impact=rank) & before)
+        after = Q(impact__gt=rank) | (Q(impact=rank) & after)
+        ascending, descending = ("impact", *ascending), ("-impact", *descending)
+    return before, after, ascending, descending
+
+
+def _ranked(queryset: QuerySet[Flag], order: str) -> QuerySet[Flag]:
+    return queryset.alias(impact=flag_impact_rank()) if order == "impact" else queryset
+
+
+def flag_neighbours(
+    *, flag: Flag, queryset: QuerySet[Flag], order: str = "image"
+) -> tuple[int | None, int | None]:
+    """Ids of the previous and next flag in the queue order."""
+    before, after, ascending, descending = _position(flag, order)
+    ranked = _ranked(queryset, order)
+    previous = ranked.filter(before).order_by(*descending).values_list("id", flat=True)
+    following = ranked.filter(after).order_by(*ascending).values_list("id", flat=True)
+    return previous.first(), following.first()
+
+
+def image_neighbours(
+    *, image_id: int, queryset: QuerySet[Flag], order: str = "image"
+) -> tuple[int | None, int | None]:
+    """Ids of the images before and after this one in the queue: from the image's first flag
+    in the queue order, the nearest flag of another image each way (by impact an image with
+    flags of two kinds is met twice; the second time it is skipped only if it comes first)."""
+    first = flags_in_order(queryset.filter(image_id=image_id), order).first()
+    if first is None:  # none of its flags is in the queue (any more): from its place by image
+        first = Flag(pk=0, image_id=image_id, kind="")
+        order = "image"
+    before, after, ascending, descending = _position(first, order)
+    ranked = _ranked(queryset, order).exclude(image_id=image_id)
+    previous = ranked.filter(before).order_by(*descending).values_list("image_id", flat=True)
+    following = ranked.filter(after).order_by(*ascending).values_list("image_id", flat=True)
     return previous.first(), following.first()
 
 

@@ -31,7 +31,7 @@ from quality.models import Flag
 from quality.selectors.flag_queue import flags_filtered
 from quality.services.adjudication import adjudications_save, images_consensus_boxes
 from quality.services.assessment import image_open_flag_counts_refresh
-from quality.services.review import decision_fields, image_flags_follow
+from quality.services.review import decision_fields, flag_resolve, image_flags_follow
 from quality.services.summary import flag_counts_move
 
 BULK_ACTIONS = {
@@ -141,3 +141,36 @@ def _accept_consensus(*, project: Project, user, flags, note: str) -> tuple[int,
     flag_counts_move(project_id=project.pk, moves=moves)
     image_open_flag_counts_refresh(image_ids=sorted({f.image_id for f in accepted}))
     return sum(old == Flag.Status.OPEN for _, _, old, _ in moves), skipped
+
+
+def image_flags_settle(
+    *, image: Image, user, resolution: str, note: str = "", accepted_labeler=None
+) -> int:
+    """One decision on all of an image's open flags (the image review screen's): accept the
+    consensus or one labeler's version (the image's labels, which settle its flags along), or
+    dismiss them all with the note. Returns how many flags were settled; raises
+    ValidationError with the reason when the decision cannot be taken (a class tie in the
+    consensus, a dismissal without a note, an unknown resolution)."""
+    selection = {"image": image.pk, "status": Flag.Status.OPEN}
+    if resolution in (Flag.Resolution.ACCEPT_CONSENSUS, Flag.Resolution.DISMISSED):
+        action = "accept_consensus" if resolution == Flag.Resolution.ACCEPT_CONSENSUS else "dismiss"
+        outcome = flags_bulk_settle(
+            project=image.project, user=user, filters=selection, action=action, note=note
+        )
+        if outcome.skipped:
+            raise ValidationError(
+                "The consensus of this image cannot be accepted: the labelers tie on a class "
+                "(or you labeled it). Accept one labeler's version or dismiss the flags."
+            )
+        return outcome.settled
+    if resolution != Flag.Resolution.ACCEPT_LABELER:
+        raise ValidationError("Settle the image's flags by accepting or dismissing them.")
+    open_flags = flags_filtered(project=image.project, filters=selection)
+    first = open_flags.exclude(kind=Flag.Kind.NEAR_DUPLICATE_CONFLICT).first() or open_flags.first()
+    if first is None:
+        return 0
+    before = open_flags.count()
+    flag_resolve(
+        flag=first, user=user, resolution=resolution, note=note, accepted_labeler=accepted_labeler
+    )
+    return before - open_flags.count()

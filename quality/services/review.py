@@ -231,6 +231,26 @@ def review_data(*, flag: Flag) -> dict:
     }
 
 
+def image_review_data(*, image: Image, flags: list[Flag]) -> dict:
+    """What the image review screen draws: the image's labels as review_data has them (every
+    labeler's: the screen is a lead's), and each of its flags with the boxes it is about."""
+    return {
+        "flags": [
+            {
+                "id": f.pk,
+                "kind": f.kind,
+                "kind_name": f.get_kind_display(),
+                "message": f.message,
+                "status": f.status,
+                "box_ids": list(f.box_ids or []),
+                "deviating": f.deviating_usernames,
+            }
+            for f in flags
+        ],
+        **image_labels_data(image=image, involved={u.pk for f in flags for u in f.labelers.all()}),
+    }
+
+
 LAYER_MARKS = {Annotation.Kind.MODEL: " (model)", Annotation.Kind.GOLD: " (gold answer)"}
 
 
