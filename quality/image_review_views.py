@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 from concord.params import id_value
 from projects.models import Image
 from projects.permissions import Capability, has_capability, project_for, require
-from quality.models import Flag
+from quality.models import Flag, flag_impact_rank
 from quality.selectors import flag_queue
 from quality.services import review
 from quality.services.bulk_review import image_flags_settle
@@ -42,11 +42,14 @@ def image_review(request, slug, image_id):
         if next_image:
             return redirect(image_review_url(project, next_image, filters))
         return redirect(reverse("quality:flags", args=[project.slug]) + queue_query(filters))
+    # Open first, then by impact, as the queue.
     flags = list(
         flag_queue.flag_list_rows(
             Flag.objects.filter(image=image).exclude(status=Flag.Status.SUPERSEDED)
         ).order_by(
-            Case(When(status=Flag.Status.OPEN, then=Value(0)), default=Value(1)), "kind", "id"
+            Case(When(status=Flag.Status.OPEN, then=Value(0)), default=Value(1)),
+            flag_impact_rank(),
+            "id",
         )
     )
     open_count = sum(f.status == Flag.Status.OPEN for f in flags)
