@@ -252,6 +252,13 @@ class Flag(models.Model):
         LabelClass, on_delete=models.SET_NULL, null=True, blank=True, related_name="flags"
     )
     message = models.CharField(max_length=500)
+    severity = models.FloatField(
+        default=0,
+        db_default=0,
+        help_text="How large the disagreement is, within its kind (the queue's impact order "
+        "puts larger first): 1 - the lowest IoU of a low overlap, the objects a grouping box "
+        "holds, the copies of a duplicate, 1 for a class conflict with no majority class.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     resolution = models.CharField(max_length=32, choices=Resolution.choices, blank=True)
     resolution_note = models.TextField(blank=True)
@@ -301,15 +308,17 @@ class Flag(models.Model):
             models.Index(fields=["project", "status", "image", "id"], name="flag_queue_order"),
             models.Index(fields=["image", "status"]),
             # The flag queue sorted by impact: kinds whose correction changes the consensus
-            # first (FLAG_IMPACT_RANK), then image order, a page at a time.
+            # first (FLAG_IMPACT_RANK), the largest disagreement first within a kind, then
+            # image order, a page at a time.
             models.Index(
                 F("project"),
                 F("status"),
                 flag_impact_rank(),
+                F("severity").desc(),
                 F("image"),
                 F("id"),
                 name="flag_queue_impact",
-            ),  # fmt: skip
+            ),
         ]
 
     def __str__(self):

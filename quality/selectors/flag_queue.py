@@ -76,7 +76,9 @@ def flags_in_order(queryset: QuerySet[Flag], order: str) -> QuerySet[Flag]:
     the rank is the very expression the flag_queue_impact index holds, so a page of a
     project's open flags is read from the index."""
     if order == "impact":
-        return queryset.alias(impact=flag_impact_rank()).order_by("impact", "image_id", "id")
+        return queryset.alias(impact=flag_impact_rank()).order_by(
+            "impact", "-severity", "image_id", "id"
+        )
     return queryset.order_by("image_id", "id")
 
 
@@ -88,9 +90,14 @@ def _position(flag: Flag, order: str) -> tuple[Q, Q, tuple, tuple]:
     ascending, descending = ("image_id", "id"), ("-image_id", "-id")
     if order == "impact":
         rank = FLAG_IMPACT_RANK.get(flag.kind, len(FLAG_IMPACT_RANK))
+        severity = flag.severity
+        # Within a kind the larger disagreement comes first: before is more severe.
+        before = Q(severity__gt=severity) | (Q(severity=severity) & before)
+        after = Q(severity__lt=severity) | (Q(severity=severity) & after)
         before = Q(impact__lt=rank) | (Q(impact=rank) & before)
         after = Q(impact__gt=rank) | (Q(impact=rank) & after)
-        ascending, descending = ("impact", *ascending), ("-impact", *descending)
+        ascending = ("impact", "-severity", *ascending)
+        descending = ("-impact", "severity", *descending)
     return before, after, ascending, descending
 
 
@@ -117,7 +124,7 @@ def image_neighbours(
     flags of two kinds is met twice; the second time it is skipped only if it comes first)."""
     first = flags_in_order(queryset.filter(image_id=image_id), order).first()
     if first is None:  # none of its flags is in the queue (any more): from its place by image
-        first = Flag(pk=0, image_id=image_id, kind="")
+        first = Flag(pk=0, image_id=image_id, kind="", severity=0)
         order = "image"
     before, after, ascending, descending = _position(first, order)
     ranked = _ranked(queryset, order).exclude(image_id=image_id)

@@ -244,9 +244,25 @@ def _flag_specs(labels: LabelBatch, result, changed: np.ndarray) -> list[FlagSpe
                 label_class_id=class_of_code[c],
                 message=flag_message(result, f),
                 deviating_ids=tuple(u for j, u in enumerate(users) if odd >> j & 1),
+                severity=_flag_severity(result, f, kind),
             )
         )
     return specs
+
+
+def _flag_severity(result, flag: int, kind: str) -> float:
+    """How large flag ``flag``'s disagreement is within its kind (Flag.severity; the queue
+    shows larger first): 1 - the lowest IoU of a low overlap, the objects a grouping box
+    holds, the copies of a duplicate; a class conflict with no majority class 1, with one 0.5."""
+    value = float(result.flag_value[flag])
+    if kind == Flag.Kind.LOW_OVERLAP:
+        return round(1 - value, 4)
+    if kind in (Flag.Kind.GROUPING, Flag.Kind.DUPLICATE):
+        return value
+    if kind == Flag.Kind.LABEL_CONFLICT:
+        obj = result.box_object[result.flag_rows(flag)[0]]
+        return 1.0 if obj >= 0 and result.object_label[obj] < 0 else 0.5
+    return 0.0
 
 
 AGREEMENT_FIELDS = [

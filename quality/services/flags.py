@@ -30,6 +30,7 @@ class FlagSpec(NamedTuple):
     label_class_id: int | None
     message: str
     deviating_ids: tuple[int, ...] = ()  # of labeler_ids, the labelers in the minority
+    severity: float = 0.0  # how large the disagreement is within its kind (Flag.severity)
 
 
 @transaction.atomic
@@ -58,13 +59,14 @@ def flags_sync(
             where |= Q(other_image_id__in=image_ids)
         scope = scope.filter(where)
     existing = {
-        (image_id, key): (pk, status, message, label_class_id, other_image_id)
-        for pk, image_id, key, status, message, label_class_id, other_image_id in (
+        (image_id, key): (pk, status, message, label_class_id, other_image_id, severity)
+        for pk, image_id, key, status, message, label_class_id, other_image_id, severity in (
             scope.values_list(
-                "pk", "image_id", "key", "status", "message", "label_class_id", "other_image_id"
+                "pk", "image_id", "key", "status", "message", "label_class_id", "other_image_id",
+                "severity",
             )
         )
-    }
+    }  # fmt: skip
     wanted = {(s.image_id, s.key): s for s in specs}
     touched: set[int] = set()
 
@@ -79,12 +81,19 @@ def flags_sync(
             touched.add(v[4])
 
     changed = [
-        Flag(pk=existing[k][0], message=s.message, label_class_id=s.label_class_id)
+        Flag(
+            pk=existing[k][0], message=s.message, label_class_id=s.label_class_id,
+            severity=s.severity,
+        )
         for k, s in wanted.items()
-        if k in existing and (existing[k][2], existing[k][3]) != (s.message, s.label_class_id)
-    ]
+        if k in existing
+        and (existing[k][2], existing[k][3], existing[k][5])
+        != (s.message, s.label_class_id, s.severity)
+    ]  # fmt: skip
     if changed:
-        Flag.objects.bulk_update(changed, ["message", "label_class_id"], batch_size=BULK_BATCH)
+        Flag.objects.bulk_update(
+            changed, ["message", "label_class_id", "severity"], batch_size=BULK_BATCH
+        )
 
     _deviating_update({existing[k][0]: s.deviating_ids for k, s in wanted.items() if k in existing})
     new = [s for k, s in wanted.items() if k not in existing]
@@ -116,6 +125,7 @@ _FOUND_COLUMNS = [
     "label_class_id",
     "message",
     "deviating_ids",
+    "severity",
 ]
 
 
@@ -139,6 +149,7 @@ def _flags_sync_sql(project_id, image_ids, kinds, specs, include_other_image) ->
                 key varchar(255) NOT NULL, labeler_ids bigint[] NOT NULL, box_ids jsonb NOT NULL,
                 label_class_id bigint, message varchar(500) NOT NULL,
                 deviating_ids bigint[] NOT NULL DEFAULT '{{}}',
+                severity double precision NOT NULL DEFAULT 0,
                 PRIMARY KEY (image_id, key)
             ) ON COMMIT DELETE ROWS"""
         )
@@ -147,7 +158,8 @@ def _flags_sync_sql(project_id, image_ids, kinds, specs, include_other_image) ->
             for s in {(s.image_id, s.key): s for s in specs}.values():
                 copy.write_row(
                     (s.image_id, s.other_image_id, s.kind, s.key, s.labeler_ids,
-                     json.dumps(s.box_ids), s.label_class_id, s.message, list(s.deviating_ids))
+                     json.dumps(s.box_ids), s.label_class_id, s.message, list(s.deviating_ids),
+                     s.severity)
                 )  # fmt: skip
         # With images given, kinds are named by those left out: "kind <> ALL(...)" cannot lead
         # the planner to the kind index (on stale statistics it did, and read every flag of the
@@ -173,16 +185,16 @@ def _flags_sync_sql(project_id, image_ids, kinds, specs, include_other_image) ->
                 RETURNING f.image_id, f.other_image_id
             ), updated AS (
                 UPDATE {flag} f SET message = t.message, label_class_id = t.label_class_id,
-                    updated_at = now()
+                    severity = t.severity, updated_at = now()
                 FROM scope s JOIN {FOUND} t ON t.image_id = s.image_id AND t.key = s.key
-                WHERE f.id = s.id AND (f.message, f.label_class_id)
-                    IS DISTINCT FROM (t.message, t.label_class_id)
+                WHERE f.id = s.id AND (f.message, f.label_class_id, f.severity)
+                    IS DISTINCT FROM (t.message, t.label_class_id, t.severity)
             ), inserted AS (
                 INSERT INTO {flag} (project_id, image_id, other_image_id, kind, key, box_ids,
-                    label_class_id, message, status, resolution, resolution_note, created_at,
-                    updated_at)
+                    label_class_id, message, severity, status, resolution, resolution_note,
+                    created_at, updated_at)
                 SELECT %(project)s, t.image_id, t.other_image_id, t.kind, t.key, t.box_ids,
-                    t.label_class_id, t.message, 'open', '', '', now(), now()
+                    t.label_class_id, t.message, t.severity, 'open', '', '', now(), now()
                 FROM {FOUND} t
                 ON CONFLICT (image_id, key) WHERE NOT status = 'superseded' DO NOTHING
                 RETURNING id, image_id, key, other_image_id
@@ -233,6 +245,7 @@ def _flags_insert(project_id: int, specs: list[FlagSpec]) -> list[int]:
                     box_ids=s.box_ids,
                     label_class_id=s.label_class_id,
                     message=s.message,
+                    severity=s.severity,
                 )
                 for s in specs
             ],
@@ -244,11 +257,11 @@ def _flags_insert(project_id: int, specs: list[FlagSpec]) -> list[int]:
     rows_insert(
         Flag,
         ["id", "project_id", "image_id", "other_image_id", "kind", "key", "box_ids",
-         "label_class_id", "message", "status", "resolution", "resolution_note", "created_at",
-         "updated_at"],
+         "label_class_id", "message", "severity", "status", "resolution", "resolution_note",
+         "created_at", "updated_at"],
         [
             (pk, project_id, s.image_id, s.other_image_id, s.kind, s.key, s.box_ids,
-             s.label_class_id, s.message, Flag.Status.OPEN, "", "", now, now)
+             s.label_class_id, s.message, s.severity, Flag.Status.OPEN, "", "", now, now)
             for pk, s in zip(ids, specs, strict=True)
         ],
     )  # fmt: skip

@@ -132,3 +132,15 @@ def test_sync_stores_and_updates_who_deviates(project, labeler_a, labeler_b, syn
         (tie.key, "labeler_a", False),
         (tie.key, "labeler_b", False),
     }
+
+
+@pytest.mark.django_db
+def test_sync_stores_and_updates_how_large_the_disagreement_is(project, labeler_a, sync_path):
+    image = ImageFactory(project=project)
+    spec = _spec(image, "k", [labeler_a], kind="low_overlap")._replace(severity=0.4)
+    _sync(project, [image], [spec])
+    flag = Flag.objects.get()
+    assert flag.severity == 0.4
+    _sync(project, [image], [spec._replace(severity=0.55)])  # found again, another IoU
+    assert Flag.objects.get().pk == flag.pk
+    assert Flag.objects.get().severity == 0.55

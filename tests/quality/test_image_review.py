@@ -5,6 +5,8 @@ The `results` project: image 1 has a label conflict (its consensus object has a 
 missing box, image 2 a low overlap, image 3 no flag.
 """
 
+import re
+
 import pytest
 from django.db import connection
 
@@ -286,3 +288,33 @@ def test_the_next_image_is_found_without_reading_the_queue(project, results):
         )
     assert previous is None and following is not None and following != first.image_id
     assert read["quality_flag"] <= 60, read
+
+
+def test_within_a_kind_the_largest_disagreement_comes_first(client, project, results, lead):
+    img1, img2, img3 = results["images"]
+    made = {}
+    for image, severity in ((img1, 0.2), (img3, 0.6), (img2, 0.6)):
+        made[image.pk] = Flag.objects.create(
+            project=project, image=image, kind=Flag.Kind.DUPLICATE, key=f"d:{image.pk}",
+            message="boxed twice", severity=severity,
+        )  # fmt: skip
+    client.force_login(lead)
+    listed = client.get(f"/projects/{project.slug}/flags/?kind=duplicate").context["page"]
+    assert [f.image_id for f in listed.object_list] == [img2.pk, img3.pk, img1.pk]
+    response = client.get(f"/projects/{project.slug}/flags/{made[img3.pk].pk}/?kind=duplicate")
+    assert f"/flags/{made[img2.pk].pk}/" in response.context["previous_url"]
+    assert f"/flags/{made[img1.pk].pk}/" in response.context["next_url"]
+
+
+def test_the_assessment_stores_how_large_each_disagreement_is(demo):
+    flags = Flag.objects.filter(project=demo)
+    for message, severity in flags.filter(kind=Flag.Kind.LOW_OVERLAP).values_list(
+        "message", "severity"
+    ):
+        iou = float(re.search(r"\b[01]\.\d+", message).group())
+        assert abs((1 - severity) - iou) < 0.011, (message, severity)
+    assert set(flags.filter(kind=Flag.Kind.LABEL_CONFLICT).values_list("severity", flat=True)) <= {
+        0.5,
+        1.0,
+    }
+    assert min(flags.filter(kind=Flag.Kind.GROUPING).values_list("severity", flat=True)) >= 2
