@@ -10,6 +10,8 @@ from rest_framework.test import APIClient
 from projects.models import Project
 from quality.models import Flag
 from tests.browser.conftest import screenshot
+from tests.factories import PASSWORD
+from tests.quality.review_fixtures import instructions, results  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -134,3 +136,28 @@ def test_a_lead_settles_every_open_flag_of_the_demo_in_at_most_20_actions(page, 
     assert open_flags_by_api(project, lead) == 0
     assert actions <= MAX_ACTIONS
     print(f"\n{total} open flags settled in {actions} counted actions")
+
+
+def test_refusals_are_shown_as_page_messages(page, login, project, results, lead):  # noqa: F811
+    """A bulk call the server refuses (here: the lead lost the role after the page loaded) and
+    a consensus that cannot be accepted (a class tie) are said plainly; nothing changes."""
+    login("lead", PASSWORD)
+    page.goto(f"/projects/{project.slug}/flags/")
+    page.click("#bulk-open")
+    page.wait_for_function("() => /match/.test(document.getElementById('bulk-count').textContent)")
+    assert "3 open flags match" in page.inner_text("#bulk-count")
+    project.memberships.filter(user=lead).update(role="labeler")
+    page.click("#bulk-go")
+    page.wait_for_selector("#bulk-error:not([hidden])")
+    assert "does not allow this" in page.inner_text("#bulk-error")
+    screenshot(page, "flag-queue-bulk-refused")
+    project.memberships.filter(user=lead).update(role="lead")
+    assert Flag.objects.filter(project=project, status="open").count() == 3
+
+    img1 = results["images"][0]
+    page.goto(f"/projects/{project.slug}/flags/image/{img1.pk}/")
+    page.wait_for_selector("#stage[data-ready]")
+    page.keyboard.press("c")
+    page.wait_for_selector(".messages .error")
+    assert "tie on a class" in page.inner_text(".messages")
+    assert Flag.objects.filter(image=img1, status="open").count() == 2
