@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from projects.instructions import instructions_current
 from projects.models import Image, Project
 from quality.enqueue import project_figures_stale
-from quality.models import Flag
+from quality.models import ConsensusBox, Flag
 from quality.selectors.flag_queue import flags_filtered
 from quality.services.adjudication import adjudications_save, images_consensus_boxes
 from quality.services.assessment import image_open_flag_counts_refresh
@@ -70,18 +71,29 @@ def flags_bulk_settle(
     if dry_run or not count:
         return BulkOutcome(count=count, settled=0, skipped=0, remaining=count)
     with transaction.atomic():
+        candidates, tied = selected, 0
+        if action == "accept_consensus":
+            # Images whose consensus has a class tie can never be accepted: left out of the
+            # batch (so that many of them cannot fill every batch and stall the calls), and
+            # their selected flags counted as skipped.
+            tie = ConsensusBox.objects.filter(
+                image_id=OuterRef("image_id"), label_class__isnull=True
+            )
+            candidates = selected.filter(~Exists(tie))
+            tied = selected.filter(Exists(tie)).count()
         image_ids = list(
-            selected.order_by("image_id")
+            candidates.order_by("image_id")
             .values_list("image_id", flat=True)
             .distinct()[: settings.FLAG_BULK_IMAGES]
         )
-        chosen = selected.filter(image_id__in=image_ids)
+        chosen = candidates.filter(image_id__in=image_ids)
         if action == "dismiss":
             settled, skipped = _dismiss(project=project, user=user, flags=chosen, note=note)
         else:
             settled, skipped = _accept_consensus(
                 project=project, user=user, flags=chosen, note=note
             )
+        skipped += tied
         if settled:
             # Counts moved at once; agreement with the adjudications follows shortly.
             project_figures_stale(project_id=project.pk)

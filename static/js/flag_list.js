@@ -131,6 +131,7 @@ async function settleAll(event) {
   let settled = 0;
   let last = null;
   let calls = 0;
+  let failed = false;
   try {
     // Each call works on a bounded number of images: call again while some remain that were
     // not skipped, and stop if a call settles nothing (only skipped images left in its batch).
@@ -142,6 +143,7 @@ async function settleAll(event) {
       result.textContent = `Settling… ${plural(settled, "flag", "flags")} settled so far.`;
     } while (last.remaining > last.skipped && last.settled > 0 && calls < 1000);
   } catch (error) {
+    failed = true;
     showError(error.message);
   }
   busy = false;
@@ -163,7 +165,7 @@ async function settleAll(event) {
     result.dataset.done = "1";
     reload.focus();
   }
-  goButton.disabled = true;
+  goButton.disabled = !failed; // after a refusal the lead may try again
 }
 
 if (panel) {

@@ -217,3 +217,15 @@ def test_a_note_with_a_nul_character_is_a_400(project, results, lead):
     response = api(lead).post(url(project), {"action": "dismiss", "note": "a\x00b"}, format="json")
     assert response.status_code == 400
     assert set(statuses(results).values()) == {OPEN}
+
+
+def test_images_with_a_class_tie_never_fill_a_batch(project, results, lead, settings):
+    """Image 1 (a class tie) comes first in image order; with one image a call, the call
+    still settles image 2 instead of skipping image 1 again and again."""
+    settings.FLAG_BULK_IMAGES = 1
+    body = {"action": "accept_consensus"}
+    first = api(lead).post(url(project), body, format="json").json()
+    assert first == {"count": 3, "settled": 1, "skipped": 2, "remaining": 2}
+    assert statuses(results) == {"conflict": OPEN, "missing": OPEN, "low": RESOLVED}
+    again = api(lead).post(url(project), body, format="json").json()
+    assert again == {"count": 2, "settled": 0, "skipped": 2, "remaining": 2}
