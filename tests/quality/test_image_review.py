@@ -253,6 +253,7 @@ def _many_flags(project, images: int, per_image: int):
             kind=kinds[(i + k) % len(kinds)],
             key=f"k:{k}",
             message="m",
+            severity=(i * 7 + k) % 5 / 4,
         )  # fmt: skip
         for i, image in enumerate(made)
         for k in range(per_image)
@@ -278,15 +279,26 @@ def test_a_page_by_impact_is_read_from_its_index(project, results):
 
 
 @READS_COUNTED
-def test_the_next_image_is_found_without_reading_the_queue(project, results):
+@pytest.mark.parametrize("order", ["impact", "image"])
+def test_neighbours_are_found_without_reading_the_queue(project, results, order):
+    """From a flag in the middle of the queue, the previous and next flag and image are a few
+    index ranges away (an OR of the sort keys read the whole queue)."""
     _many_flags(project, images=300, per_image=6)
     queue = flag_queue.flags_filtered(project=project, filters={"status": OPEN})
-    first = flag_queue.flags_in_order(queue, "impact").first()
+    ordered = list(flag_queue.flags_in_order(queue, order))
+    middle = ordered[900]
+    with rows_read("quality_flag") as read:
+        neighbours = flag_queue.flag_neighbours(flag=middle, queryset=queue, order=order)
+    assert neighbours == (ordered[899].pk, ordered[901].pk)
+    assert read["quality_flag"] <= 40, read
     with rows_read("quality_flag") as read:
         previous, following = flag_queue.image_neighbours(
-            image_id=first.image_id, queryset=queue, order="impact"
+            image_id=middle.image_id, queryset=queue, order=order
         )
-    assert previous is None and following is not None and following != first.image_id
+    first_here = next(i for i, f in enumerate(ordered) if f.image_id == middle.image_id)
+    after = next(f.image_id for f in ordered[first_here:] if f.image_id != middle.image_id)
+    before = next(f.image_id for f in reversed(ordered[:first_here]))
+    assert (previous, following) == (before, after)
     assert read["quality_flag"] <= 60, read
 
 
