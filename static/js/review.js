@@ -257,6 +257,7 @@ document.addEventListener("keydown", (event) => {
   const key = event.key.toLowerCase();
   if (key === "j") go("next-flag");
   else if (key === "k") go("prev-flag");
+  else if (key === "g") go("image-flags-link");
   if (!form) return;
   if (key === "c") submit("accept_consensus");
   else if (key === "a") startEditing();

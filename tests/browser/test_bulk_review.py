@@ -155,8 +155,12 @@ def test_refusals_are_shown_as_page_messages(page, login, project, results, lead
     assert Flag.objects.filter(project=project, status="open").count() == 3
 
     img1 = results["images"][0]
-    page.goto(f"/projects/{project.slug}/flags/image/{img1.pk}/")
+    page.goto(f"/projects/{project.slug}/flags/{results['conflict'].pk}/")
     page.wait_for_selector("#stage[data-ready]")
+    page.keyboard.press("g")  # from one flag to all of its image's flags
+    page.wait_for_url(f"**/flags/image/{img1.pk}/**")
+    page.wait_for_selector("#stage[data-ready]")
+    assert page.locator(".image-flag").count() == 2
     page.keyboard.press("c")
     page.wait_for_selector(".messages .error")
     assert "tie on a class" in page.inner_text(".messages")
