@@ -11,7 +11,13 @@ from __future__ import annotations
 from projects.models import Project
 from quality.services.assessment import images_refresh
 from quality.services.summary import project_summarize
-from tests.factories import ImageFactory, LabelClassFactory, MembershipFactory, ProjectFactory, UserFactory
+from tests.factories import (
+    ImageFactory,
+    LabelClassFactory,
+    MembershipFactory,
+    ProjectFactory,
+    UserFactory,
+)
 from tests.quality.labels import submit
 
 CARS = [(40 + 140 * k, 60 + 90 * (k % 2), 60, 40) for k in range(4)]

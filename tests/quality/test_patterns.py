@@ -59,9 +59,7 @@ def test_a_recompute_keeps_the_habit_and_its_decision(world, lead):
     assert (again.pk, again.status, again.action) == (loose.pk, "acted", "feedback")
 
 
-def test_patterns_api_lists_habits_for_leads_and_engineers_only(
-    world, lead, engineer, outsider
-):
+def test_patterns_api_lists_habits_for_leads_and_engineers_only(world, lead, engineer, outsider):
     project = world["project"]
     url = f"/api/projects/{project.pk}/patterns/"
     engineer_in = engineer  # a member of the conftest project only
