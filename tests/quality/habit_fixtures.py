@@ -37,8 +37,11 @@ def habits_project(lead) -> dict:
     return {"project": project, "car": car, "truck": truck, **users}
 
 
-def label_images(world: dict, n: int, *, cho_loose: bool = True, ann_misses: int = 0) -> list:
-    """``n`` new images labeled by all three; returns their ids (assessed, not summarized)."""
+def label_images(
+    world: dict, n: int, *, cho_loose: bool = True, ann_misses: int = 0, assess: bool = True
+) -> list:
+    """``n`` new images labeled by all three; returns their ids (assessed unless ``assess`` is
+    false; not summarized)."""
     ids = []
     for i in range(n):
         image = ImageFactory(project=world["project"])
@@ -53,7 +56,8 @@ def label_images(world: dict, n: int, *, cho_loose: bool = True, ann_misses: int
                 boxes.append((world["truck"], (x + dx, y + dy, w, h)))
             submit(image, world[name], boxes)
         ids.append(image.pk)
-    images_refresh(image_ids=ids)
+    if assess:
+        images_refresh(image_ids=ids)
     return ids
 
 
