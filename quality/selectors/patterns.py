@@ -131,6 +131,8 @@ def own_examples(*, user, flag_ids: list[int]) -> list[dict]:
             if iou > best_iou:
                 best, best_iou = c, iou
         image = flag.image
+        view = _view([_rect(b) for b in own] + ([_rect(best)] if best is not None else []),
+                     image.width or 1, image.height or 1)  # fmt: skip
         out.append(
             {
                 "flag_id": flag.pk,
@@ -141,9 +143,24 @@ def own_examples(*, user, flag_ids: list[int]) -> list[dict]:
                 "url": reverse("projects:image-file", args=[flag.project.slug, image.pk]),
                 "own": [_rect(b) | {"id": b.pk} for b in own],
                 "consensus": _rect(best) if best is not None else None,
+                "view": view,
             }
         )
     return out
+
+
+def _view(rects: list[dict], width: float, height: float) -> str:
+    """An SVG viewBox around the boxes (with room around them: the object's surroundings), so
+    a small object is big enough to see; the whole image when there is no box."""
+    if not rects:
+        return f"0 0 {width} {height}"
+    x1 = min(r["x"] for r in rects)
+    y1 = min(r["y"] for r in rects)
+    x2 = max(r["x"] + r["w"] for r in rects)
+    y2 = max(r["y"] + r["h"] for r in rects)
+    side = max(x2 - x1, y2 - y1, 24.0) * 1.6  # a square with the boxes in the middle
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    return f"{cx - side / 2:.1f} {cy - side / 2:.1f} {side:.1f} {side:.1f}"
 
 
 def _rect(b) -> dict:
