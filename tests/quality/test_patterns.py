@@ -220,3 +220,43 @@ def test_report_lists_habits_with_evidence_and_actions(world, lead):
     labeler = APIClient()
     labeler.force_login(world["cho"])
     assert labeler.post(act, {"action": "feedback"}).status_code == 403
+
+
+def test_the_stored_fold_finds_what_the_engine_finds_in_memory(world):
+    """GROUP BY + SUM over the stored rows (ids) gives the same habits as folding the engine's
+    evidence of one assessment of every image (names), to the last digit of their words."""
+    from quality.engine import assess_batch
+    from quality.engine.habits import fold, habit_evidence, habits_from_evidence
+    from quality.selectors.habits import evidence_fold
+    from quality.selectors.labels import images_labels
+
+    stored = habits_from_evidence(evidence_fold(project=world["project"]))
+    labels = images_labels(image_ids=world["images"])[0]
+    memory = habits_from_evidence(fold(habit_evidence(assess_batch(labels.batch, labels.params))))
+    ids = {u.username: u.pk for u in (world["ann"], world["bob"], world["cho"])}
+    assert [(h.kind, h.labeler, h.label_class, h.size) for h in stored] == [
+        (h.kind, ids[h.labeler], h.label_class, h.size) for h in memory
+    ]
+    assert [h.strength for h in stored] == pytest.approx([h.strength for h in memory])
+
+
+def test_on_the_demo_the_recompute_chunks_store_what_one_assessment_finds(demo):
+    """The demo is assessed by a recompute in chunks of 25 images: its stored evidence, folded,
+    gives the same habits as one in-memory assessment of every image (its planted ones)."""
+    from django.contrib.auth import get_user_model
+
+    from quality.engine import assess_batch
+    from quality.engine.habits import fold, habit_evidence, habits_from_evidence
+    from quality.selectors.habits import evidence_fold
+    from quality.selectors.labels import images_labels
+
+    stored = habits_from_evidence(evidence_fold(project=demo))
+    ids = list(demo.images.values_list("pk", flat=True))
+    labels = images_labels(image_ids=ids)[0]
+    memory = habits_from_evidence(fold(habit_evidence(assess_batch(labels.batch, labels.params))))
+    users = dict(get_user_model().objects.values_list("username", "pk"))
+    assert [(h.kind, h.labeler, h.label_class, h.size) for h in stored] == [
+        (h.kind, users.get(h.labeler), h.label_class, h.size) for h in memory
+    ]
+    found = {(p.kind, p.labeler.username) for p in Pattern.objects.filter(project=demo)}
+    assert {("loose_boxes", "cho"), ("grouping", "ann"), ("class_confusion", "bob")} <= found
