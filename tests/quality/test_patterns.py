@@ -260,3 +260,30 @@ def test_on_the_demo_the_recompute_chunks_store_what_one_assessment_finds(demo):
     ]
     found = {(p.kind, p.labeler.username) for p in Pattern.objects.filter(project=demo)}
     assert {("loose_boxes", "cho"), ("grouping", "ann"), ("class_confusion", "bob")} <= found
+
+
+def test_on_the_demo_habit_actions_and_one_bulk_action_settle_every_open_flag(demo):
+    """Issue #18's measure (at the service level): every open flag of the demo is settled in at
+    most 20 actions, here one per habit and bulk actions for what no habit explains."""
+    from django.contrib.auth import get_user_model
+
+    from quality.services.bulk_review import flags_bulk_settle
+    from quality.services.patterns import pattern_act
+
+    lead = get_user_model().objects.get(username="lead")
+    assert Flag.objects.filter(project=demo, status=OPEN).count() > 500
+    actions = 0
+    for pattern in Pattern.objects.filter(project=demo, found=True):
+        pattern_act(pattern=pattern, user=lead, action="accept_consensus")
+        actions += 1
+    left = Flag.objects.filter(project=demo, status=OPEN)
+    for kind in sorted(set(left.values_list("kind", flat=True))):
+        outcome = flags_bulk_settle(
+            project=demo, user=lead, filters={"kind": kind}, action="dismiss", note="checked"
+        )
+        assert outcome.remaining == 0
+        actions += 1
+    assert not Flag.objects.filter(project=demo, status=OPEN).exists()
+    assert actions <= 20
+    # The habits' decisions are on their flags.
+    assert Flag.objects.filter(project=demo, pattern__isnull=False).count() > 500
