@@ -4,6 +4,7 @@ the instructions with the habit's worked example."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Case, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -72,7 +73,7 @@ def pattern_instructions(request, slug, pattern_id):
     flag = (
         Flag.objects.select_related("image", "project", "label_class")
         .filter(pk__in=pattern.example_flag_ids, project=project)
-        .order_by("id")
+        .order_by(Case(When(status=Flag.Status.OPEN, then=0), default=1), "id")
         .first()
     )
     if flag is None:

@@ -172,6 +172,10 @@ def test_coaching_after_feedback_the_habit_falls_on_new_labels(world, lead):
     shown = next(r for r in rows if r["id"] == loose.pk)
     assert shown["before"] == pytest.approx(before)
     assert shown["after"]["strength"] < before / 5 and shown["after"]["support"] == 40
+    client = APIClient()
+    client.force_login(lead)
+    html = client.get(f"/projects/{world['project'].slug}/report/").content.decode()
+    assert 'class="habit-before"' in html and 'class="habit-after"' in html
 
 
 def test_my_work_shows_own_habit_with_feedback_and_only_own_boxes(world, lead):
