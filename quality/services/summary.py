@@ -45,12 +45,18 @@ def project_summarize(*, project: Project) -> ProjectAgreement:
     Every figure that adds up over images is folded from the rows stored when the images were
     assessed (quality.figures): no image is assessed again here. Only the K-alpha threshold
     sweep and vitality are computed here, on a bounded sample of images, and only when that
-    sample's labels changed since the last summary.
+    sample's labels changed since the last summary. Then the project's habits
+    (quality.services.patterns).
     """
     report_figures_refresh(project=project)
     folded = figures_fold(project=project)
     sampled = _sampled_figures(project)
-    return _summary_store(project, folded, sampled)
+    summary = _summary_store(project, folded, sampled)
+    # The habits fold their own stored evidence the same way (GROUP BY, SUM).
+    from quality.services.patterns import patterns_refresh  # noqa: PLC0415 (a cycle)
+
+    patterns_refresh(project=project)
+    return summary
 
 
 def report_figures_refresh(*, project: Project) -> ReportFigures:
