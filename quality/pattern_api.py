@@ -10,7 +10,7 @@ from projects.models import Project
 from projects.permissions import Capability, ProjectScopedApi
 from quality.models import Pattern
 from quality.selectors.patterns import patterns_listed
-from quality.services.patterns import ACTIONS, pattern_act
+from quality.services.pattern_actions import ACTIONS, pattern_act
 
 
 class PatternDecisionOutput(serializers.Serializer):

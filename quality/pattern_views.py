@@ -14,7 +14,7 @@ from projects.markdown import render_markdown
 from projects.permissions import Capability, project_for
 from quality.models import Flag, Pattern
 from quality.services import review
-from quality.services.patterns import pattern_act, pattern_clarified
+from quality.services.pattern_actions import pattern_act, pattern_clarified
 
 DONE = {
     Pattern.Action.ACCEPT_CONSENSUS: "Settled {settled} flag{s} with the consensus.",

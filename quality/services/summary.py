@@ -45,18 +45,14 @@ def project_summarize(*, project: Project) -> ProjectAgreement:
     Every figure that adds up over images is folded from the rows stored when the images were
     assessed (quality.figures): no image is assessed again here. Only the K-alpha threshold
     sweep and vitality are computed here, on a bounded sample of images, and only when that
-    sample's labels changed since the last summary. Then the project's habits
-    (quality.services.patterns).
+    sample's labels changed since the last summary. The project's habits are refreshed after
+    it, by a task of their own (quality.tasks.patterns_schedule): they fold far more rows, and
+    the report's figures do not wait for them.
     """
     report_figures_refresh(project=project)
     folded = figures_fold(project=project)
     sampled = _sampled_figures(project)
-    summary = _summary_store(project, folded, sampled)
-    # The habits fold their own stored evidence the same way (GROUP BY, SUM).
-    from quality.services.patterns import patterns_refresh  # noqa: PLC0415 (a cycle)
-
-    patterns_refresh(project=project)
-    return summary
+    return _summary_store(project, folded, sampled)
 
 
 def report_figures_refresh(*, project: Project) -> ReportFigures:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from projects.models import Project
 from quality.services.assessment import images_refresh
+from quality.services.patterns import patterns_refresh
 from quality.services.summary import project_summarize
 from tests.factories import (
     ImageFactory,
@@ -62,4 +63,6 @@ def label_images(
 
 
 def summarize(project: Project) -> None:
-    project_summarize(project=Project.objects.get(pk=project.pk))
+    project = Project.objects.get(pk=project.pk)
+    project_summarize(project=project)
+    patterns_refresh(project=project)  # as the task after the summary does

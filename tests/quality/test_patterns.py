@@ -6,6 +6,8 @@ from rest_framework.test import APIClient
 
 from quality.models import Flag, FlagLabeler, HabitEvidence, HabitPairEvidence, Pattern
 from quality.services.review import RULE_PLACEHOLDER
+from quality.services.summary import project_summarize
+from quality.tasks import summarize_project_task
 from tests.quality.habit_fixtures import habits_project, label_images, summarize
 
 pytestmark = pytest.mark.django_db
@@ -272,7 +274,7 @@ def test_on_the_demo_habit_actions_and_one_bulk_action_settle_every_open_flag(de
     from django.contrib.auth import get_user_model
 
     from quality.services.bulk_review import flags_bulk_settle
-    from quality.services.patterns import pattern_act
+    from quality.services.pattern_actions import pattern_act
 
     lead = get_user_model().objects.get(username="lead")
     assert Flag.objects.filter(project=demo, status=OPEN).count() > 500
@@ -291,3 +293,18 @@ def test_on_the_demo_habit_actions_and_one_bulk_action_settle_every_open_flag(de
     assert actions <= 20
     # The habits' decisions are on their flags.
     assert Flag.objects.filter(project=demo, pattern__isnull=False).count() > 500
+
+
+@pytest.mark.usefixtures("empty_cache")
+def test_the_summary_task_refreshes_the_habits_after_the_figures(lead):
+    """The report's figures never wait for the habits: project_summarize leaves Pattern rows
+    alone, and the summary task schedules their refresh (run at once here: tasks are eager)."""
+    world = habits_project(lead)
+    label_images(world, 12)
+    project = world["project"]
+    project_summarize(project=project)
+    assert not Pattern.objects.filter(project=project).exists()
+    summarize_project_task(project.pk)
+    assert Pattern.objects.filter(
+        project=project, kind="loose_boxes", labeler=world["cho"]
+    ).exists()
