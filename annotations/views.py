@@ -19,6 +19,7 @@ from projects.palette import RESERVED_KEYS, hotkey_free
 from projects.permissions import Capability, has_capability, project_for
 from projects.services import instruction_acknowledge
 from quality.selectors.feedback import labeler_feedback
+from quality.selectors.patterns import labeler_habits
 
 
 @login_required
@@ -102,6 +103,7 @@ def my_work(request, slug):
             "rows": rows,
             "totals": selectors.my_work_totals(project=project, labeler=request.user),
             "feedback": labeler_feedback(user=request.user, project=project),
+            "habits": labeler_habits(user=request.user, project=project),
         },
     )
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from quality import api_runs, bulk_review_api, flag_api
+from quality import api_runs, bulk_review_api, flag_api, pattern_api
 
 urlpatterns = [
     path(
@@ -13,6 +13,16 @@ urlpatterns = [
         "projects/<int:project_id>/flags/bulk/",
         bulk_review_api.FlagBulkApi.as_view(),
         name="api-flags-bulk",
+    ),
+    path(
+        "projects/<int:project_id>/patterns/",
+        pattern_api.PatternListApi.as_view(),
+        name="api-patterns",
+    ),
+    path(
+        "patterns/<int:pattern_id>/act/",
+        pattern_api.PatternActApi.as_view(),
+        name="api-pattern-act",
     ),
     path("flags/<int:flag_id>/", flag_api.FlagResolveApi.as_view(), name="api-flag"),
     path(

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 
 from projects.models import Image, InstructionVersion, LabelClass, Project
+from quality.engine.habit_tables import LABELER_CLASS
 
 
 class ImageAgreement(models.Model):
@@ -143,6 +144,147 @@ class ConfusionFigures(models.Model):
 
     def __str__(self):
         return f"{self.class_a_id}/{self.class_b_id} x{self.count} on image {self.image_id}"
+
+
+class HabitEvidence(models.Model):
+    """Habit evidence table 1 (quality.engine.habit_tables) of one assessed image: one labeler's
+    sums for one class (labeler empty: the project's own counts; class empty: a class tie).
+
+    The value columns are ``v_<column>`` for every habit_tables.LABELER_CLASS column, added
+    below the class. Written when the image is assessed, folded (GROUP BY, SUM) by the summary.
+    """
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+", db_index=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    labeler = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    label_class = models.ForeignKey(
+        LabelClass, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        db_index=False,
+    )  # fmt: skip
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["image"], name="habit_evidence_image"),
+            models.Index(fields=["project", "labeler"], name="habit_evidence_fold"),
+        ]
+
+    def __str__(self):
+        return f"habit evidence of {self.labeler_id} on image {self.image_id}"
+
+
+for _column in LABELER_CLASS:
+    HabitEvidence.add_to_class(f"v_{_column}", models.FloatField(default=0.0))
+
+
+class HabitPairEvidence(models.Model):
+    """Habit evidence table 2 of one assessed image: (labeler, class, other class) counts."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+", db_index=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    labeler = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    label_class = models.ForeignKey(
+        LabelClass, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        db_index=False,
+    )  # fmt: skip
+    other_class = models.ForeignKey(
+        LabelClass, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        db_index=False,
+    )  # fmt: skip
+    pair_count = models.FloatField()
+    pair_share = models.FloatField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["image"], name="habit_pair_evidence_image"),
+            models.Index(fields=["project", "labeler"], name="habit_pair_evidence_fold"),
+        ]
+
+    def __str__(self):
+        return f"habit pairs of {self.labeler_id} on image {self.image_id}"
+
+
+class Pattern(models.Model):
+    """A habit (quality.engine.habits) found in a project, refreshed by every summary.
+
+    ``key`` (kind, labeler, class, other class) is its identity: a summary that finds the habit
+    again updates the same row, so the lead's decision stays with it. A habit no longer found
+    keeps its row (``found`` false) while it has a decision: its coaching figures still matter.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACTED = "acted", "Acted on"
+
+    class Action(models.TextChoices):
+        ACCEPT_CONSENSUS = "accept_consensus", "Settled its flags (consensus)"
+        FEEDBACK = "feedback", "Feedback sent to the labeler"
+        CLARIFY = "clarify", "Instructions clarified"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="patterns")
+    labeler = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="patterns",
+        help_text="Empty: the project's own habit (an ambiguous pair of classes).",
+    )
+    kind = models.CharField(max_length=32)
+    label_class = models.ForeignKey(
+        LabelClass, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    other_class = models.ForeignKey(
+        LabelClass, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    key = models.CharField(max_length=100, help_text="kind:labeler:class:other, the identity.")
+    strength = models.FloatField()
+    ci_low = models.FloatField()
+    ci_high = models.FloatField()
+    support = models.PositiveIntegerField()
+    size = models.CharField(max_length=500, help_text="The habit in words; names no labeler.")
+    found = models.BooleanField(default=True, help_text="Found by the latest summary.")
+    example_flag_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    action = models.CharField(max_length=32, choices=Action.choices, blank=True)
+    note = models.TextField(blank=True)
+    feedback_flag_ids = models.JSONField(
+        default=list, help_text="The example flags the labeler was shown with the feedback."
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    before_strength = models.FloatField(null=True, blank=True, help_text="At the decision.")
+    after_strength = models.FloatField(
+        null=True, blank=True, help_text="On label sets submitted after the decision."
+    )
+    after_ci_low = models.FloatField(null=True, blank=True)
+    after_ci_high = models.FloatField(null=True, blank=True)
+    after_support = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["project_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "key"], name="pattern_unique_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} of {self.labeler_id} on {self.label_class_id}"
 
 
 class ConsensusBox(models.Model):
@@ -285,6 +427,14 @@ class Flag(models.Model):
         related_name="settled_flags",
         help_text="The flag whose decision on the image's labels (consensus, one labeler's "
         "version, adjudication) settled this one too; empty when decided on its own.",
+    )
+    pattern = models.ForeignKey(
+        "Pattern",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="settled_flags",
+        help_text="The habit whose decision settled this flag (a lead's one-step action).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -21,6 +21,7 @@ from projects.models import Image, Project
 from quality.selectors.figures import summary_key as _summary_key
 from quality.selectors.sweep import sweep_find
 from quality.services import assessment, runs
+from quality.services.patterns import patterns_refresh
 from quality.services.summary import project_summarize
 
 # IntegrityError: two assessments of one image at once (a submit's task and a run's chunk, or
@@ -178,6 +179,38 @@ def summarize_project_task(project_id: int) -> None:
         cache.delete(running)
     if cache.delete(again):
         summary_schedule(project_id)
+    elif project is not None:
+        patterns_schedule(project_id)
+
+
+def patterns_schedule(project_id: int) -> None:
+    """Refresh the project's habits after its summary, at most once per wait.
+
+    Habits fold every evidence row of the project (tens per image), far more than the summary
+    reads, and they are statistics over hundreds of objects: they need not follow each submit.
+    One refresh is pending per project at a time; it waits SUMMARY_SPACING times the last one's
+    duration after the one before, so refreshes never take more than a fifth of a worker.
+    """
+    last = cache.get(_summary_key(project_id, "patterns-seconds")) or 0
+    wait = round(SUMMARY_SPACING * last)
+    if cache.add(_summary_key(project_id, "patterns"), 1, timeout=wait * 10 + 60):
+        refresh_patterns_task.apply_async((project_id,), countdown=wait)
+
+
+@shared_task(
+    **_common,
+    soft_time_limit=settings.AGREEMENT_SUMMARY_SOFT_TIME_LIMIT,
+    time_limit=settings.AGREEMENT_SUMMARY_TIME_LIMIT,
+)
+def refresh_patterns_task(project_id: int) -> None:
+    cache.delete(_summary_key(project_id, "patterns"))  # changes from now on schedule the next
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return
+    started = time.monotonic()
+    patterns_refresh(project=project)
+    seconds = time.monotonic() - started
+    cache.set(_summary_key(project_id, "patterns-seconds"), seconds, timeout=24 * 3600)
 
 
 @shared_task(

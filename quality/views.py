@@ -20,6 +20,7 @@ from projects.permissions import Capability, has_capability, project_for, requir
 from quality.models import Flag
 from quality.selectors import flag_queue
 from quality.selectors import report as report_selectors
+from quality.selectors.patterns import pattern_rows
 from quality.services import review
 
 FLAGS_PER_PAGE = 50
@@ -64,6 +65,7 @@ def report(request, slug):
             "project": project,
             "role": role_of(request.user, project),
             "report": data,
+            "patterns": pattern_rows(project=project),
             "empty": _empty_charts(data),
             "can_resolve": has_capability(request.user, project, Capability.RESOLVE),
             "can_manage": has_capability(request.user, project, Capability.MANAGE),

@@ -32,7 +32,10 @@ from .types import FLAG_KINDS, NEAR_DUPLICATE_CONFLICT
 # The kinds an assessment raises per image (near-duplicate conflicts are found across images).
 ASSESSED_FLAG_KINDS = tuple(k for i, k in enumerate(FLAG_KINDS) if i != NEAR_DUPLICATE_CONFLICT)
 
-FIGURES_VERSION = 1
+# 2: each image's habit evidence (habit_tables, EVIDENCE_VERSION 1) is stored with its figures,
+# so results stored before it are assessed again by the sweep; a bump of EVIDENCE_VERSION bumps
+# this too (ImageAgreement.figures_version is what the sweep compares).
+FIGURES_VERSION = 2
 HISTOGRAM_BINS = 10
 UNDECIDED = -1  # class code of objects whose labelers' classes tie
 

@@ -18,6 +18,7 @@ from projects.models import Image, InstructionVersion, LabelClass, Project
 from quality.dbcopy import is_postgresql, query_matrix
 from quality.engine import ENGINE_VERSION, AgreementParams, BoxBatch, LabelSet
 from quality.engine.figures import FIGURES_VERSION
+from quality.engine.habit_tables import EVIDENCE_VERSION
 from quality.engine.near_duplicates import PHASH_BANDS, near_matches, near_twins
 from quality.models import ConsensusBox, ImageAgreement
 
@@ -229,8 +230,11 @@ def _image_labels(project, images, table, usernames, class_names) -> LabelBatch:
 
 def _digests(n_images, row_image, row_labeler, has_box, table, params) -> list[str]:
     """Per image: blake2b of its label sets and boxes, the parameters, the engine version and
-    the version of the figures stored with the result (another one: assessed again)."""
-    salt = repr((ENGINE_VERSION, FIGURES_VERSION, sorted(params_as_dict(params).items()))).encode()
+    the versions of the figures and habit evidence stored with the result (another one:
+    assessed again)."""
+    salt = repr(
+        (ENGINE_VERSION, FIGURES_VERSION, EVIDENCE_VERSION, sorted(params_as_dict(params).items()))
+    ).encode()
     labelers = np.ascontiguousarray(row_labeler)
     boxes = np.ascontiguousarray(table[has_box][:, [1, 4, 5, 6, 7, 8, 9]])
     set_ptr = np.searchsorted(row_image, np.arange(n_images + 1))

@@ -51,6 +51,7 @@ from quality.services.figures import (
     image_instruction_versions,
 )
 from quality.services.flags import FlagSpec, flags_sync, image_flags_retire
+from quality.services.habit_evidence import habit_evidence_delete, habit_evidence_store
 from quality.services.model_comparison import (
     model_comparisons_forget,
     model_comparisons_refresh,
@@ -131,6 +132,7 @@ def _labels_assess(labels: LabelBatch, *, touch: bool = False) -> BatchAssessmen
     figures = batch_figures(result)
     versions = image_instruction_versions(labels)
     figures_store(labels=labels, figures=figures, changed=changed)
+    habit_evidence_store(labels=labels, result=result, changed=changed)
     ImageAgreement.objects.filter(image_id__in=changed_ids).delete()
     rows_insert(
         ImageAgreement,
@@ -159,6 +161,7 @@ def images_unassess(*, image_ids: list[int]) -> None:
     """Forget the results of images that are no longer complete (a submission was withdrawn)."""
     image_flags_retire(image_ids=image_ids, keep=())
     figures_delete(image_ids=image_ids)
+    habit_evidence_delete(image_ids=image_ids)
     ConsensusBox.objects.filter(image_id__in=image_ids).delete()
     model_comparisons_forget(image_ids=image_ids)
     ImageAgreement.objects.filter(image_id__in=image_ids).delete()

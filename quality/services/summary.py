@@ -45,7 +45,9 @@ def project_summarize(*, project: Project) -> ProjectAgreement:
     Every figure that adds up over images is folded from the rows stored when the images were
     assessed (quality.figures): no image is assessed again here. Only the K-alpha threshold
     sweep and vitality are computed here, on a bounded sample of images, and only when that
-    sample's labels changed since the last summary.
+    sample's labels changed since the last summary. The project's habits are refreshed after
+    it, by a task of their own (quality.tasks.patterns_schedule): they fold far more rows, and
+    the report's figures do not wait for them.
     """
     report_figures_refresh(project=project)
     folded = figures_fold(project=project)

@@ -16,6 +16,7 @@ import schemathesis
 from django.core import signals
 from django.core.management import call_command
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
 from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
@@ -24,7 +25,7 @@ from schemathesis.core.failures import Failure, FailureGroup
 
 from projects.services import instruction_acknowledge, instruction_version_publish
 from quality.enqueue import recompute_start
-from quality.models import Flag
+from quality.models import Flag, Pattern
 from tests.cache import cache_empty
 from tests.exports.conftest import label
 from tests.factories import AnnotationFactory, ImageFactory
@@ -104,6 +105,21 @@ def fuzz_world(project, classes, lead, labeler_a, labeler_b, django_capture_on_c
         "project_id": project.pk,
         "flag_id": Flag.objects.filter(project=project).values_list("pk", flat=True).first(),
         "run_id": run.pk,
+        "pattern_id": Pattern.objects.create(
+            project=project,
+            labeler=labeler_b,
+            kind="class_confusion",
+            label_class=car,
+            other_class=truck,
+            key="class_confusion:fuzz",
+            strength=0.5,
+            ci_low=0.3,
+            ci_high=0.7,
+            support=40,
+            size="calls 50% of car objects truck",
+            example_flag_ids=[],
+            computed_at=timezone.now(),
+        ).pk,  # fmt: skip
         "number": version.number,
         "annotation_id": draft.pk,
         "user_id": labeler_a.pk,

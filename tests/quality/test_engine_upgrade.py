@@ -9,7 +9,14 @@ from django.utils import timezone
 from annotations.models import Annotation
 from quality.engine import ENGINE_VERSION
 from quality.engine.figures import FIGURES_VERSION
-from quality.models import Flag, FlagLabeler, ImageAgreement, LabelSetFigures
+from quality.models import (
+    Flag,
+    FlagLabeler,
+    HabitEvidence,
+    HabitPairEvidence,
+    ImageAgreement,
+    LabelSetFigures,
+)
 from quality.services.assessment import image_assess
 from quality.tasks import sweep_unassessed_task
 from tests.factories import ImageFactory, MembershipFactory, UserFactory
@@ -107,4 +114,33 @@ def test_results_stored_without_figures_are_reassessed_by_the_sweep(project, cla
     agreement = ImageAgreement.objects.get(image=image)
     assert (agreement.figures_version, agreement.input_digest) == (FIGURES_VERSION, old_digest)
     assert LabelSetFigures.objects.filter(image=image).count() == 3
+    assert sweep_unassessed_task() == 0
+
+
+def test_results_stored_before_habit_evidence_are_reassessed_by_the_sweep(project, classes, three):
+    """Results of FIGURES_VERSION 1 (before issue 18) have no habit evidence: the sweep
+    assesses them again, which stores it."""
+    car, truck = classes
+    a, b, c = three
+    image = ImageFactory(project=project)
+    submit(image, a, [(car, (10, 10, 50, 40))])
+    submit(image, b, [(car, (11, 10, 50, 40))])
+    submit(image, c, [(truck, (10, 11, 50, 40))])
+    image_assess(image_id=image.pk)
+    assert HabitEvidence.objects.filter(image=image).exists()
+    HabitEvidence.objects.all().delete()
+    HabitPairEvidence.objects.all().delete()
+    ImageAgreement.objects.update(
+        figures_version=1,
+        computed_at=timezone.now() - timedelta(minutes=50),
+        input_digest="digest-under-figures-1",
+    )
+    Annotation.objects.update(updated_at=timezone.now() - timedelta(hours=1))
+
+    assert sweep_unassessed_task() == 1
+
+    assert ImageAgreement.objects.get(image=image).figures_version == FIGURES_VERSION
+    labelers = set(HabitEvidence.objects.filter(image=image).values_list("labeler_id", flat=True))
+    assert labelers == {a.pk, b.pk, c.pk, None}  # None: the project's rows
+    assert HabitPairEvidence.objects.filter(image=image, labeler=None).exists()  # car/truck
     assert sweep_unassessed_task() == 0

@@ -89,6 +89,7 @@ def _page_paths(world) -> list[str]:
     fill = {
         "slug": world.a.slug,
         "flag_id": world.flag.pk,
+        "pattern_id": world.pattern.pk,
         "image_id": world.images[0].pk,
         "number": world.instruction.number,
         "asset_id": 999_999,
@@ -235,6 +236,7 @@ def _base_bodies(world) -> dict[tuple[str, str], dict]:
             "role": "labeler",
         },
         ("PUT", "/api/annotations/{annotation_id}/"): {"boxes": [box], "active_seconds": 3},
+        ("POST", "/api/patterns/{pattern_id}/act/"): {"action": "feedback", "note": "n"},
         ("PATCH", "/api/flags/{flag_id}/"): {
             "resolution": "adjudicated",
             "note": "n",
@@ -282,6 +284,7 @@ def test_every_api_parameter_and_body_field_survives_hostile_values(world):
     ids = {
         "project_id": world.a.pk,
         "flag_id": world.flag.pk,
+        "pattern_id": world.pattern.pk,
         "annotation_id": world.draft.pk,
         "number": world.instruction.number,
         "run_id": world.run.pk,

@@ -78,6 +78,9 @@ TABLE = [
     ("GET", "/projects/{slug}/flags/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/projects/{slug}/flags/{flag_id}/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("POST", "/projects/{slug}/flags/{flag_id}/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
+    ("POST", "/projects/{slug}/patterns/{pattern_id}/act/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    ("GET", "/projects/{slug}/patterns/{pattern_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
+    ("POST", "/projects/{slug}/patterns/{pattern_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     ("GET", "/projects/{slug}/flags/{flag_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("POST", "/projects/{slug}/flags/{flag_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     # the gold page: engineers read, leads change; labelers never learn which images are gold
@@ -125,6 +128,8 @@ TABLE = [
     ("POST", "/api/projects/{project_id}/flags/bulk/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     ("GET", "/api/flags/{flag_id}/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("PATCH", "/api/flags/{flag_id}/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
+    ("GET", "/api/projects/{project_id}/patterns/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("POST", "/api/patterns/{pattern_id}/act/", (UNAUTH, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     # API: exports
     ("GET", "/api/projects/{project_id}/export/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/api/projects/{project_id}/datacard/", (UNAUTH, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
@@ -218,6 +223,7 @@ def _kwargs(world) -> dict:
         "image_id": world.images[0].pk,
         "annotation_id": world.annotation_a.pk,
         "flag_id": world.flag.pk,
+        "pattern_id": world.pattern.pk,
         "run_id": world.run.pk,
         "number": world.instruction.number,
         "token": "not-a-valid-token",

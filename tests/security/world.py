@@ -11,7 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from annotations.models import Annotation, Box
-from quality.models import Flag, ImageAgreement
+from quality.models import Flag, ImageAgreement, Pattern
 from tests.factories import (
     AnnotationFactory,
     ImageFactory,
@@ -40,6 +40,7 @@ class World:
     agreement: object
     image_b: object
     run: object = None
+    pattern: object = None
 
 
 def world_build() -> World:
@@ -75,8 +76,25 @@ def world_build() -> World:
     agreement = ImageAgreement.objects.get(image=images[0])
     flag = Flag.objects.filter(project=a).order_by("pk").first()
     assert flag is not None, "the pipeline raised no flag for a car/truck conflict"
+    pattern = Pattern.objects.create(
+        project=a, labeler=users["labeler_b"], kind="class_confusion", label_class=car,
+        other_class=truck, key=f"class_confusion:{users['labeler_b'].pk}:{car.pk}:{truck.pk}",
+        strength=0.5, ci_low=0.3, ci_high=0.7, support=40,
+        size="calls 50% of car objects truck (20 of 40), against 0% for the others",
+        example_flag_ids=[flag.pk], computed_at=timezone.now(),
+    )  # fmt: skip
     return World(
-        a, b, users, images, annotation_a, annotation_b, flag, instruction, agreement, image_b
+        a,
+        b,
+        users,
+        images,
+        annotation_a,
+        annotation_b,
+        flag,
+        instruction,
+        agreement,
+        image_b,
+        pattern=pattern,
     )
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("projects", "0008_registered_objects_and_long_keys"),
-        ("quality", "0010_agreementrun_register_kind"),
+        ("quality", "0011_habit_evidence_and_patterns"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
