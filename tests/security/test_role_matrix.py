@@ -78,6 +78,8 @@ TABLE = [
     ("GET", "/projects/{slug}/flags/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("GET", "/projects/{slug}/flags/{flag_id}/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
     ("POST", "/projects/{slug}/flags/{flag_id}/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
+    ("GET", "/projects/{slug}/flags/image/{image_id}/", (LOGIN, HIDDEN, DENIED, HIDDEN, OK, OK, HIDDEN)),
+    ("POST", "/projects/{slug}/flags/image/{image_id}/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
     ("POST", "/projects/{slug}/patterns/{pattern_id}/act/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("GET", "/projects/{slug}/patterns/{pattern_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, OK, HIDDEN)),
     ("POST", "/projects/{slug}/patterns/{pattern_id}/instructions/", (LOGIN, HIDDEN, DENIED, HIDDEN, DENIED, WRITE, HIDDEN)),
