@@ -537,6 +537,16 @@ def seed_gold(project, count: int, rate: float, qualification: int = 0) -> None:
         cursor.execute("ANALYZE")  # statistics with the gold tables filled, as in use
 
 
+def labeler_tokens(usernames: list[str]) -> dict[str, str]:
+    """An API token per labeler, as POST /api/auth/token/ would give them."""
+    from django.contrib.auth import get_user_model
+
+    from accounts.tokens import token_create
+
+    users = get_user_model().objects.filter(username__in=usernames)
+    return {user.username: token_create(user=user).key for user in users}
+
+
 def gold_problems(project_id: int, submitted: list[Submitted]) -> list[str]:
     """Every gold answer the crowd submitted is scored; prints how much of the queue was gold."""
     from annotations.models import Annotation
@@ -614,6 +624,12 @@ def main() -> None:
         "--gold-qualification", type=int, default=0, help="gold images served first to each"
     )
     parser.add_argument(
+        "--tokens",
+        action="store_true",
+        help="give every labeler an API token up front instead of logging in with the password "
+        "(50 password hashes at once time out on a crowded machine)",
+    )
+    parser.add_argument(
         "--truth-boxes",
         action="store_true",
         help="labelers draw the gold's true boxes first (needed to pass a qualification set)",
@@ -677,6 +693,7 @@ def main() -> None:
             autosaves=args.autosaves,
             on_start=lambda: cpu_before.extend([os.times(), _cpu_seconds(server)]),
             truth_boxes=args.truth_boxes,
+            tokens=labeler_tokens(usernames) if args.tokens else None,
         )
         load_after = os.getloadavg()
         client_times = os.times()
