@@ -233,3 +233,23 @@ def test_manage_py_import_gold_needs_a_lead(project, classes, images, lead, labe
         ("car", 10, 10, 100, 80),
         ("truck", 300, 200, 80, 60),
     ]
+
+
+def test_the_lead_imports_gold_from_the_page(
+    client, project, classes, images, lead, labeler_a, django_capture_on_commit_callbacks
+):
+    url = f"/projects/{project.slug}/import/"
+    client.force_login(labeler_a)
+    assert client.get(url).status_code == 403
+    client.force_login(lead)
+    assert b'name="target" value="gold"' in client.get(url).content
+    upload = SimpleUploadedFile("truth.json", true_coco(images[0]))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"files": [upload], "format": "coco", "target": "gold"})
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "Gold import (coco) of truth.json" in page
+    assert "<strong>1</strong> gold images" in page and "1 gold" in page
+    assert GoldImage.objects.get().source == "import"
+    response = client.post(url, {"files": [upload], "format": "cvat", "target": "gold"})
+    assert response.status_code == 400 and b"gold can be imported from coco" in response.content
