@@ -17,8 +17,12 @@
    every complete image is assessed after its last submit. Exit status 1 if any check fails.
 
 --gold K makes K of the images (the highest ids) gold, with two true boxes each, and mixes them
-into every labeler's queue at --gold-rate (no qualification set: the crowd's random boxes
-would fail it); the run then also checks that every gold answer submitted was scored.
+into every labeler's queue at --gold-rate; the run then also checks that every gold answer
+submitted was scored. --gold-qualification Q serves each labeler Q gold images first (a
+qualification set); the crowd then needs --truth-boxes to pass it: every labeler draws the two
+true boxes (TRUTH_BOXES) first on every image, then random ones, so a gold answer of 3 boxes
+scores 2/3, and the bench policy qualifies and keeps labelers from 0.5. Use --truth-boxes in
+the run without gold too, so both runs send the same boxes.
 
 Prints p50/p95/p99 latency per request kind as the client saw it, throughput, errors and the load
 average. The Crowd and the checks are also used by tests/hardening/test_load.py (a short run).
@@ -46,6 +50,10 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "load-test-password-1"  # noqa: S105 - a throwaway bench database
 IMAGE_SIZE = (640, 480)
+TRUTH_BOXES = [  # (x, y, width, height, class index): the gold boxes of seed_gold
+    (40, 40, 120, 90, 0),
+    (300, 200, 150, 100, 1),
+]
 
 
 # -- the crowd (no Django here: it only speaks HTTP) ---------------------------------------------
@@ -89,7 +97,17 @@ class Labeler:
     }
 
     def __init__(
-        self, base_url, project_id, username, class_ids, *, think, autosaves, seed, token=None
+        self,
+        base_url,
+        project_id,
+        username,
+        class_ids,
+        *,
+        think,
+        autosaves,
+        seed,
+        token=None,
+        truth_boxes=False,
     ):
         self.base = base_url.rstrip("/")
         self.project_id = project_id
@@ -100,6 +118,7 @@ class Labeler:
         self.random = random.Random(seed)
         self.session = requests.Session()
         self.token = token  # given: no login (it needs the cache, which may be down)
+        self.truth_boxes = truth_boxes
         self.result = CrowdResult()
 
     def run(self, start: threading.Barrier, clock: dict, stop: threading.Event) -> CrowdResult:
@@ -156,7 +175,7 @@ class Labeler:
             if time.monotonic() >= deadline and saved is not None:
                 break
             self._pause()
-            boxes = [*boxes, self._box(image)]
+            boxes = [*boxes, self._box(image, len(boxes))]
             response = self._request(
                 "autosave",
                 "PUT",
@@ -178,8 +197,11 @@ class Labeler:
             self.result.submitted.append(Submitted(annotation, self.username, saved))
         return True
 
-    def _box(self, image: dict) -> dict:
+    def _box(self, image: dict, k: int = 0) -> dict:
         r = self.random
+        if self.truth_boxes and k < len(TRUTH_BOXES):
+            x, y, w, h, c = TRUTH_BOXES[k]
+            return {"x": x, "y": y, "width": w, "height": h, "label_class": self.class_ids[c]}
         width, height = image["width"], image["height"]
         w, h = round(r.uniform(10, width / 4), 2), round(r.uniform(10, height / 4), 2)
         return {
@@ -220,6 +242,7 @@ def crowd_run(
     seed: int = 0,
     tokens: dict[str, str] | None = None,
     on_start=None,
+    truth_boxes: bool = False,
 ) -> CrowdResult:
     """Every labeler in its own thread; they all log in, then label for `duration` seconds.
 
@@ -245,6 +268,7 @@ def crowd_run(
             autosaves=autosaves,
             seed=seed + k,
             token=(tokens or {}).get(name),
+            truth_boxes=truth_boxes,
         )
         for k, name in enumerate(usernames)
     ]
@@ -483,9 +507,10 @@ def seed_project(
     return project, usernames, [c.pk for c in classes]
 
 
-def seed_gold(project, count: int, rate: float) -> None:
-    """The project's last ``count`` images made gold (two true boxes each), mixed in at ``rate``
-    with no qualification set."""
+def seed_gold(project, count: int, rate: float, qualification: int = 0) -> None:
+    """The project's last ``count`` images made gold (the two TRUTH_BOXES each), mixed in at
+    ``rate``, after a qualification set of ``qualification`` gold images (passed, and kept
+    active, from a gold score of 0.5: what the --truth-boxes crowd scores)."""
     from django.contrib.auth import get_user_model
     from django.db import connection
 
@@ -494,15 +519,32 @@ def seed_gold(project, count: int, rate: float) -> None:
 
     lead = get_user_model().objects.get(username=f"{project.slug.removeprefix('load-')}-lead")
     car, truck = project.classes.order_by("order").values_list("pk", flat=True)
+    classes = (car, truck)
     boxes = [
-        {"x": 40, "y": 40, "width": 120, "height": 90, "label_class": car},
-        {"x": 300, "y": 200, "width": 150, "height": 100, "label_class": truck},
+        {"x": x, "y": y, "width": w, "height": h, "label_class": classes[c]}
+        for x, y, w, h, c in TRUTH_BOXES
     ]
     for image in project.images.order_by("-pk")[:count]:
         gold_image_save(project=project, image=image, user=lead, source="boxes", boxes=boxes)
-    GoldPolicy.objects.create(project=project, rate=rate, qualification_size=0)
+    GoldPolicy.objects.create(
+        project=project,
+        rate=rate,
+        qualification_size=qualification,
+        qualify_threshold=0.5,
+        threshold=0.5,
+    )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # statistics with the gold tables filled, as in use
+
+
+def labeler_tokens(usernames: list[str]) -> dict[str, str]:
+    """An API token per labeler, as POST /api/auth/token/ would give them."""
+    from django.contrib.auth import get_user_model
+
+    from accounts.tokens import token_create
+
+    users = get_user_model().objects.filter(username__in=usernames)
+    return {user.username: token_create(user=user).key for user in users}
 
 
 def gold_problems(project_id: int, submitted: list[Submitted]) -> list[str]:
@@ -522,6 +564,12 @@ def gold_problems(project_id: int, submitted: list[Submitted]) -> list[str]:
     print(
         f"gold: {len(gold)} of {len(ids)} submitted images were gold ({len(gold) / max(len(ids), 1):.1%})"
     )
+    from gold.models import LabelerGold
+
+    states = Counter(
+        LabelerGold.objects.filter(project_id=project_id).values_list("state", flat=True)
+    )
+    print(f"gold standings: {dict(sorted(states.items()))}")
     return [f"gold answer {pk} was submitted but not scored" for pk in sorted(gold - scored)]
 
 
@@ -572,6 +620,20 @@ def main() -> None:
     parser.add_argument("--trace", help="write every request (sent at, kind, seconds) as CSV here")
     parser.add_argument("--gold", type=int, default=0, help="gold images mixed into the queue")
     parser.add_argument("--gold-rate", type=float, default=0.1, help="share of gold per labeler")
+    parser.add_argument(
+        "--gold-qualification", type=int, default=0, help="gold images served first to each"
+    )
+    parser.add_argument(
+        "--tokens",
+        action="store_true",
+        help="give every labeler an API token up front instead of logging in with the password "
+        "(50 password hashes at once time out on a crowded machine)",
+    )
+    parser.add_argument(
+        "--truth-boxes",
+        action="store_true",
+        help="labelers draw the gold's true boxes first (needed to pass a qualification set)",
+    )
     args = parser.parse_args()
 
     os.environ.update(
@@ -599,7 +661,7 @@ def main() -> None:
         prelabeled=args.prelabeled,
     )
     if args.gold:
-        seed_gold(project, args.gold, args.gold_rate)
+        seed_gold(project, args.gold, args.gold_rate, args.gold_qualification)
     port = free_port()
     access_log = str(Path(tempfile.mkdtemp(prefix="concord-load-")) / "access.log")
     processes = [
@@ -617,7 +679,8 @@ def main() -> None:
         print(
             f"{args.labelers} labelers x {args.duration:.0f} s, N={args.per_image}, "
             f"{args.images} images ({args.prelabeled:.0%} done before), think {args.think} s, {args.autosaves} autosaves, "
-            f"{args.gold} gold at {args.gold_rate:.0%}, "
+            f"{args.gold} gold at {args.gold_rate:.0%} (qualification {args.gold_qualification}), "
+            f"truth boxes {'on' if args.truth_boxes else 'off'}, "
             f"gunicorn x{args.gunicorn}, celery x{args.celery} (nice {args.celery_nice}); load before {_load(load_before)}"
         )
         result = crowd_run(
@@ -629,6 +692,8 @@ def main() -> None:
             think=args.think,
             autosaves=args.autosaves,
             on_start=lambda: cpu_before.extend([os.times(), _cpu_seconds(server)]),
+            truth_boxes=args.truth_boxes,
+            tokens=labeler_tokens(usernames) if args.tokens else None,
         )
         load_after = os.getloadavg()
         client_times = os.times()

@@ -82,10 +82,11 @@ class GoldBoxesField(serializers.Field):
 class GoldImageInput(serializers.Serializer):
     image = serializers.IntegerField(min_value=1, max_value=ID_MAX)
     source = serializers.ChoiceField(
-        choices=GoldImage.Source.choices,
+        choices=[c for c in GoldImage.Source.choices if c[0] != GoldImage.Source.IMPORT],
         required=False,
         help_text='Where the true boxes come from; "boxes" (the default when boxes are sent) '
-        "takes them from the request.",
+        "takes them from the request. Gold from a COCO, YOLO or VOC file: POST "
+        '/api/projects/{id}/imports/ with target "gold".',
     )
     boxes = GoldBoxesField(required=False)
     active = serializers.BooleanField(required=False, help_text="false: stop serving it.")

@@ -81,6 +81,7 @@ class GoldImage(models.Model):
         ADJUDICATION = "adjudication", "The lead's adjudication"
         CONSENSUS = "consensus", "The labelers' consensus"
         BOXES = "boxes", "Boxes given by the lead"
+        IMPORT = "import", "Imported (COCO, YOLO or VOC)"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="gold_images")
     image = models.OneToOneField(Image, on_delete=models.CASCADE, related_name="gold")

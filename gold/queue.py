@@ -26,7 +26,7 @@ from gold.models import GoldImage, GoldPolicy, LabelerGold
 from gold.scoring import gold_answer_score
 from gold.selectors import unanswered_gold
 from gold.standing import standing_refresh
-from projects.models import InstructionVersion, Project
+from projects.models import Image, InstructionVersion, Project
 
 
 class LabelerPaused(Exception):
@@ -74,7 +74,17 @@ SELECT
      WHERE g.project_id = %(project)s AND g.active
          AND NOT EXISTS (SELECT 1 FROM {Annotation._meta.db_table} AS mine
                          WHERE mine.image_id = g.image_id AND mine.labeler_id = %(labeler)s)
-    ) AS gold_left
+    ) AS gold_left,
+    CASE WHEN standing.state = %(qualifying)s THEN (
+        SELECT count(*) FROM {Annotation._meta.db_table} AS mine
+        JOIN {Image._meta.db_table} AS image ON image.id = mine.image_id
+        WHERE mine.labeler_id = %(labeler)s AND mine.kind = %(gold)s
+            AND image.project_id = %(project)s) END AS gold_taken,
+    CASE WHEN standing.state = %(qualifying)s THEN (
+        SELECT count(*) FROM {Annotation._meta.db_table} AS mine
+        JOIN {Image._meta.db_table} AS image ON image.id = mine.image_id
+        WHERE mine.labeler_id = %(labeler)s AND mine.kind = %(gold)s
+            AND mine.status = %(draft)s AND image.project_id = %(project)s) END AS gold_drafts
 FROM (SELECT 1) AS one
 LEFT JOIN {LabelerGold._meta.db_table} AS standing
     ON standing.project_id = %(project)s AND standing.labeler_id = %(labeler)s
@@ -85,16 +95,26 @@ LEFT JOIN {GoldPolicy._meta.db_table} AS policy ON policy.project_id = %(project
 def gold_gate(*, project: Project, labeler) -> Gate | None:
     """None when the project serves no gold; raises LabelerPaused for a paused labeler.
 
-    One statement, for every project: whether it has gold, the labeler's standing, the policy
-    and how many gold images the labeler has not had (raw SQL: the ORM took longer to compose
+    One statement, for every project: whether it has gold, the labeler's standing, the policy,
+    how many gold images the labeler has not had, and while they qualify, how many they have
+    had and have open (raw SQL: the ORM took longer to compose
     it than the database to run it, on every labeler's every image). A labeler's first draw in
     a project with gold makes their standing (qualifying if the project asks for qualification
     and they never labeled an image of it); a qualification is decided here once no more of it
     can be served.
     """
+    params = {
+        "project": project.pk,
+        "labeler": labeler.pk,
+        "qualifying": LabelerGold.State.QUALIFYING,
+        "gold": Annotation.Kind.GOLD,
+        "draft": Annotation.Status.DRAFT,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(GATE_SQL, {"project": project.pk, "labeler": labeler.pk})
-        has_gold, standing_id, state, reason, policy_id, rate, size, gold_left = cursor.fetchone()
+        cursor.execute(GATE_SQL, params)
+        row = cursor.fetchone()
+    has_gold, standing_id, state, reason, policy_id, rate, size, gold_left = row[:8]
+    taken = (row[8], row[9]) if row[8] is not None else None  # a qualifying labeler's
     if standing_id is None and not has_gold:
         return None
     policy = GoldPolicy(project=project)  # the defaults, unless the lead set a policy
@@ -107,7 +127,9 @@ def gold_gate(*, project: Project, labeler) -> Gate | None:
             pk=standing_id, project=project, labeler=labeler, state=state, reason=reason
         )
     if standing.state == LabelerGold.State.QUALIFYING:
-        standing = _qualification_settle(standing=standing, policy=policy, gold_left=gold_left)
+        standing = _qualification_settle(
+            standing=standing, policy=policy, gold_left=gold_left, taken=taken
+        )
     if standing.state == LabelerGold.State.PAUSED:
         raise LabelerPaused(standing)
     if not has_gold:
@@ -133,17 +155,23 @@ def _standing_create(*, project: Project, labeler, policy: GoldPolicy) -> Labele
 
 
 def _qualification_settle(
-    *, standing: LabelerGold, policy: GoldPolicy, gold_left: int
+    *, standing: LabelerGold, policy: GoldPolicy, gold_left: int, taken: tuple | None = None
 ) -> LabelerGold:
     """Decide the qualification once the labeler can answer no more of it (all answered, or no
     gold image left for them) and has no qualification image open; else leave them qualifying.
-    (Submitting the last one of the set decides it too: gold.standing.)"""
+    (Submitting the last one of the set decides it too: gold.standing.)
+
+    ``taken``: (gold images the labeler has, of them drafts), as GATE_SQL counted them; None:
+    count them here (a standing made by this draw)."""
     answers = Annotation.objects.filter(
         image__project=standing.project, labeler=standing.labeler, kind=Annotation.Kind.GOLD
     )
-    if answers.filter(status=Annotation.Status.DRAFT).exists():
+    if taken is None:
+        taken = (answers.count(), answers.filter(status=Annotation.Status.DRAFT).count())
+    count, drafts = taken
+    if drafts:
         return standing
-    if answers.count() < policy.qualification_size and gold_left > 0:
+    if count < policy.qualification_size and gold_left > 0:
         return standing
     with transaction.atomic():
         # Answers whose scoring task has not run yet (the labeler was quick) are scored now.

@@ -1,5 +1,5 @@
-"""Writes of the gold checks: the lead makes an image gold (from an adjudication, the consensus
-or given boxes), retires it, resumes a paused labeler, sets the project's gold policy."""
+"""Writes of the gold checks: the lead makes an image gold (from an adjudication, the consensus,
+given boxes or an import), retires it, resumes a paused labeler, sets the project's gold policy."""
 
 from __future__ import annotations
 
@@ -45,8 +45,8 @@ def gold_image_save(
     """Make the image gold with its true boxes, or give a gold image new boxes.
 
     ``source``: "adjudication" (the lead's adjudicated boxes), "consensus" (the labelers'
-    consensus; refused while an object's class is a tie) or "boxes" (``boxes`` as the labeling
-    API takes them). New boxes raise the gold's version, record the instructions in force and
+    consensus; refused while an object's class is a tie), "boxes" (``boxes`` as the labeling
+    API takes them) or "import" (``boxes`` read from a label file: imports.gold). New boxes raise the gold's version, record the instructions in force and
     re-score every submitted answer on it. ``active`` False stops serving it (answers stay).
     """
     if image.project_id != project.pk:
@@ -181,7 +181,7 @@ def _gold_boxes(*, project: Project, image: Image, source: str, boxes) -> list[C
                 "it, then make it gold from the adjudication."
             )
         return [_clean(r.label_class_id, r) for r in rows]
-    if source == Source.BOXES:
+    if source in (Source.BOXES, Source.IMPORT):
         if boxes is None:
             raise GoldInvalid('Send the true boxes as "boxes", or a "source".')
         return boxes_clean(

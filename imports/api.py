@@ -13,6 +13,7 @@ from concord.exceptions import ApiErrorOutput
 from concord.parsers import StrictJSONParser, valid_input
 from imports.classes import UNKNOWN_CHOICES
 from imports.enqueue import import_start
+from imports.gold import TARGETS
 from imports.runs import ImportRefused, import_options_clean
 from imports.sources import FORMATS
 from projects.permissions import Capability, ProjectScopedApi
@@ -60,6 +61,13 @@ class ImportInput(serializers.Serializer):
         default="one-based",
         help_text="voc only: one-based as the devkit, supervision and Concord write; zero-based "
         "as globox and datumaro write.",
+    )
+    target = serializers.ChoiceField(
+        choices=list(TARGETS),
+        default="labels",
+        help_text="labels: a rater's label sets. gold: the true boxes of the images the file names "
+        "(coco, yolo or voc): each becomes a gold image with the file's boxes; a gold image "
+        "already there gets them as its new version and its answers are re-scored.",
     )
     folder = serializers.CharField(
         required=False,
@@ -124,6 +132,7 @@ class ImportListApi(ProjectScopedApi, generics.ListCreateAPIView):
                 score_threshold=values["score_threshold"],
                 voc_coordinates=values["voc_coordinates"],
                 folder=values["folder"],
+                target=values["target"],
             )
             run = import_start(
                 project=self.project,

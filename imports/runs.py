@@ -12,6 +12,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from imports.classes import UNKNOWN_CHOICES
+from imports.gold import GOLD_FORMATS, TARGETS
 from imports.sources import FORMATS
 from projects.models import Project
 from quality.models import AgreementRun
@@ -30,11 +31,21 @@ def import_options_clean(
     voc_coordinates: str = "one-based",
     folder: str = "",
     trusted_folder: bool = False,
+    target: str = "labels",
 ) -> dict:
     """The run's options, checked. ``trusted_folder``: any server folder (manage.py import);
-    otherwise only one under IMPORT_FOLDER_ROOT."""
+    otherwise only one under IMPORT_FOLDER_ROOT. ``target``: "labels" (a rater's label sets)
+    or "gold" (the true boxes of the images the file names: imports.gold)."""
     if fmt not in FORMATS:
         raise ImportRefused(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}.")
+    if target not in TARGETS:
+        raise ImportRefused(f"target must be one of {', '.join(TARGETS)}; got {target!r}.")
+    if target == "gold":
+        if fmt not in GOLD_FORMATS:
+            raise ImportRefused(
+                f"gold can be imported from {', '.join(GOLD_FORMATS)} files; got {fmt!r}."
+            )
+        labeler = ""  # gold has no rater
     if unknown_classes not in UNKNOWN_CHOICES:
         raise ImportRefused(f"unknown_classes must be one of {', '.join(UNKNOWN_CHOICES)}.")
     if voc_coordinates not in ("one-based", "zero-based"):
@@ -52,6 +63,7 @@ def import_options_clean(
         "score_threshold": score_threshold if fmt == "predictions" else None,
         "voc_coordinates": voc_coordinates,
         "folder": folder,
+        "target": target,
     }
 
 
@@ -114,4 +126,5 @@ def import_run_create(
 def _reason(options: dict, names: list[str]) -> str:
     what = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     what = what or options.get("folder", "")
-    return f"Import ({options['format']}) of {what}"[:200]
+    kind = "Gold import" if options.get("target") == "gold" else "Import"
+    return f"{kind} ({options['format']}) of {what}"[:200]

@@ -35,6 +35,7 @@ from django.utils import timezone
 from annotations.models import Annotation
 from imports.classes import UnknownClasses, classes_resolve
 from imports.formats.types import LabelFileError
+from imports.gold import GoldRefused, gold_sets_write
 from imports.matching import ProjectImages, project_images_index
 from imports.models import ImportedRater
 from imports.raters import RaterRefused, rater_resolve
@@ -127,14 +128,19 @@ def _import(run: AgreementRun, uploads: list, options: dict) -> dict:
                 project.classes.order_by("order", "id").values_list("name", flat=True)
             )
         }
+    gold = options.get("target") == "gold"
     units = upload_plan(
-        fmt=fmt, files=files, labeler=options.get("labeler", ""), options=plan_options
+        fmt=fmt,
+        files=files,
+        labeler="gold" if gold else options.get("labeler", ""),
+        options=plan_options,
     )
     _progress(run, total=len(units), done=0, params={"phase": "labels"})
     entries = []
     labeled: set[int] = set()
+    unit_import = _gold_unit_import if gold else _unit_import
     for done, unit in enumerate(units, start=1):
-        entry, image_ids = _unit_import(project, unit, index, options, run.requested_by)
+        entry, image_ids = unit_import(project, unit, index, options, run.requested_by)
         entries.append(entry)
         labeled.update(image_ids)
         _progress(run, done=done, params={"report": _report(images, entries)})
@@ -260,6 +266,65 @@ def _unit_import(project, unit: LabelUnit, index, options, requested_by) -> tupl
     return entry, written.image_ids
 
 
+def _gold_unit_import(project, unit: LabelUnit, index, options, requested_by) -> tuple[dict, list]:
+    """The unit's images made gold with its boxes (imports.gold), all or nothing. Nothing to
+    assess after: gold answers are re-scored as the gold changes, and gold counts toward no
+    agreement."""
+    entry: dict = {"name": unit.name, "status": "refused"}
+    if requested_by is None:
+        entry["reason"] = "gold is set by a lead: name who imports it (manage.py import --user)."
+        return entry, []
+    try:
+        sets, refused_files = unit.read()
+    except (LabelFileError, RefusedFile) as exc:
+        entry["reason"] = str(exc)
+        return entry, []
+    entry["refused_files"] = [{"name": n, "reason": r} for n, r in refused_files[:LISTED]]
+    entry["refused_file_count"] = len(refused_files)
+    entry["notes"] = sets.notes
+    counts = (
+        Counter(np.array(sets.labels, dtype=object)[sets.box_label].tolist())
+        if sets.box_count
+        else Counter()
+    )
+    try:
+        with transaction.atomic():
+            class_map, added = classes_resolve(
+                project=project, counts=dict(counts), unknown=options["unknown_classes"]
+            )
+            class_ids = np.array(
+                [-1 if class_map.get(n) is None else class_map[n] for n in sets.labels],
+                dtype=np.int64,
+            )
+            written = gold_sets_write(
+                project=project, sets=sets, images=index, class_ids=class_ids, user=requested_by
+            )
+    except UnknownClasses as exc:
+        entry.update(reason=str(exc), unknown_classes=exc.counts)
+        return entry, []
+    except GoldRefused as exc:
+        entry["reason"] = f"nothing of this file was imported: {exc}"
+        return entry, []
+    except DatabaseError as exc:
+        entry["reason"] = f"the database refused the file's gold, nothing was written ({exc})"
+        return entry, []
+    images = len(written.image_ids)
+    entry.update(
+        status="imported" if images else "nothing",
+        gold_images=images,
+        gold_created=written.created,
+        gold_changed=written.changed,
+        gold_unchanged=written.unchanged,
+        boxes=written.boxes,
+        images=images,
+        classes_added=added,
+        skipped=[s.as_dict() for s in written.skipped],
+    )
+    if not images:
+        entry["reason"] = "no image of this file could be made gold (see skipped)"
+    return entry, []
+
+
 def _message(exc) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
@@ -285,6 +350,9 @@ def _report(images: dict, entries: list[dict]) -> dict:
             "boxes": sum(e.get("boxes", 0) for e in entries),
             "classes_added": sorted({c for e in entries for c in e.get("classes_added", [])}),
             "raters_created": sorted({r for e in entries for r in e.get("raters_created", [])}),
+            "gold_images": sum(e.get("gold_images", 0) for e in entries),
+            "gold_created": sum(e.get("gold_created", 0) for e in entries),
+            "gold_changed": sum(e.get("gold_changed", 0) for e in entries),
         },
     }
 

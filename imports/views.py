@@ -35,6 +35,7 @@ def import_page(request, slug):
                 unknown_classes=form.get("unknown_classes", "refuse"),
                 score_threshold=_threshold(form.get("score_threshold", "")),
                 voc_coordinates=form.get("voc_coordinates", "one-based"),
+                target=form.get("target", "labels"),
             )
             run = import_start(
                 project=project,
@@ -64,6 +65,7 @@ def import_page(request, slug):
             "unknown_classes": form.get("unknown_classes", "refuse"),
             "score_threshold": form.get("score_threshold", "0.5"),
             "voc_coordinates": form.get("voc_coordinates", "one-based"),
+            "target": form.get("target", "labels"),
         },
         "error": error,
         "runs": [

@@ -9,6 +9,7 @@ from gold.services import gold_image_save
 from projects.services import instruction_acknowledge
 from tests.annotations.conftest import annotation_url, client_for, queue_url, submit_url
 from tests.factories import ImageFactory, InstructionVersionFactory
+from tests.imports.conftest import run_import  # noqa: F401 (gold from an import)
 
 # The true boxes of every gold image in these tests: (class index, (x, y, w, h)).
 TRUE = [(0, (10, 10, 100, 80)), (1, (300, 200, 80, 60))]

@@ -4,7 +4,8 @@ image, but for the image itself (its id, name and pixels) and the annotation's o
 One labeler gets a gold image (the qualification set of one) and then a regular one, does the
 same on both, and every response along the way is compared once those are put in neutral
 words: the API's JSON and headers, the label page reopened on each, their rows in My work, the
-image files' headers, and how the queue's count of remaining images moves.
+image files' headers, and how the queue's count of remaining images moves. The gold is made
+both ways a lead makes it from boxes: given to the gold API, or imported from a COCO file.
 """
 
 import json
@@ -13,8 +14,11 @@ import re
 import pytest
 
 from annotations.models import Annotation
+from gold.models import GoldImage
 from tests.annotations.conftest import annotation_url, submit_url
 from tests.gold.conftest import boxes_payload, make_gold, policy, take
+from tests.gold.test_gold_import import true_coco
+from tests.imports.conftest import report_of
 
 pytestmark = pytest.mark.django_db
 
@@ -75,10 +79,16 @@ def exchange(client, project, classes) -> tuple[Annotation, list]:
     return annotation, responses
 
 
+@pytest.mark.parametrize("made", ["boxes", "import"])
 def test_a_gold_image_and_a_regular_one_look_the_same_to_the_labeler(
-    project, classes, acknowledged, images, lead, labeler_a, client
+    project, classes, acknowledged, images, lead, labeler_a, client, made, run_import
 ):
-    gold = make_gold(project, images[0], lead, classes)
+    if made == "import":
+        data = {"gold.json": true_coco(images[0])}
+        report_of(run_import(project, data, format="coco", target="gold"))
+        gold = GoldImage.objects.get(source="import")
+    else:
+        gold = make_gold(project, images[0], lead, classes)
     policy(project, qualification_size=1, rate=0.1)
     client.force_login(labeler_a)
     queue_status = f"/api/projects/{project.pk}/queue/"

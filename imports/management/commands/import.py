@@ -18,10 +18,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from imports.classes import UNKNOWN_CHOICES
+from imports.gold import TARGETS
 from imports.runs import ImportRefused, import_options_clean, import_run_create
 from imports.services import import_execute
 from imports.sources import FORMATS
 from projects.models import Project
+from projects.permissions import Capability, has_capability
 from quality.models import AgreementRun
 
 
@@ -46,6 +48,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--voc-coordinates", choices=["one-based", "zero-based"], default="one-based"
         )
+        parser.add_argument(
+            "--target",
+            choices=list(TARGETS),
+            default="labels",
+            help="gold: the file's boxes become the true boxes of the images it names (coco, "
+            "yolo or voc; needs --user, a lead of the project).",
+        )
         parser.add_argument("--user", default="", help="Recorded as who ran the import.")
         parser.add_argument("--wait", action="store_true", help="Wait for the assessment run.")
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
@@ -59,6 +68,10 @@ class Command(BaseCommand):
             user = get_user_model().objects.filter(username=opts["user"]).first()
             if user is None:
                 raise CommandError(f"No user named {opts['user']!r}.")
+        if opts["target"] == "gold" and (
+            user is None or not has_capability(user, project, Capability.MANAGE)
+        ):
+            raise CommandError("Gold is set by a lead: give --user, a lead of the project.")
         paths = [Path(p) for p in [*opts["paths"], *opts["images"]]]
         for path in paths:
             if not path.exists():
@@ -71,6 +84,7 @@ class Command(BaseCommand):
                 unknown_classes=opts["unknown_classes"],
                 score_threshold=opts["score_threshold"],
                 voc_coordinates=opts["voc_coordinates"],
+                target=opts["target"],
             )
         except ImportRefused as exc:
             raise CommandError(str(exc)) from None
@@ -97,6 +111,11 @@ class Command(BaseCommand):
 
     def _summary(self, report: dict, seconds: float) -> None:
         images, totals = report["images"], report["totals"]
+        if "gold_images" in totals and totals["gold_images"]:
+            self.stdout.write(
+                f"Gold: {totals['gold_images']} images ({totals['gold_created']} new, "
+                f"{totals['gold_changed']} given new boxes, their answers re-scored)."
+            )
         self.stdout.write(
             f"Imported in {seconds:.1f} s: {totals['label_sets']} label sets "
             f"({totals['empty_label_sets']} empty), {totals['boxes']} boxes from "
