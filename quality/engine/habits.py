@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats
 
 from .habit_evidence import habit_evidence
 from .habit_tables import COLUMN, EDGES, SIZE_BUCKETS, Evidence, fold
@@ -152,13 +151,18 @@ def mean_ci(n: float, total: float, total_sq: float, level: float) -> tuple[floa
 
 
 # scipy's quantile functions cost ~0.5 ms a call; a project asks for the same few many times.
+# scipy (~40 MB) is imported here, where it is used: the models and tasks load this module.
 @lru_cache(maxsize=64)
 def _normal_quantile(level: float) -> float:
+    from scipy import stats
+
     return float(stats.norm.ppf(0.5 + level / 2))
 
 
 @lru_cache(maxsize=4096)
 def _t_quantile(level: float, df: int) -> float:
+    from scipy import stats
+
     return float(stats.t.ppf(0.5 + level / 2, df))
 
 
