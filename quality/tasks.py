@@ -18,6 +18,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.utils import timezone
 
 from projects.models import Image, Project
+from quality.models import AgreementRun
 from quality.selectors.figures import summary_key as _summary_key
 from quality.selectors.sweep import sweep_find
 from quality.services import assessment, runs
@@ -248,6 +249,10 @@ def finish_run_task(_chunk_results, run_id: int) -> None:
     except Exception as exc:
         runs.run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
         raise
+    # The habits after the run, by their own task: a run's success never waits for their fold.
+    project_id = AgreementRun.objects.filter(pk=run_id).values_list("project_id", flat=True).first()
+    if project_id is not None:
+        patterns_schedule(project_id)
 
 
 def run_dispatch(run_id: int, image_ids: list[int]) -> None:

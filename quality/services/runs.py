@@ -33,7 +33,6 @@ from quality.selectors.labels import (
     project_params,
 )
 from quality.services.assessment import images_assess, near_duplicates_store
-from quality.services.patterns import patterns_refresh
 from quality.services.summary import project_summarize
 
 
@@ -215,7 +214,6 @@ def run_finish(*, run_id: int) -> None:
         project_id=project.pk, image_ids=None, found=near_duplicate_conflicts(items), items=items
     )
     project_summarize(project=project)
-    patterns_refresh(project=project)
     AgreementRun.objects.filter(pk=run_id).update(
         state=AgreementRun.State.SUCCEEDED, done=run.total, finished_at=timezone.now(), error=""
     )
