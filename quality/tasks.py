@@ -205,13 +205,24 @@ def patterns_schedule(project_id: int) -> None:
 )
 def refresh_patterns_task(project_id: int) -> None:
     cache.delete(_summary_key(project_id, "patterns"))  # changes from now on schedule the next
-    project = Project.objects.filter(pk=project_id).first()
-    if project is None:
+    # One refresh of a project at a time (two would insert the same new habits): asked while
+    # one runs, it is done after that one.
+    running = _summary_key(project_id, "patterns-running")
+    again = _summary_key(project_id, "patterns-again")
+    if not cache.add(running, 1, timeout=settings.AGREEMENT_SUMMARY_TIME_LIMIT):
+        cache.set(again, 1, timeout=settings.AGREEMENT_SUMMARY_TIME_LIMIT)
         return
-    started = time.monotonic()
-    patterns_refresh(project=project)
-    seconds = time.monotonic() - started
-    cache.set(_summary_key(project_id, "patterns-seconds"), seconds, timeout=24 * 3600)
+    try:
+        project = Project.objects.filter(pk=project_id).first()
+        if project is not None:
+            started = time.monotonic()
+            patterns_refresh(project=project)
+            seconds = time.monotonic() - started
+            cache.set(_summary_key(project_id, "patterns-seconds"), seconds, timeout=24 * 3600)
+    finally:
+        cache.delete(running)
+    if cache.delete(again):
+        patterns_schedule(project_id)
 
 
 @shared_task(

@@ -2,12 +2,13 @@
 coaching figures, and what a labeler sees of their own habits in My work."""
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from quality.models import Flag, FlagLabeler, HabitEvidence, HabitPairEvidence, Pattern
 from quality.services.review import RULE_PLACEHOLDER
 from quality.services.summary import project_summarize
-from quality.tasks import summarize_project_task
+from quality.tasks import _summary_key, refresh_patterns_task, summarize_project_task
 from tests.quality.habit_fixtures import habits_project, label_images, summarize
 
 pytestmark = pytest.mark.django_db
@@ -308,3 +309,25 @@ def test_the_summary_task_refreshes_the_habits_after_the_figures(lead):
     assert Pattern.objects.filter(
         project=project, kind="loose_boxes", labeler=world["cho"]
     ).exists()
+
+
+@pytest.mark.usefixtures("empty_cache")
+def test_a_habits_refresh_asked_while_one_runs_waits_for_it(lead):
+    world = habits_project(lead)
+    label_images(world, 12)
+    project = world["project"]
+    project_summarize(project=project)
+    cache.add(_summary_key(project.pk, "patterns-running"), 1)  # another worker is refreshing
+
+    refresh_patterns_task(project.pk)
+
+    assert not Pattern.objects.filter(project=project).exists()  # not twice at once
+    assert cache.get(_summary_key(project.pk, "patterns-again"))  # ... but not forgotten
+    cache.delete(_summary_key(project.pk, "patterns-running"))
+
+    refresh_patterns_task(project.pk)  # it runs; the one asked meanwhile is scheduled (eager)
+
+    assert Pattern.objects.filter(
+        project=project, kind="loose_boxes", labeler=world["cho"]
+    ).exists()
+    assert cache.get(_summary_key(project.pk, "patterns-again")) is None
