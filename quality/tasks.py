@@ -164,24 +164,37 @@ def sweep_unassessed_task() -> int:
 def summarize_project_task(project_id: int) -> None:
     # Cleared first: labels changing while this runs schedule the next summary.
     cache.delete(_summary_key(project_id))
-    # One summary of a project at a time: asked while one runs, it is done after that one.
-    running, again = _summary_key(project_id, "running"), _summary_key(project_id, "again")
+    outcome = _one_at_a_time(project_id, "", "seconds", project_summarize)
+    if outcome == "again":
+        summary_schedule(project_id)
+    elif outcome == "done":
+        patterns_schedule(project_id)
+
+
+def _one_at_a_time(project_id: int, prefix: str, seconds_key: str, work) -> str:
+    """Run ``work(project=...)`` for the project unless another process is running it (then it
+    is remembered, and "busy" returned); its duration is kept under ``seconds_key`` for the
+    spacing. Returns "again" when it was asked meanwhile (the caller schedules it once more),
+    "done", or "gone" (the project was deleted)."""
+    running, again = (
+        _summary_key(project_id, f"{prefix}running"),
+        _summary_key(project_id, f"{prefix}again"),
+    )
     if not cache.add(running, 1, timeout=settings.AGREEMENT_SUMMARY_TIME_LIMIT):
         cache.set(again, 1, timeout=settings.AGREEMENT_SUMMARY_TIME_LIMIT)
-        return
+        return "busy"
     try:
         project = Project.objects.filter(pk=project_id).first()
         if project is not None:
             started = time.monotonic()
-            project_summarize(project=project)
+            work(project=project)
             seconds = time.monotonic() - started
-            cache.set(_summary_key(project_id, "seconds"), seconds, timeout=24 * 3600)
+            cache.set(_summary_key(project_id, seconds_key), seconds, timeout=24 * 3600)
     finally:
         cache.delete(running)
     if cache.delete(again):
-        summary_schedule(project_id)
-    elif project is not None:
-        patterns_schedule(project_id)
+        return "again"
+    return "done" if project is not None else "gone"
 
 
 def patterns_schedule(project_id: int) -> None:
@@ -207,21 +220,7 @@ def refresh_patterns_task(project_id: int) -> None:
     cache.delete(_summary_key(project_id, "patterns"))  # changes from now on schedule the next
     # One refresh of a project at a time (two would insert the same new habits): asked while
     # one runs, it is done after that one.
-    running = _summary_key(project_id, "patterns-running")
-    again = _summary_key(project_id, "patterns-again")
-    if not cache.add(running, 1, timeout=settings.AGREEMENT_SUMMARY_TIME_LIMIT):
-        cache.set(again, 1, timeout=settings.AGREEMENT_SUMMARY_TIME_LIMIT)
-        return
-    try:
-        project = Project.objects.filter(pk=project_id).first()
-        if project is not None:
-            started = time.monotonic()
-            patterns_refresh(project=project)
-            seconds = time.monotonic() - started
-            cache.set(_summary_key(project_id, "patterns-seconds"), seconds, timeout=24 * 3600)
-    finally:
-        cache.delete(running)
-    if cache.delete(again):
+    if _one_at_a_time(project_id, "patterns-", "patterns-seconds", patterns_refresh) == "again":
         patterns_schedule(project_id)
 
 
