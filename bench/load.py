@@ -675,6 +675,8 @@ def main() -> None:
         since = timezone.now()
         load_before = os.getloadavg()
         server = _children(processes[1].pid)
+        worker = [processes[0].pid, *_children(processes[0].pid)]
+        postmaster = _postmaster_pid()
         cpu_before = []
         print(
             f"{args.labelers} labelers x {args.duration:.0f} s, N={args.per_image}, "
@@ -691,7 +693,9 @@ def main() -> None:
             duration=args.duration,
             think=args.think,
             autosaves=args.autosaves,
-            on_start=lambda: cpu_before.extend([os.times(), _cpu_seconds(server)]),
+            on_start=lambda: cpu_before.extend(
+                [os.times(), _cpu_seconds(server), _cpu_seconds(worker), _pg_cpu(postmaster)]
+            ),
             truth_boxes=args.truth_boxes,
             tokens=labeler_tokens(usernames) if args.tokens else None,
         )
@@ -700,6 +704,8 @@ def main() -> None:
         cpu = (
             client_times.user + client_times.system - cpu_before[0].user - cpu_before[0].system,
             _cpu_seconds(server) - cpu_before[1],
+            _cpu_seconds(worker) - cpu_before[2],
+            _pg_cpu(postmaster) - cpu_before[3],
         )
         missing, waited = wait_assessed(project.pk, args.drain, since)
         problems = invariant_problems(project.pk, result.submitted, since)
@@ -748,7 +754,8 @@ def server_latencies(access_log: str) -> dict[str, list[float]]:
 def _report(result: CrowdResult, waited, missing, problems, load_after, cpu) -> None:
     total = sum(n for (kind, _), n in result.statuses.items() if kind != "token")
     print(f"CPU while labeling: gunicorn workers {cpu[1] * 1000 / max(total, 1):.1f} ms per "
-          f"request, the crowd's own process {cpu[0]:.1f} s")  # fmt: skip
+          f"request, the crowd's own process {cpu[0]:.1f} s, the Celery worker {cpu[2]:.1f} s, "
+          f"PostgreSQL {cpu[3]:.1f} s")  # fmt: skip
     print(f"labeling {result.wall:.1f} s: {total} requests = {total / result.wall:.1f} req/s, "
           f"{len(result.submitted)} submits = {len(result.submitted) / result.wall:.2f}/s; "
           f"load average at the end {_load(load_after)}")  # fmt: skip
@@ -771,8 +778,9 @@ def _children(pid: int) -> list[int]:
         ["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]  # fmt: skip
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of these processes so far (Linux /proc)."""
+def _cpu_seconds(pids: list[int], children: bool = False) -> float:
+    """User + system CPU of these processes so far (Linux /proc); ``children``: with that of
+    their children that have ended and been waited for."""
     total = 0
     for pid in pids:
         try:
@@ -780,7 +788,22 @@ def _cpu_seconds(pids: list[int]) -> float:
         except OSError:
             continue
         total += int(fields[11]) + int(fields[12])
+        if children:
+            total += int(fields[13]) + int(fields[14])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def _postmaster_pid() -> int | None:
+    """The local PostgreSQL server's main process, if this machine runs it (else None)."""
+    found = subprocess.run(["pgrep", "-o", "-x", "postgres"], capture_output=True, text=True)
+    return int(found.stdout.split()[0]) if found.stdout.strip() else None
+
+
+def _pg_cpu(postmaster: int | None) -> float:
+    """CPU of the whole local PostgreSQL server: its processes, and the backends that ended."""
+    if postmaster is None:
+        return 0.0
+    return _cpu_seconds([postmaster, *_children(postmaster)], children=True)
 
 
 def _load(load) -> str:

@@ -19,12 +19,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
 
 from annotations.models import Annotation
 from gold.models import GoldImage, GoldPolicy, LabelerGold
 from gold.scoring import gold_answer_score
-from gold.selectors import unanswered_gold
 from gold.standing import standing_refresh
 from projects.models import Image, InstructionVersion, Project
 
@@ -182,6 +180,26 @@ def _qualification_settle(
         )
 
 
+GOLD_PICK_SQL = f"""
+SELECT image.* FROM {GoldImage._meta.db_table} AS g
+JOIN {Image._meta.db_table} AS image ON image.id = g.image_id
+WHERE g.project_id = %(project)s AND g.active
+    AND NOT EXISTS (SELECT 1 FROM {Annotation._meta.db_table} AS mine
+                    WHERE mine.image_id = g.image_id AND mine.labeler_id = %(labeler)s)
+ORDER BY {{order}}
+LIMIT 1
+"""
+# The qualification set: the same images, in the same order, for everyone.
+QUALIFICATION_PICK_SQL = GOLD_PICK_SQL.format(order="g.id")
+# Mixing: the least answered gold image first (spreads each one's exposure), ties in an order
+# of the labeler's own (a keyed hash), then by id.
+MIXING_PICK_SQL = GOLD_PICK_SQL.format(
+    order=f"""(SELECT count(*) FROM {Annotation._meta.db_table} AS answer
+               WHERE answer.image_id = g.image_id AND answer.kind = %(gold)s),
+              MD5(%(tie_key)s || CAST(g.id AS TEXT)), g.id"""
+)
+
+
 def gold_open(
     *, gate: Gate, regular_left: list[int], instructions: InstructionVersion | None
 ) -> Annotation | None:
@@ -191,32 +209,32 @@ def gold_open(
     regular images). Call inside queue_next's transaction, with the labeler's Membership row
     locked. Whether this draw is gold is a keyed hash of the regular image it would otherwise
     be and of how many gold images the labeler has left: a new draw after every image taken,
-    with no query; only a draw that comes out gold reads the gold images.
+    with no query. A draw that comes out gold asks the database as much as a regular one (one
+    statement picks the image and reads it, then the draft is made), so its time does not
+    tell it apart.
     """
     if not regular_left or gate.gold_left == 0:
         return None
     project, labeler, policy = gate.project, gate.labeler, gate.policy
     if gate.qualifying:
-        gold = (
-            unanswered_gold(project=project, labeler=labeler)
-            .select_related("image")
-            .order_by("id")
-            .first()
-        )
-        return _open(gold, labeler, instructions) if gold else None
-    if policy.rate <= 0:
+        sql = QUALIFICATION_PICK_SQL
+    elif policy.rate > 0 and gold_due(
+        project_id=project.pk,
+        labeler_id=labeler.pk,
+        draw=f"{regular_left[0]}:{gate.gold_left}",
+        rate=policy.rate,
+    ):
+        sql = MIXING_PICK_SQL
+    else:
         return None
-    draw = f"{regular_left[0]}:{gate.gold_left}"
-    if not gold_due(project_id=project.pk, labeler_id=labeler.pk, draw=draw, rate=policy.rate):
-        return None
-    # The least answered gold image first (spreads exposure), ties in a per-labeler order.
-    answered = Count("image__annotations", filter=Q(image__annotations__kind=Annotation.Kind.GOLD))
-    candidates = unanswered_gold(project=project, labeler=labeler).annotate(answered=answered)
-    choices = list(candidates.values_list("pk", "answered"))
-    if not choices:
-        return None
-    pk = min(choices, key=lambda c: (c[1], _draw(f"{labeler.pk}:{c[0]}")))[0]
-    return _open(GoldImage.objects.select_related("image").get(pk=pk), labeler, instructions)
+    params = {
+        "project": project.pk,
+        "labeler": labeler.pk,
+        "gold": Annotation.Kind.GOLD,
+        "tie_key": _key("gold-order").hex() + f":{labeler.pk}:",
+    }
+    image = next(iter(Image.objects.raw(sql, params)), None)
+    return _open(image, labeler, instructions) if image is not None else None
 
 
 def gold_due(*, project_id: int, labeler_id: int, draw: str, rate: float) -> bool:
@@ -225,21 +243,26 @@ def gold_due(*, project_id: int, labeler_id: int, draw: str, rate: float) -> boo
 
 
 def _draw(text: str) -> float:
-    key = hashlib.blake2b(settings.SECRET_KEY.encode(), digest_size=32).digest()
-    digest = hashlib.blake2b(text.encode(), key=key, digest_size=8).digest()
+    digest = hashlib.blake2b(text.encode(), key=_key(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
 
 
-def _open(gold: GoldImage, labeler, instructions) -> Annotation | None:
+def _key(purpose: str = "") -> bytes:
+    """A key derived from the server's secret (one per purpose; the draws' is the first)."""
+    return hashlib.blake2b(
+        settings.SECRET_KEY.encode(), digest_size=32, person=purpose.encode()
+    ).digest()
+
+
+def _open(image: Image, labeler, instructions) -> Annotation | None:
     try:
         with transaction.atomic():
             annotation = Annotation.objects.create(
-                image_id=gold.image_id,
+                image=image,
                 labeler=labeler,
                 kind=Annotation.Kind.GOLD,
                 instruction_version=instructions,
             )
     except IntegrityError:
         return None
-    annotation.image = gold.image
     return annotation

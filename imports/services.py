@@ -184,14 +184,9 @@ def _by_content(project: Project, data: bytes) -> int | None:
 
 def _unit_import(project, unit: LabelUnit, index, options, requested_by) -> tuple[dict, list]:
     entry: dict = {"name": unit.name, "rater": unit.rater, "status": "refused"}
-    try:
-        sets, refused_files = unit.read()
-    except (LabelFileError, RefusedFile) as exc:
-        entry["reason"] = str(exc)
+    sets = _unit_read(unit, entry)
+    if sets is None:
         return entry, []
-    entry["refused_files"] = [{"name": n, "reason": r} for n, r in refused_files[:LISTED]]
-    entry["refused_file_count"] = len(refused_files)
-    entry["notes"] = sets.notes
     model = options["format"] == "predictions"
     threshold = options.get("score_threshold")
     below = Skipped("predictions below the score threshold")
@@ -199,15 +194,11 @@ def _unit_import(project, unit: LabelUnit, index, options, requested_by) -> tupl
         keep = sets.score >= threshold
         below.add(f"under {threshold:g}", int((~keep).sum()))
         sets = sets.boxes_kept(keep)
-    counts = (
-        Counter(np.array(sets.labels, dtype=object)[sets.box_label].tolist())
-        if sets.box_count
-        else Counter()
-    )
+    counts = _class_counts(sets)
     try:
         with transaction.atomic():
             class_map, added = classes_resolve(
-                project=project, counts=dict(counts), unknown=options["unknown_classes"]
+                project=project, counts=counts, unknown=options["unknown_classes"]
             )
             kind = ImportedRater.Kind.MODEL if model else ImportedRater.Kind.LABELER
             names = list(sets.raters) + ([unit.rater] if unit.rater else [])
@@ -274,23 +265,14 @@ def _gold_unit_import(project, unit: LabelUnit, index, options, requested_by) ->
     if requested_by is None:
         entry["reason"] = "gold is set by a lead: name who imports it (manage.py import --user)."
         return entry, []
-    try:
-        sets, refused_files = unit.read()
-    except (LabelFileError, RefusedFile) as exc:
-        entry["reason"] = str(exc)
+    sets = _unit_read(unit, entry)
+    if sets is None:
         return entry, []
-    entry["refused_files"] = [{"name": n, "reason": r} for n, r in refused_files[:LISTED]]
-    entry["refused_file_count"] = len(refused_files)
-    entry["notes"] = sets.notes
-    counts = (
-        Counter(np.array(sets.labels, dtype=object)[sets.box_label].tolist())
-        if sets.box_count
-        else Counter()
-    )
+    counts = _class_counts(sets)
     try:
         with transaction.atomic():
             class_map, added = classes_resolve(
-                project=project, counts=dict(counts), unknown=options["unknown_classes"]
+                project=project, counts=counts, unknown=options["unknown_classes"]
             )
             class_ids = np.array(
                 [-1 if class_map.get(n) is None else class_map[n] for n in sets.labels],
@@ -323,6 +305,27 @@ def _gold_unit_import(project, unit: LabelUnit, index, options, requested_by) ->
     if not images:
         entry["reason"] = "no image of this file could be made gold (see skipped)"
     return entry, []
+
+
+def _unit_read(unit: LabelUnit, entry: dict):
+    """The unit's label sets, with what was refused of it noted in ``entry``; None (and the
+    reason in ``entry``) if the file cannot be read at all."""
+    try:
+        sets, refused_files = unit.read()
+    except (LabelFileError, RefusedFile) as exc:
+        entry["reason"] = str(exc)
+        return None
+    entry["refused_files"] = [{"name": n, "reason": r} for n, r in refused_files[:LISTED]]
+    entry["refused_file_count"] = len(refused_files)
+    entry["notes"] = sets.notes
+    return sets
+
+
+def _class_counts(sets) -> dict[str, int]:
+    """Boxes per class name in the file (what classes_resolve asks about unknown ones)."""
+    if not sets.box_count:
+        return {}
+    return dict(Counter(np.array(sets.labels, dtype=object)[sets.box_label].tolist()))
 
 
 def _message(exc) -> str:

@@ -5,16 +5,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Case, When
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from projects.instructions import instructions_current
-from projects.markdown import render_markdown
 from projects.permissions import Capability, project_for
 from quality.models import Flag, Pattern
 from quality.services import review
 from quality.services.pattern_actions import pattern_act, pattern_clarified
+from quality.views import instructions_draft_render
 
 DONE = {
     Pattern.Action.ACCEPT_CONSENSUS: "Settled {settled} flag{s} with the consensus.",
@@ -103,17 +102,11 @@ def pattern_instructions(request, slug, pattern_id):
                 "will acknowledge it before their next image.",
             )
             return redirect(_report_url(project))
-    return render(
+    return instructions_draft_render(
         request,
-        "quality/instructions_draft.html",
-        {
-            "project": project,
-            "flag": flag,
-            "body": body,
-            "preview_html": render_markdown(body),
-            "summary": summary,
-            "error": error,
-            "current": instructions_current(project=project),
-            "back_url": _report_url(project),
-        },
+        flag=flag,
+        body=body,
+        summary=summary,
+        error=error,
+        back_url=_report_url(project),
     )

@@ -187,18 +187,31 @@ def flag_instructions(request, slug, flag_id):
                 "will acknowledge it before their next image.",
             )
             return redirect(_after(project, flag, filters))
+    return instructions_draft_render(
+        request,
+        flag=flag,
+        body=body,
+        summary=summary,
+        error=error,
+        back_url=_review_url(project, flag.pk, filters),
+    )
+
+
+def instructions_draft_render(request, *, flag: Flag, body, summary, error, back_url):
+    """The instructions editor, prefilled with a next version drawn from the flag (a worked
+    example), its preview beside the version in force; publishing settles the flag."""
     return render(
         request,
         "quality/instructions_draft.html",
         {
-            "project": project,
+            "project": flag.project,
             "flag": flag,
             "body": body,
             "preview_html": render_markdown(body),
             "summary": summary,
             "error": error,
-            "current": instructions_current(project=project),
-            "back_url": _review_url(project, flag.pk, filters),
+            "current": instructions_current(project=flag.project),
+            "back_url": back_url,
         },
     )
 

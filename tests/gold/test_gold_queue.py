@@ -1,6 +1,7 @@
 """Gold in the queue: qualification first, then the policy's rate, never twice, pausing."""
 
 import pytest
+from django.test import TestCase
 
 from annotations.models import Annotation
 from gold.models import GoldAnswer, LabelerGold
@@ -149,3 +150,51 @@ def test_the_pause_rule_pauses_and_counts_from_the_resume(
     standing.refresh_from_db()
     assert standing.state == "active" and standing.resumed_by == lead
     assert take(api_a, project).status_code == 200
+
+
+def test_mixing_serves_the_least_answered_gold_image_first(
+    project, classes, acknowledged, images, lead, api_a, labeler_a, labeler_b
+):
+    golds = [make_gold(project, image, lead, classes) for image in images[:2]]
+    policy(project, qualification_size=0, rate=0.5)
+    submit(images[5], labeler_a, [])  # an old hand: no qualification
+    Annotation.objects.create(image=golds[0].image, labeler=labeler_b, kind=Annotation.Kind.GOLD)
+    served = []
+    while (response := take(api_a, project)).status_code == 200:
+        if kind_of(response) == "gold":
+            served.append(response.json()["image"]["id"])
+        answer(api_a, response.json()["annotation"], [])
+        ImageFactory(project=project, width=640, height=480)  # regular images never run out
+        if len(served) == 2:
+            break
+    # The one nobody answered first (spreads each gold image's exposure), then the other.
+    assert served == [golds[1].image_id, golds[0].image_id]
+
+
+@pytest.mark.parametrize("qualification_size", [0, 3])
+def test_a_gold_draw_asks_the_database_as_much_as_a_regular_one(
+    qualification_size, project, classes, acknowledged, lead, labeler_a
+):
+    """Timing must not tell gold apart: a draw that opens a gold image runs as many SQL
+    statements as one that opens a regular image (both after the labeler's first draw, which
+    makes their gold standing), mixing and qualifying alike."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from annotations.services import annotation_boxes_replace, annotation_submit, queue_next
+
+    many = [ImageFactory(project=project, width=640, height=480) for _ in range(40)]
+    for image in many[:6]:
+        make_gold(project, image, lead, classes)
+    policy(project, qualification_size=qualification_size, rate=0.5)
+    statements = {"gold": set(), "label": set()}
+    for draw in range(16):
+        with CaptureQueriesContext(connection) as queries:
+            annotation = queue_next(project=project, labeler=labeler_a)
+        if draw:
+            statements[annotation.kind].add(len(queries))
+        annotation_boxes_replace(annotation=annotation, boxes=boxes_payload(classes))
+        with TestCase.captureOnCommitCallbacks(execute=True):  # a gold answer's scoring
+            annotation_submit(annotation=annotation)
+    assert statements["gold"] and statements["label"], statements
+    assert statements["gold"] == statements["label"], statements
