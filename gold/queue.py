@@ -180,14 +180,18 @@ def _qualification_settle(
         )
 
 
+# The gold image is chosen first, then read by its key (joining every gold image to its image
+# row let the planner scan the project's images: ~3 ms at 10,000 images).
 GOLD_PICK_SQL = f"""
-SELECT image.* FROM {GoldImage._meta.db_table} AS g
-JOIN {Image._meta.db_table} AS image ON image.id = g.image_id
-WHERE g.project_id = %(project)s AND g.active
-    AND NOT EXISTS (SELECT 1 FROM {Annotation._meta.db_table} AS mine
-                    WHERE mine.image_id = g.image_id AND mine.labeler_id = %(labeler)s)
-ORDER BY {{order}}
-LIMIT 1
+SELECT image.* FROM {Image._meta.db_table} AS image
+WHERE image.id = (
+    SELECT g.image_id FROM {GoldImage._meta.db_table} AS g
+    WHERE g.project_id = %(project)s AND g.active
+        AND NOT EXISTS (SELECT 1 FROM {Annotation._meta.db_table} AS mine
+                        WHERE mine.image_id = g.image_id AND mine.labeler_id = %(labeler)s)
+    ORDER BY {{order}}
+    LIMIT 1
+)
 """
 # The qualification set: the same images, in the same order, for everyone.
 QUALIFICATION_PICK_SQL = GOLD_PICK_SQL.format(order="g.id")
