@@ -261,7 +261,8 @@ def _draw(text: str) -> float:
 
 
 def _key(purpose: str = "") -> bytes:
-    """A key derived from the server's secret (one per purpose; the draws' is the first)."""
+    """A key derived from the server's secret, one per purpose (the draws' has none, as
+    before purposes were named: the same secret gives the same draws)."""
     return hashlib.blake2b(
         settings.SECRET_KEY.encode(), digest_size=32, person=purpose.encode()
     ).digest()
