@@ -13,7 +13,7 @@ from projects.permissions import Capability, project_for
 from quality.models import Flag, Pattern
 from quality.services import review
 from quality.services.pattern_actions import pattern_act, pattern_clarified
-from quality.views import instructions_draft_render
+from quality.views import instructions_draft_render, instructions_published
 
 DONE = {
     Pattern.Action.ACCEPT_CONSENSUS: "Settled {settled} flag{s} with the consensus.",
@@ -95,12 +95,7 @@ def pattern_instructions(request, slug, pattern_id):
             error = " ".join(exc.messages)
         else:
             pattern_clarified(pattern=pattern, user=request.user, flag=flag, note=note)
-            flag.refresh_from_db()
-            messages.success(
-                request,
-                f"Published instructions version {flag.instruction_version.number}; labelers "
-                "will acknowledge it before their next image.",
-            )
+            instructions_published(request, flag)
             return redirect(_report_url(project))
     return instructions_draft_render(
         request,

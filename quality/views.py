@@ -180,12 +180,7 @@ def flag_instructions(request, slug, flag_id):
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:
-            flag.refresh_from_db()
-            messages.success(
-                request,
-                f"Published instructions version {flag.instruction_version.number}; labelers "
-                "will acknowledge it before their next image.",
-            )
+            instructions_published(request, flag)
             return redirect(_after(project, flag, filters))
     return instructions_draft_render(
         request,
@@ -194,6 +189,16 @@ def flag_instructions(request, slug, flag_id):
         summary=summary,
         error=error,
         back_url=_review_url(project, flag.pk, filters),
+    )
+
+
+def instructions_published(request, flag: Flag) -> None:
+    """Tell the lead which instructions version settling the flag published."""
+    flag.refresh_from_db()
+    messages.success(
+        request,
+        f"Published instructions version {flag.instruction_version.number}; labelers "
+        "will acknowledge it before their next image.",
     )
 
 
