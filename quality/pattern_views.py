@@ -99,6 +99,7 @@ def pattern_instructions(request, slug, pattern_id):
             return redirect(_report_url(project))
     return instructions_draft_render(
         request,
+        project=project,
         flag=flag,
         body=body,
         summary=summary,

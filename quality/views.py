@@ -184,6 +184,7 @@ def flag_instructions(request, slug, flag_id):
             return redirect(_after(project, flag, filters))
     return instructions_draft_render(
         request,
+        project=project,
         flag=flag,
         body=body,
         summary=summary,
@@ -202,20 +203,20 @@ def instructions_published(request, flag: Flag) -> None:
     )
 
 
-def instructions_draft_render(request, *, flag: Flag, body, summary, error, back_url):
+def instructions_draft_render(request, *, project, flag: Flag, body, summary, error, back_url):
     """The instructions editor, prefilled with a next version drawn from the flag (a worked
     example), its preview beside the version in force; publishing settles the flag."""
     return render(
         request,
         "quality/instructions_draft.html",
         {
-            "project": flag.project,
+            "project": project,
             "flag": flag,
             "body": body,
             "preview_html": render_markdown(body),
             "summary": summary,
             "error": error,
-            "current": instructions_current(project=flag.project),
+            "current": instructions_current(project=project),
             "back_url": back_url,
         },
     )
