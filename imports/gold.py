@@ -13,7 +13,6 @@ take (two boxes of one object, too many boxes) refuses the file, naming the imag
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,8 +21,8 @@ from annotations.boxes import BoxesInvalid
 from gold.models import GoldImage
 from gold.services import GoldInvalid, gold_image_save
 from imports.formats.types import LabelSets
-from imports.matching import AMBIGUOUS, ProjectImages
-from imports.writer import DECIMALS, Skipped
+from imports.matching import ProjectImages
+from imports.writer import Skipped, boxes_in_pixels, sets_images
 from projects.models import Image, Project
 
 GOLD_FORMATS = ("coco", "yolo", "voc")
@@ -53,60 +52,39 @@ def gold_sets_write(
     counted). Several label sets of one image in the file are merged.
     """
     out = GoldWritten()
-    not_found = Skipped("no image of the project has this name (upload the image with the labels)")
-    ambiguous = Skipped("several images of the project have this name")
-    resized = Skipped("the file gives another size for the image than the stored one")
     ignored = Skipped("boxes of classes chosen to be ignored")
     outside = Skipped("boxes with nothing inside the image")
 
+    set_image, unplaced = sets_images(sets, images)
     per_image: dict[int, list[dict]] = {}
     names: dict[int, str] = {}
-    set_target: list[int] = []
-    for s in range(sets.set_count):
+    for s in np.flatnonzero(set_image >= 0).tolist():
+        image_id = int(set_image[s])
         ref = sets.images[sets.set_image[s]]
-        name = ref.name or f"id {ref.concord_id}"
-        image_id = images.find(ref)
-        if image_id < 0:
-            (ambiguous if image_id == AMBIGUOUS else not_found).add(name)
-            set_target.append(-1)
-            continue
-        stored = images.size[image_id]
-        if not sets.fractions and ref.width and ref.height and (ref.width, ref.height) != stored:
-            resized.add(f"{name}: {ref.width}x{ref.height} in the file, "
-                        f"{stored[0]}x{stored[1]} stored")  # fmt: skip
-            set_target.append(-1)
-            continue
         per_image.setdefault(image_id, [])
-        names.setdefault(image_id, name)
-        set_target.append(image_id)
+        names.setdefault(image_id, ref.name or f"id {ref.concord_id}")
 
-    boxes_of: dict[int, list[dict]] = defaultdict(list)
-    for b in range(sets.box_count):
-        image_id = set_target[int(sets.box_set[b])]
-        if image_id < 0:
-            continue
-        class_id = int(class_ids[sets.box_label[b]])
-        if class_id < 0:
-            ignored.add("")
-            continue
-        width, height = images.size[image_id]
-        x, y, w, h = (float(v) for v in sets.xywh[b])
-        if sets.fractions:
-            x, y, w, h = x * width, y * height, w * width, h * height
-        x1, y1 = min(max(x, 0.0), width), min(max(y, 0.0), height)
-        x2, y2 = min(max(x + w, 0.0), width), min(max(y + h, 0.0), height)
-        x1, y1 = round(x1, DECIMALS), round(y1, DECIMALS)
-        w, h = round(x2 - x1, DECIMALS), round(y2 - y1, DECIMALS)
-        if w <= 0 or h <= 0:
+    box_image = set_image[sets.box_set] if sets.box_count else np.zeros(0, np.int64)
+    box_class = class_ids[sets.box_label] if sets.box_count else np.zeros(0, np.int64)
+    live = box_image >= 0
+    ignored.add("", int((live & (box_class < 0)).sum()))
+    live &= box_class >= 0
+    owner, classes = box_image[live], box_class[live]
+    size = np.array([images.size[i] for i in owner.tolist()], dtype=np.float64).reshape(-1, 2)
+    x1, y1, w, h, inside = boxes_in_pixels(sets.xywh[live], size, sets.fractions)
+    for k in range(len(owner)):
+        image_id = int(owner[k])
+        if not inside[k]:
             outside.add(names[image_id])
             continue
-        boxes_of[image_id].append(
-            {"x": x1, "y": y1, "width": w, "height": h, "label_class": class_id}
-        )
+        per_image[image_id].append(
+            {"x": float(x1[k]), "y": float(y1[k]), "width": float(w[k]),
+             "height": float(h[k]), "label_class": int(classes[k])}
+        )  # fmt: skip
 
     rows = Image.objects.in_bulk(list(per_image))
     for image_id in per_image:
-        boxes = boxes_of.get(image_id, [])
+        boxes = per_image[image_id]
         before = (
             GoldImage.objects.filter(image_id=image_id).values_list("version", flat=True).first()
         )
@@ -130,5 +108,5 @@ def gold_sets_write(
             out.unchanged += 1
         out.boxes += len(boxes)
     out.image_ids = sorted(per_image)
-    out.skipped = [s for s in (not_found, ambiguous, resized, ignored, outside) if s.count]
+    out.skipped = [s for s in (*unplaced, ignored, outside) if s.count]
     return out

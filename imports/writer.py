@@ -66,28 +66,12 @@ def label_sets_write(
     or -1 (boxes of an ignored class: left out, counted).
     """
     out = Written()
-    not_found = Skipped("no image of the project has this name (upload the image with the labels)")
-    ambiguous = Skipped("several images of the project have this name")
-    resized = Skipped("the file gives another size for the image than the stored one")
     labeled = Skipped("the rater already has labels on this image (imported before?)")
     ignored = Skipped("boxes of classes chosen to be ignored")
     outside = Skipped("boxes with nothing inside the image")
 
-    found = np.array([images.find(ref) for ref in sets.images], dtype=np.int64)
-    set_image = found[sets.set_image] if sets.set_count else np.zeros(0, np.int64)
+    set_image, unplaced = sets_images(sets, images)
     keep = set_image >= 0
-    for s in np.flatnonzero(~keep).tolist():
-        ref = sets.images[sets.set_image[s]]
-        name = ref.name or f"id {ref.concord_id}"
-        (ambiguous if set_image[s] == AMBIGUOUS else not_found).add(name)
-    if not sets.fractions:
-        for s in np.flatnonzero(keep).tolist():
-            ref = sets.images[sets.set_image[s]]
-            stored = images.size[int(set_image[s])]
-            if ref.width and ref.height and (ref.width, ref.height) != stored:
-                keep[s] = False
-                resized.add(f"{ref.name}: {ref.width}x{ref.height} in the file, "
-                            f"{stored[0]}x{stored[1]} stored")  # fmt: skip
 
     # One annotation per (image, rater): sets of one pair in the file are merged.
     pairs = np.column_stack([set_image, set_users]).astype(np.int64)
@@ -110,19 +94,8 @@ def label_sets_write(
     order = list(new_pairs)
     pair_image = np.array([p[0] for p in order], dtype=np.int64)
     size = np.array([images.size[i] for i in pair_image.tolist()], dtype=np.float64).reshape(-1, 2)
-    xywh = sets.xywh[live]
     owner = box_target[live]
-    if sets.fractions:
-        xywh = xywh * np.tile(size[owner], 2)
-    x1 = np.clip(xywh[:, 0], 0, size[owner, 0])
-    y1 = np.clip(xywh[:, 1], 0, size[owner, 1])
-    x2 = np.clip(xywh[:, 0] + xywh[:, 2], 0, size[owner, 0])
-    y2 = np.clip(xywh[:, 1] + xywh[:, 3], 0, size[owner, 1])
-    # 1/10,000 pixel: far finer than any format's precision, without float noise (a YOLO
-    # fraction times the width gives 31.999999999999993 for 32).
-    x1, y1 = np.round(x1, DECIMALS), np.round(y1, DECIMALS)
-    w, h = np.round(x2 - x1, DECIMALS), np.round(y2 - y1, DECIMALS)
-    inside = (w > 0) & (h > 0)
+    x1, y1, w, h, inside = boxes_in_pixels(sets.xywh[live], size[owner], sets.fractions)
     outside.add("", int((~inside).sum()))
 
     annotation_ids = _annotations_insert(order, kind)
@@ -145,8 +118,52 @@ def label_sets_write(
     out.empty_label_sets = int((per_set == 0).sum())
     out.boxes = int(inside.sum())
     out.image_ids = sorted(set(pair_image.tolist()))
-    out.skipped = [s for s in (not_found, ambiguous, resized, labeled, ignored, outside) if s.count]
+    out.skipped = [s for s in (*unplaced, labeled, ignored, outside) if s.count]
     return out
+
+
+def sets_images(sets: LabelSets, images: ProjectImages) -> tuple[np.ndarray, list[Skipped]]:
+    """Per label set of the file, the project image it is on, or -1 where no image or several
+    have its name, or the file gives the image another size than the stored one (boxes in
+    pixels would not fit it); and those three, counted with examples."""
+    not_found = Skipped("no image of the project has this name (upload the image with the labels)")
+    ambiguous = Skipped("several images of the project have this name")
+    resized = Skipped("the file gives another size for the image than the stored one")
+    found = np.array([images.find(ref) for ref in sets.images], dtype=np.int64)
+    set_image = found[sets.set_image] if sets.set_count else np.zeros(0, np.int64)
+    for s in np.flatnonzero(set_image < 0).tolist():
+        ref = sets.images[sets.set_image[s]]
+        (ambiguous if set_image[s] == AMBIGUOUS else not_found).add(_ref_name(ref))
+    if not sets.fractions:
+        for s in np.flatnonzero(set_image >= 0).tolist():
+            ref = sets.images[sets.set_image[s]]
+            stored = images.size[int(set_image[s])]
+            if ref.width and ref.height and (ref.width, ref.height) != stored:
+                set_image[s] = -1
+                resized.add(f"{_ref_name(ref)}: {ref.width}x{ref.height} in the file, "
+                            f"{stored[0]}x{stored[1]} stored")  # fmt: skip
+    return set_image, [not_found, ambiguous, resized]
+
+
+def boxes_in_pixels(xywh: np.ndarray, size: np.ndarray, fractions: bool):
+    """Boxes (x, y, width, height, one row each; in pixels, or ``fractions`` of their image's
+    size) clipped to their image's ``size`` (width, height per box): x, y, width, height in
+    pixels, and whether anything is left inside."""
+    if fractions:
+        xywh = xywh * np.tile(size, 2)
+    x1 = np.clip(xywh[:, 0], 0, size[:, 0])
+    y1 = np.clip(xywh[:, 1], 0, size[:, 1])
+    x2 = np.clip(xywh[:, 0] + xywh[:, 2], 0, size[:, 0])
+    y2 = np.clip(xywh[:, 1] + xywh[:, 3], 0, size[:, 1])
+    # 1/10,000 pixel: far finer than any format's precision, without float noise (a YOLO
+    # fraction times the width gives 31.999999999999993 for 32).
+    x1, y1 = np.round(x1, DECIMALS), np.round(y1, DECIMALS)
+    w, h = np.round(x2 - x1, DECIMALS), np.round(y2 - y1, DECIMALS)
+    return x1, y1, w, h, (w > 0) & (h > 0)
+
+
+def _ref_name(ref) -> str:
+    return ref.name or f"id {ref.concord_id}"
 
 
 def _labeled_pairs(pairs: np.ndarray) -> set[tuple[int, int]]:
