@@ -13,6 +13,7 @@ must run and the PostgreSQL-only and Redis-only tests are skipped with their rea
 """
 
 import os
+import time
 
 import pytest
 
@@ -37,6 +38,19 @@ def _required_services(raw: str) -> frozenset[str]:
 
 
 REQUIRED_SERVICES = _required_services(os.environ.get("REQUIRE_SERVICES", ""))
+
+
+def wait_for(condition, timeout: float = 60, what: str = "the worker", interval: float = 0.05):
+    """Poll ``condition`` until it is true (returned) or ``timeout`` seconds pass (a failure
+    naming ``what`` was awaited): a worker, a server, a sweep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
 
 
 def skip_or_fail(reason: str, *, service: str):

@@ -8,25 +8,13 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 import uuid
 
 import pytest
 from django.db import connection
 
 from bench.load import free_port, start_gunicorn, start_worker, wait_http
-from tests.conftest import skip_or_fail
-
-
-def wait_for(condition, timeout: float, what: str, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
+from tests.conftest import skip_or_fail, wait_for
 
 
 def tests_database_url() -> str:

@@ -25,7 +25,8 @@ from bench.load import assessment_lag, crowd_run, invariant_problems, seed_proje
 from projects.models import Image
 from quality.enqueue import recompute_start
 from quality.models import AgreementRun, ConsensusBox, Flag, ImageAgreement
-from tests.hardening.conftest import process_env, wait_for
+from tests.conftest import wait_for
+from tests.hardening.conftest import process_env
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -1,26 +1,16 @@
 """Habits end to end on a real Celery worker: a recompute's chunks store each image's habit
 evidence, its summary folds it, and the lead's API lists the habit."""
 
-import time
-
 import pytest
 from django.db import transaction
 from rest_framework.test import APIClient
 
 from quality.enqueue import recompute_start
 from quality.models import AgreementRun, HabitEvidence, Pattern
+from tests.conftest import wait_for
 from tests.quality.habit_fixtures import habits_project, label_images
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def _wait_for(condition, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout} s waiting for the worker")
 
 
 def test_a_recompute_on_the_worker_finds_the_planted_habit(lead, settings):
@@ -28,10 +18,10 @@ def test_a_recompute_on_the_worker_finds_the_planted_habit(lead, settings):
     images = label_images(world, 12, assess=False)
     with transaction.atomic():
         run = recompute_start(project=world["project"], reason="habits on the worker")
-    _wait_for(lambda: AgreementRun.objects.get(pk=run.pk).state in ("succeeded", "failed"))
+    wait_for(lambda: AgreementRun.objects.get(pk=run.pk).state in ("succeeded", "failed"))
     assert AgreementRun.objects.get(pk=run.pk).state == "succeeded"
     assert set(HabitEvidence.objects.values_list("image_id", flat=True)) == set(images)
-    _wait_for(lambda: Pattern.objects.filter(kind="loose_boxes", labeler=world["cho"]).exists())
+    wait_for(lambda: Pattern.objects.filter(kind="loose_boxes", labeler=world["cho"]).exists())
     client = APIClient()
     client.force_login(lead)
     body = client.get(f"/api/projects/{world['project'].pk}/patterns/").json()

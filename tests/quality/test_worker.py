@@ -12,18 +12,13 @@ from annotations.services import annotation_submit
 from quality.enqueue import recompute_start
 from quality.models import AgreementRun, Flag, ImageAgreement
 from quality.tasks import sweep_unassessed_task
+from tests.conftest import wait_for
 from tests.factories import AnnotationFactory, ImageFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def _wait_for(condition, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout} s waiting for the worker")
+WAIT = 30  # seconds for the worker
 
 
 def _draft(image, labeler, boxes):
@@ -56,7 +51,7 @@ def test_last_submit_of_an_image_brings_its_flags(project, labeler_a, labeler_b,
 
     annotation_submit(annotation=last)
 
-    _wait_for(lambda: Flag.objects.filter(image=image, kind="label_conflict").exists())
+    wait_for(lambda: Flag.objects.filter(image=image, kind="label_conflict").exists(), WAIT)
     assert ImageAgreement.objects.get(image=image).open_flag_count == 1
     assert Annotation.objects.filter(image=image, status="submitted").count() == 2
 
@@ -73,7 +68,7 @@ def test_recompute_run_succeeds_on_the_worker(project, labeler_a, labeler_b, cla
     with transaction.atomic():
         run = recompute_start(project=project, reason="worker test")
 
-    _wait_for(lambda: AgreementRun.objects.get(pk=run.pk).state in ("succeeded", "failed"))
+    wait_for(lambda: AgreementRun.objects.get(pk=run.pk).state in ("succeeded", "failed"), WAIT)
     run.refresh_from_db()
     assert (run.state, run.done, run.total, run.error) == ("succeeded", 6, 6, "")
     assert ImageAgreement.objects.count() == 6
@@ -91,7 +86,7 @@ def test_sweep_on_the_worker_assesses_an_image_whose_task_was_lost(
 
     sweep_unassessed_task.delay()
 
-    _wait_for(lambda: Flag.objects.filter(image=image, kind="label_conflict").exists())
+    wait_for(lambda: Flag.objects.filter(image=image, kind="label_conflict").exists(), WAIT)
     assert ImageAgreement.objects.get(image=image).open_flag_count == 1
 
 
@@ -102,7 +97,7 @@ def test_worker_recovers_when_the_database_dropped_its_connection(
     first = ImageFactory(project=project)
     annotation_submit(annotation=_draft(first, labeler_a, [(car, (10, 10, 50, 40))]))
     annotation_submit(annotation=_draft(first, labeler_b, [(truck, (11, 10, 50, 40))]))
-    _wait_for(lambda: ImageAgreement.objects.filter(image=first).exists())
+    wait_for(lambda: ImageAgreement.objects.filter(image=first).exists(), WAIT)
     with connection.cursor() as cursor:  # as a database restart would
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -114,4 +109,4 @@ def test_worker_recovers_when_the_database_dropped_its_connection(
 
     sweep_unassessed_task.delay()  # no automatic retry: its connection must be checked first
 
-    _wait_for(lambda: ImageAgreement.objects.filter(image=second).exists())
+    wait_for(lambda: ImageAgreement.objects.filter(image=second).exists(), WAIT)

@@ -4,7 +4,6 @@ them back from the bucket."""
 
 import hashlib
 import io
-import time
 import zipfile
 
 import pytest
@@ -15,19 +14,11 @@ from projects.ingest import image_file_check
 from projects.models import Image
 from quality.models import AgreementRun
 from quality.services.assessment import images_assess
+from tests.conftest import wait_for
 from tests.quality.labels import submit
 from tests.s3.registration_helpers import distinct_jpeg, put
 
 pytestmark = [pytest.mark.s3]
-
-
-def _wait_for(condition, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout} s waiting for the worker")
 
 
 @pytest.mark.worker
@@ -49,7 +40,7 @@ def test_a_worker_registers_and_hashes_the_bucket_objects(project, lead, s3_medi
     def finished():
         return AgreementRun.objects.get(pk=run_id).state in ("succeeded", "failed")
 
-    _wait_for(finished)
+    wait_for(finished)
     run = AgreementRun.objects.get(pk=run_id)
     assert run.state == "succeeded", run.error
     assert run.params["counts"]["added"] == 24
