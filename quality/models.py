@@ -146,13 +146,10 @@ class ConfusionFigures(models.Model):
         return f"{self.class_a_id}/{self.class_b_id} x{self.count} on image {self.image_id}"
 
 
-class HabitEvidence(models.Model):
-    """Habit evidence table 1 (quality.engine.habit_tables) of one assessed image: one labeler's
-    sums for one class (labeler empty: the project's own counts; class empty: a class tie).
-
-    The value columns are ``v_<column>`` for every habit_tables.LABELER_CLASS column, added
-    below the class. Written when the image is assessed, folded (GROUP BY, SUM) by the summary.
-    """
+class HabitRows(models.Model):
+    """What both habit evidence tables hold per row: the assessed image (its rows are replaced
+    when it is assessed again), its project (the fold's key) and whose sums for which class
+    (labeler empty: the project's own; class empty: a class tie)."""
 
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+", db_index=False)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -170,6 +167,18 @@ class HabitEvidence(models.Model):
     )  # fmt: skip
 
     class Meta:
+        abstract = True
+
+
+class HabitEvidence(HabitRows):
+    """Habit evidence table 1 (quality.engine.habit_tables) of one assessed image: one labeler's
+    sums for one class (labeler empty: the project's own counts; class empty: a class tie).
+
+    The value columns are ``v_<column>`` for every habit_tables.LABELER_CLASS column, added
+    below the class. Written when the image is assessed, folded (GROUP BY, SUM) by the summary.
+    """
+
+    class Meta:
         indexes = [
             models.Index(fields=["image"], name="habit_evidence_image"),
             models.Index(fields=["project", "labeler"], name="habit_evidence_fold"),
@@ -183,23 +192,9 @@ for _column in LABELER_CLASS:
     HabitEvidence.add_to_class(f"v_{_column}", models.FloatField(default=0.0))
 
 
-class HabitPairEvidence(models.Model):
+class HabitPairEvidence(HabitRows):
     """Habit evidence table 2 of one assessed image: (labeler, class, other class) counts."""
 
-    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+", db_index=False)
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
-    labeler = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
-    label_class = models.ForeignKey(
-        LabelClass, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
-        db_index=False,
-    )  # fmt: skip
     other_class = models.ForeignKey(
         LabelClass, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
         db_index=False,
